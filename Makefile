@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make run` (the studio) and `make test` (the whole suite).
+# Each sets up .venv from requirements.txt first; the stamp file makes later runs instant.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export AUGMENT_DB ?= sqlite:///augment.db
+
+.PHONY: setup run test check browser-deps sample
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The sample dataset that ships in the repo, so the studio shows something real at once.
+sample: setup
+	@$(PY) -m augment_core stats --dataset sample >/dev/null 2>&1 || \
+		$(PY) -m augment_core import samples/sample_alpaca.jsonl --name sample
+
+run: setup sample
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
+
+# Debian's Chromium for the browser tests (never a downloaded browser build).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver; fi; }
+
+check: setup
+	$(PY) -m ruff check augment_core tests benchmarks pages app.py
+	$(PY) -m mypy
+
+test: setup browser-deps
+	$(PY) -m ruff check augment_core tests benchmarks pages app.py
+	$(PY) -m mypy
+	$(PY) -m pytest

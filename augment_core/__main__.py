@@ -1,0 +1,3 @@
+from augment_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,266 @@
+"""Read and write datasets: JSONL, JSON, CSV and Parquet; detect the schema; map columns.
+
+Reading streams where the file type allows (JSONL, CSV, Parquet), yielding ``(line, record)``
+so every error can name where it happened. A record comes back exactly as written, so a
+read-then-write round trip of an unchanged dataset gives the same records.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from augment_core.errors import DatasetFormatError, InputError
+from augment_core.records import CHAT_LAYOUT, REQUIRED_KEYS, SCHEMAS
+
+FILE_TYPES = ("jsonl", "json", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# Fields that hold a list of turns; in CSV they are stored as a JSON string.
+_NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
+
+csv.field_size_limit(sys.maxsize)
+
+Located = tuple[int, dict[str, Any]]  # (line or row number, record)
+
+
+def file_type_of(path: str | Path, explicit: str | None = None) -> str:
+    """The file type from an explicit choice or the file's extension."""
+    if explicit:
+        if explicit not in FILE_TYPES:
+            raise InputError(f"unknown file type '{explicit}'; choose one of {', '.join(FILE_TYPES)}")
+        return explicit
+    suffix = Path(path).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise InputError(f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv or .parquet")
+    return _EXTENSIONS[suffix]
+
+
+def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
+    """``["instruction=question", ...]`` -> ``{"instruction": "question"}``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputError(f"--map '{pair}': expected FIELD=COLUMN, e.g. instruction=question")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def read_records(path: str | Path, file_type: str | None = None) -> Iterator[Located]:
+    """Yield ``(line, record)`` for every record in the file; raise DatasetFormatError on bad input."""
+    path = Path(path)
+    kind = file_type_of(path, file_type)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DatasetFormatError(str(path), "the file is empty (no records)")
+    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet}
+    count = 0
+    for located in readers[kind](path):
+        count += 1
+        yield located
+    if count == 0:
+        raise DatasetFormatError(str(path), "the file holds no records")
+
+
+def _read_jsonl(path: Path) -> Iterator[Located]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetFormatError(str(path), f"not valid UTF-8 (byte {exc.start + 1} of the line)", number) from None
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", number) from None
+            if not isinstance(record, dict):
+                raise DatasetFormatError(str(path), f"expected a JSON object, got {type(record).__name__}", number)
+            yield number, record
+
+
+def _read_json(path: Path) -> Iterator[Located]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", exc.lineno) from None
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
+    if not isinstance(data, list):
+        raise DatasetFormatError(str(path), 'expected a JSON array of records or {"data": [...]}')
+    # JSON has no line per record; number records by their position (1-based) instead.
+    for index, record in enumerate(data, start=1):
+        if not isinstance(record, dict):
+            raise DatasetFormatError(str(path), f"record {index}: expected a JSON object, got {type(record).__name__}")
+        yield index, record
+
+
+def _read_csv(path: Path) -> Iterator[Located]:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        line = 1
+        try:
+            header = next(reader, None)
+            if not header:
+                raise DatasetFormatError(str(path), "no header row")
+            seen: set[str] = set()
+            for column in header:
+                if column in seen:
+                    raise DatasetFormatError(str(path), f"column '{column}' appears twice in the header", 1)
+                seen.add(column)
+            line = reader.line_num + 1
+            for row in reader:
+                start, line = line, reader.line_num + 1
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise DatasetFormatError(str(path), f"expected {len(header)} columns, found {len(row)}", start)
+                record: dict[str, Any] = dict(zip(header, row))
+                for key in _NESTED_KEYS & record.keys():
+                    try:
+                        record[key] = json.loads(record[key])
+                    except json.JSONDecodeError as exc:
+                        raise DatasetFormatError(str(path), f"not a JSON list of turns: {exc.msg}", start, key) from None
+                yield start, record
+        except UnicodeDecodeError:
+            raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
+        except csv.Error as exc:
+            raise DatasetFormatError(str(path), f"malformed CSV: {exc}", line) from None
+
+
+def _read_parquet(path: Path) -> Iterator[Located]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DatasetFormatError(str(path), f"not a readable Parquet file: {exc}") from None
+    row = 0
+    for batch in parquet.iter_batches(batch_size=2000):
+        for record in batch.to_pylist():
+            row += 1
+            # A null cell is an absent field: Parquet has one schema for all rows.
+            yield row, {k: v for k, v in record.items() if v is not None}
+
+
+def apply_mapping(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """Rename the user's columns to the schema's names (``{"instruction": "question"}``)."""
+    if not mapping:
+        return record
+    renamed = {column: field for field, column in mapping.items()}
+    return {renamed.get(key, key): value for key, value in record.items()}
+
+
+def unapply_mapping(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """Give mapped fields back their original column names, for an export in the input's shape."""
+    if not mapping:
+        return record
+    return {mapping.get(key, key): value for key, value in record.items()}
+
+
+def detect_schema(record: dict[str, Any]) -> str:
+    """The schema a (mapped) record fits; InputError when none or several fit."""
+    fits = []
+    for schema in SCHEMAS:
+        if all(key in record for key in REQUIRED_KEYS[schema]):
+            if schema in CHAT_LAYOUT and not isinstance(record[REQUIRED_KEYS[schema][0]], list):
+                continue
+            fits.append(schema)
+    if len(fits) == 1:
+        return fits[0]
+    columns = ", ".join(sorted(record)) or "none"
+    if not fits:
+        raise InputError(
+            f"cannot detect the schema from the columns ({columns}); expected instruction/output, "
+            "prompt/completion, messages or conversations. Map yours with --map instruction=COLUMN "
+            "or choose one with --format"
+        )
+    raise InputError(f"the columns ({columns}) fit several schemas: {', '.join(fits)}; choose one with --format")
+
+
+def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type: str | None = None) -> int:
+    """Write records atomically (a temporary file renamed into place); returns the count."""
+    path = Path(path)
+    kind = file_type_of(path, file_type)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
+        count = writers[kind](tmp, records)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def _write_json(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for record in records:
+            handle.write(",\n" if count else "\n")
+            handle.write(json.dumps(record, ensure_ascii=False))
+            count += 1
+        handle.write("\n]\n")
+    return count
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of every row, in first-seen order (records may differ in their extra columns)."""
+    header: dict[str, None] = {}
+    for record in rows:
+        header.update(dict.fromkeys(record))
+    return list(header)
+
+
+def _write_csv(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    rows = list(records)
+    header = _columns(rows)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for record in rows:
+            writer.writerow([_csv_cell(record.get(column)) for column in header])
+    return len(rows)
+
+
+def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = list(records)
+    table = pa.Table.from_pydict({column: [r.get(column) for r in rows] for column in _columns(rows)})
+    pq.write_table(table, path)
+    return len(rows)

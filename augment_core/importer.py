@@ -1,0 +1,108 @@
+"""Import a dataset file into the store in one transaction: all of it, or nothing.
+
+Records are streamed from the file and inserted in batches inside a single transaction, so a
+200 MB file never sits in memory whole and a bad record leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from augment_core.errors import DatasetFormatError, InputError
+from augment_core.formats import apply_mapping, detect_schema, file_type_of, read_records
+from augment_core.records import SCHEMAS, RecordError, record_id, validate_record
+from augment_core.store import Store
+
+BATCH_SIZE = 2000
+
+
+@dataclass
+class ImportReport:
+    """What an import stored and what it skipped (with where and why)."""
+
+    dataset: str
+    schema: str
+    imported: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    name: str | None = None,
+    schema: str = "auto",
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    file_type: str | None = None,
+) -> ImportReport:
+    """Read ``path`` and store its records as a new dataset; raise DatasetFormatError on bad input.
+
+    With ``skip_invalid`` a record that does not fit (bad fields, duplicate id) is reported and
+    left out; a file that cannot be parsed at all still fails as a whole.
+    """
+    path = Path(path)
+    mapping = dict(mapping or {})
+    kind = file_type_of(path, file_type)
+    name = name or path.stem
+    if schema != "auto" and schema not in SCHEMAS:
+        raise InputError(f"unknown format '{schema}'; choose auto or one of {', '.join(SCHEMAS)}")
+    if name in store.dataset_names():
+        raise InputError(f"a dataset called '{name}' is already stored; pick another name with --name")
+
+    report = ImportReport(dataset=name, schema=schema)
+    keys: set[str] = set()
+    batch: list[tuple[int, str, dict[str, Any]]] = []
+    position = 0
+    try:
+        with store.transaction() as conn:
+            dataset_id: int | None = None
+            for line, raw in read_records(path, kind):
+                if dataset_id is None:
+                    _check_mapping(path, line, raw, mapping)
+                    record = apply_mapping(raw, mapping)
+                    if report.schema == "auto":
+                        try:
+                            report.schema = detect_schema(record)
+                        except InputError as exc:
+                            raise DatasetFormatError(str(path), str(exc), line) from None
+                    dataset_id = store.create_dataset(conn, name, report.schema, str(path), kind, mapping)
+                else:
+                    record = apply_mapping(raw, mapping)
+                try:
+                    validate_record(record, report.schema)
+                    key = record_id(record) or f"#{line}"
+                    if key in keys:
+                        raise RecordError(f"duplicate id '{key}'", "id")
+                except RecordError as exc:
+                    error = DatasetFormatError(str(path), exc.problem, line, exc.field)
+                    if not skip_invalid:
+                        raise error from None
+                    report.skipped.append(str(error))
+                    continue
+                keys.add(key)
+                position += 1
+                batch.append((position, key, record))
+                if len(batch) >= BATCH_SIZE:
+                    store.add_examples(conn, dataset_id, batch)
+                    batch = []
+            assert dataset_id is not None  # read_records raises on a file with no records
+            store.add_examples(conn, dataset_id, batch)
+            if position == 0:
+                raise DatasetFormatError(str(path), "no valid records to import")
+    except sa.exc.IntegrityError as exc:  # e.g. two imports racing for one name
+        raise InputError(f"{path}: could not store the dataset: {exc.orig}") from None
+    report.imported = position
+    return report
+
+
+def _check_mapping(path: Path, line: int, record: dict[str, Any], mapping: dict[str, str]) -> None:
+    missing = [column for column in mapping.values() if column not in record]
+    if missing:
+        columns = ", ".join(sorted(record))
+        raise DatasetFormatError(
+            str(path), f"mapped column '{missing[0]}' not found; the columns are: {columns}", line
+        )

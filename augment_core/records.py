@@ -1,0 +1,256 @@
+"""The records the library passes around, and the four dataset schemas.
+
+A record is kept exactly as it was read (after column mapping), so a round trip gives it back.
+Fields inside a record are addressed by a dotted path: ``instruction``, ``input``,
+``messages.2.content``, ``conversations.0.value``. Augmenters rewrite one path at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion"]
+SCHEMAS: tuple[Schema, ...] = ("alpaca", "sharegpt", "messages", "prompt-completion")
+
+# The keys that make up each schema; everything else in a record is an extra column, kept as is.
+SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
+    "alpaca": ("instruction", "input", "output"),
+    "prompt-completion": ("prompt", "completion"),
+    "messages": ("messages",),
+    "sharegpt": ("conversations",),
+}
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "alpaca": ("instruction", "output"),
+    "prompt-completion": ("prompt", "completion"),
+    "messages": ("messages",),
+    "sharegpt": ("conversations",),
+}
+# Chat turn roles: (list key, role key, text key, names of user roles, names of assistant roles)
+CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "messages": ("messages", "role", "content", ("user",), ("assistant",)),
+    "sharegpt": ("conversations", "from", "value", ("human", "user"), ("gpt", "assistant", "model")),
+}
+ID_KEYS = ("id", "_id", "uuid")
+
+Status = Literal["pending", "approved", "rejected"]
+STATUSES: tuple[Status, ...] = ("pending", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One imported dataset."""
+
+    id: int
+    name: str
+    schema: str
+    source_path: str
+    file_type: str
+    mapping: dict[str, str]
+    created_at: str
+    example_count: int = 0
+
+
+@dataclass(frozen=True)
+class Example:
+    """One original record of a dataset, kept whole."""
+
+    id: int
+    dataset_id: int
+    position: int
+    key: str
+    record: dict[str, Any]
+
+
+@dataclass
+class Candidate:
+    """One augmentation: the new text for one field of an example, or a whole new record.
+
+    ``kind`` is ``rewrite`` (``text`` replaces ``target_field`` of the example) or ``refusal``
+    (a new example whose whole record is in ``record``; ``example_id`` may be None).
+    ``status`` is ``ok`` or ``failed`` (then ``error`` says why and ``text`` is empty).
+    """
+
+    id: str
+    dataset_id: int
+    example_id: int | None
+    augmenter: str
+    target_field: str | None
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    kind: str = "rewrite"
+    record: dict[str, Any] | None = None
+    status: str = "ok"
+    error: str | None = None
+    created_at: str = ""
+
+
+@dataclass
+class Score:
+    """Quality scores of one candidate against its original (names from the seed)."""
+
+    candidate_id: str
+    semantic_similarity: float
+    is_valid: bool
+    in_optimal_band: bool
+    length_ratio: float
+    unique_words: int
+    new_words: list[str] = field(default_factory=list)
+    near_duplicate: bool = False
+    flags: list[str] = field(default_factory=list)
+    meaning_preserved: float | None = None
+    truncated: bool = False
+    model: str = ""
+
+
+@dataclass
+class Decision:
+    """A reviewer's decision on one candidate."""
+
+    candidate_id: str
+    status: Status
+    edited_text: str | None = None
+    decided_at: str = ""
+
+
+class RecordError(ValueError):
+    """A record that does not fit its schema; ``field`` names the offending field."""
+
+    def __init__(self, problem: str, field: str | None = None) -> None:
+        self.problem = problem
+        self.field = field
+        super().__init__(problem if field is None else f"field '{field}': {problem}")
+
+
+def validate_record(record: dict[str, Any], schema: str) -> None:
+    """Raise RecordError when ``record`` does not fit ``schema``."""
+    for key in REQUIRED_KEYS[schema]:
+        if key not in record or record[key] is None:
+            raise RecordError("missing required field", key)
+    if schema in CHAT_LAYOUT:
+        list_key, role_key, text_key, _, _ = CHAT_LAYOUT[schema]
+        turns = record[list_key]
+        if not isinstance(turns, list) or not turns:
+            raise RecordError("expected a non-empty list of turns", list_key)
+        for i, turn in enumerate(turns):
+            if not isinstance(turn, dict):
+                raise RecordError("expected an object", f"{list_key}.{i}")
+            for key in (role_key, text_key):
+                if not isinstance(turn.get(key), str):
+                    raise RecordError(f"expected a string, got {_type_name(turn.get(key))}", f"{list_key}.{i}.{key}")
+        return
+    for key in SCHEMA_KEYS[schema]:
+        if key in record and record[key] is not None and not isinstance(record[key], str):
+            raise RecordError(f"expected a string, got {_type_name(record[key])}", key)
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def record_id(record: dict[str, Any]) -> str | None:
+    """The record's own id, when it carries one."""
+    for key in ID_KEYS:
+        value = record.get(key)
+        if value is not None and value != "":
+            return str(value)
+    return None
+
+
+def get_field(record: dict[str, Any], path: str) -> str:
+    """The text at a dotted path; a missing optional field (``input``) reads as ''."""
+    node: Any = record
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
+        if node is None:
+            return ""
+    return node if isinstance(node, str) else str(node)
+
+
+def with_field(record: dict[str, Any], path: str, text: str) -> dict[str, Any]:
+    """A copy of ``record`` with the text at ``path`` replaced; the original is untouched."""
+    new = copy.deepcopy(record)
+    parts = path.split(".")
+    node: Any = new
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = text
+    else:
+        node[last] = text
+    return new
+
+
+def _chat_paths(record: dict[str, Any], schema: str, assistant: bool) -> list[str]:
+    list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
+    roles = assistant_roles if assistant else user_roles
+    return [f"{list_key}.{i}.{text_key}" for i, turn in enumerate(record[list_key]) if turn.get(role_key) in roles]
+
+
+def instruction_fields(record: dict[str, Any], schema: str, include_input: bool = False) -> list[str]:
+    """Paths of the instruction side: the instruction (and input when asked), or the user turns."""
+    if schema == "alpaca":
+        return ["instruction", "input"] if include_input and get_field(record, "input") else ["instruction"]
+    if schema == "prompt-completion":
+        return ["prompt"]
+    return _chat_paths(record, schema, assistant=False)
+
+
+def output_fields(record: dict[str, Any], schema: str) -> list[str]:
+    """Paths of the output side: the output, the completion, or the assistant turns."""
+    if schema == "alpaca":
+        return ["output"]
+    if schema == "prompt-completion":
+        return ["completion"]
+    return _chat_paths(record, schema, assistant=True)
+
+
+Turn = tuple[str, str]  # (role: system | user | assistant, content)
+
+
+def to_turns(record: dict[str, Any], schema: str) -> list[Turn]:
+    """The record as a conversation, the common ground for converting between schemas."""
+    if schema == "alpaca":
+        user = get_field(record, "instruction")
+        if get_field(record, "input"):
+            user = f"{user}\n\n{get_field(record, 'input')}"
+        return [("user", user), ("assistant", get_field(record, "output"))]
+    if schema == "prompt-completion":
+        return [("user", get_field(record, "prompt")), ("assistant", get_field(record, "completion"))]
+    list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
+    turns: list[Turn] = []
+    for turn in record[list_key]:
+        role = turn[role_key]
+        common = "user" if role in user_roles else "assistant" if role in assistant_roles else "system"
+        turns.append((common, turn[text_key]))
+    return turns
+
+
+def convert_record(record: dict[str, Any], source: str, target: str) -> dict[str, Any]:
+    """``record`` rewritten from schema ``source`` to ``target``, extra columns kept.
+
+    Going from chat to a single-turn schema keeps the first system, user and assistant turns.
+    """
+    if source == target:
+        return copy.deepcopy(record)
+    extras = {k: copy.deepcopy(v) for k, v in record.items() if k not in SCHEMA_KEYS[source]}
+    turns = to_turns(record, source)
+    first = {role: next((text for r, text in turns if r == role), "") for role in ("system", "user", "assistant")}
+    body: dict[str, Any]
+    if target == "alpaca":
+        body = {"instruction": first["user"], "input": "", "output": first["assistant"]}
+    elif target == "prompt-completion":
+        body = {"prompt": first["user"], "completion": first["assistant"]}
+    else:
+        list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[target]
+        names = {"system": "system", "user": user_roles[0], "assistant": assistant_roles[0]}
+        body = {list_key: [{role_key: names[role], text_key: text} for role, text in turns]}
+    return {**body, **extras}

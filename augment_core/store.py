@@ -1,0 +1,444 @@
+"""The database: SQLAlchemy 2 Core schema and every query the library makes.
+
+SQLite file by default (WAL, foreign keys on); any SQLAlchemy URL works (PostgreSQL for a team).
+Each public method runs in its own transaction and commits before it returns, so a decision is
+stored the moment it is made; ``transaction()`` groups several writes into one (an import).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from augment_core.records import Candidate, Dataset, Decision, Example, Score
+
+DEFAULT_URL = "sqlite:///augment.db"
+
+metadata = sa.MetaData()
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("schema", sa.String(40), nullable=False),
+    sa.Column("source_path", sa.Text, nullable=False),
+    sa.Column("file_type", sa.String(20), nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+examples = sa.Table(
+    "examples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.UniqueConstraint("dataset_id", "key", name="uq_examples_dataset_key"),
+    sa.Index("ix_examples_dataset_position", "dataset_id", "position"),
+)
+
+candidates = sa.Table(
+    "candidates",
+    metadata,
+    # Deterministic: a hash of (example, augmenter, parameters, index), so a rerun adds nothing twice.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("example_id", sa.Integer, sa.ForeignKey("examples.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("augmenter", sa.String(60), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, default="rewrite"),
+    sa.Column("target_field", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("record", sa.JSON, nullable=True),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("provenance", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="ok"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Index("ix_candidates_dataset_augmenter", "dataset_id", "augmenter"),
+    sa.Index("ix_candidates_example", "example_id"),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("semantic_similarity", sa.Float, nullable=False),
+    sa.Column("is_valid", sa.Boolean, nullable=False),
+    sa.Column("in_optimal_band", sa.Boolean, nullable=False),
+    sa.Column("length_ratio", sa.Float, nullable=False),
+    sa.Column("unique_words", sa.Integer, nullable=False),
+    sa.Column("new_words", sa.JSON, nullable=False),
+    sa.Column("near_duplicate", sa.Boolean, nullable=False),
+    sa.Column("flags", sa.JSON, nullable=False),
+    sa.Column("flag_count", sa.Integer, nullable=False),
+    sa.Column("meaning_preserved", sa.Float, nullable=True),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("scored_at", sa.String(40), nullable=False),
+    sa.Index("ix_scores_similarity", "semantic_similarity"),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("edited_text", sa.Text, nullable=True),
+    sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Index("ix_decisions_status", "status"),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
+
+llm_cache = sa.Table(
+    "llm_cache",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string (portable across databases)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _json_dumps(value: Any) -> str:
+    # Keep non-ASCII text readable in the database and deterministic key order out of the way.
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Store:
+    """A database holding datasets, examples, candidates, scores, decisions and settings."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+        """An INSERT that skips rows whose primary key exists (resume without duplicates)."""
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).on_conflict_do_nothing()
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        return table.insert().prefix_with("IGNORE")  # MySQL / MariaDB
+
+    # ---- datasets -------------------------------------------------------------------------
+
+    def create_dataset(
+        self, conn: Connection, name: str, schema: str, source_path: str, file_type: str, mapping: dict[str, str]
+    ) -> int:
+        """Insert a dataset row inside ``conn``'s transaction; returns its id."""
+        result = conn.execute(
+            datasets.insert().values(
+                name=name, schema=schema, source_path=source_path, file_type=file_type, mapping=mapping, created_at=now()
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
+        """Insert (position, key, record) rows inside ``conn``'s transaction."""
+        if rows:
+            conn.execute(
+                examples.insert(),
+                [{"dataset_id": dataset_id, "position": p, "key": k, "record": r} for p, k, r in rows],
+            )
+
+    def dataset_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(datasets.c.name).order_by(datasets.c.id)).scalars())
+
+    def get_dataset(self, name: str | None = None) -> Dataset | None:
+        """The dataset called ``name``; without a name, the only one (None when zero or several)."""
+        count = sa.select(sa.func.count()).where(examples.c.dataset_id == datasets.c.id).scalar_subquery()
+        query = sa.select(datasets, count.label("example_count"))
+        with self.engine.connect() as conn:
+            if name is not None:
+                rows = conn.execute(query.where(datasets.c.name == name)).mappings().all()
+            else:
+                rows = conn.execute(query.limit(2)).mappings().all()
+                if len(rows) != 1:
+                    return None
+        if not rows:
+            return None
+        row = rows[0]
+        return Dataset(
+            id=row["id"],
+            name=row["name"],
+            schema=row["schema"],
+            source_path=row["source_path"],
+            file_type=row["file_type"],
+            mapping=dict(row["mapping"]),
+            created_at=row["created_at"],
+            example_count=int(row["example_count"]),
+        )
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(datasets.delete().where(datasets.c.id == dataset_id))
+
+    # ---- examples -------------------------------------------------------------------------
+
+    def iter_examples(self, dataset_id: int, batch_size: int = 1000) -> Iterator[list[Example]]:
+        """Examples in file order, a batch at a time, never the whole dataset in memory."""
+        last = -1
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(examples)
+                    .where(examples.c.dataset_id == dataset_id, examples.c.position > last)
+                    .order_by(examples.c.position)
+                    .limit(batch_size)
+                ).mappings().all()
+            if not rows:
+                return
+            yield [_example(row) for row in rows]
+            last = rows[-1]["position"]
+
+    def get_examples(self, example_ids: Iterable[int]) -> dict[int, Example]:
+        ids = list(example_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(examples).where(examples.c.id.in_(ids))).mappings().all()
+        return {row["id"]: _example(row) for row in rows}
+
+    # ---- candidates -----------------------------------------------------------------------
+
+    def add_candidates(self, items: Sequence[Candidate]) -> int:
+        """Store candidates, skipping ids already stored; returns how many were new."""
+        if not items:
+            return 0
+        created = now()
+        rows = [
+            {
+                "id": c.id,
+                "dataset_id": c.dataset_id,
+                "example_id": c.example_id,
+                "augmenter": c.augmenter,
+                "kind": c.kind,
+                "target_field": c.target_field,
+                "text": c.text,
+                "record": c.record,
+                "params": c.params,
+                "provenance": c.provenance,
+                "status": c.status,
+                "error": c.error,
+                "created_at": c.created_at or created,
+            }
+            for c in items
+        ]
+        with self.engine.begin() as conn:
+            before = conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one()
+            conn.execute(self._insert_ignoring_duplicates(candidates), rows)
+            after = conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one()
+        return int(after - before)
+
+    def existing_candidate_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(conn.execute(sa.select(candidates.c.id).where(candidates.c.id.in_(chunk))).scalars())
+        return found
+
+    def get_candidate(self, candidate_id: str) -> Candidate | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(candidates).where(candidates.c.id == candidate_id)).mappings().first()
+        return None if row is None else _candidate(row)
+
+    def iter_unscored_candidates(self, dataset_id: int, batch_size: int = 1000) -> Iterator[list[Candidate]]:
+        """Successful rewrite candidates that have no score yet, a batch at a time."""
+        last = ""
+        while True:
+            query = (
+                sa.select(candidates)
+                .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+                .where(
+                    candidates.c.dataset_id == dataset_id,
+                    candidates.c.status == "ok",
+                    candidates.c.kind == "rewrite",
+                    scores.c.candidate_id.is_(None),
+                    candidates.c.id > last,
+                )
+                .order_by(candidates.c.id)
+                .limit(batch_size)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            if not rows:
+                return
+            yield [_candidate(row) for row in rows]
+            last = rows[-1]["id"]
+
+    def count_unscored_candidates(self, dataset_id: int) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id))
+            .where(
+                candidates.c.dataset_id == dataset_id,
+                candidates.c.status == "ok",
+                candidates.c.kind == "rewrite",
+                scores.c.candidate_id.is_(None),
+            )
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # ---- scores ---------------------------------------------------------------------------
+
+    def save_scores(self, items: Sequence[Score]) -> None:
+        if not items:
+            return
+        stamp = now()
+        rows = []
+        for s in items:
+            row = asdict(s)
+            row["flag_count"] = len(s.flags)
+            row["scored_at"] = stamp
+            rows.append(row)
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignoring_duplicates(scores), rows)
+
+    def get_score(self, candidate_id: str) -> Score | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(scores).where(scores.c.candidate_id == candidate_id)).mappings().first()
+        if row is None:
+            return None
+        fields = {k: row[k] for k in Score.__dataclass_fields__}
+        return Score(**fields)
+
+    # ---- decisions ------------------------------------------------------------------------
+
+    def set_decision(self, candidate_id: str, status: str, edited_text: str | None = None) -> Decision:
+        """Record a reviewer's decision; committed before this returns."""
+        decision = Decision(candidate_id=candidate_id, status=status, edited_text=edited_text, decided_at=now())  # type: ignore[arg-type]
+        with self.engine.begin() as conn:
+            conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id))
+            conn.execute(decisions.insert().values(**asdict(decision)))
+        return decision
+
+    def get_decision(self, candidate_id: str) -> Decision | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(decisions).where(decisions.c.candidate_id == candidate_id)).mappings().first()
+        return None if row is None else Decision(**dict(row))
+
+    # ---- settings -------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(settings.c.value).where(settings.c.key == key)).scalar_one_or_none()
+        return default if value is None else value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(settings.delete().where(settings.c.key == key))
+            conn.execute(settings.insert().values(key=key, value=value))
+
+    # ---- LLM response cache ---------------------------------------------------------------
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(llm_cache.c.response).where(llm_cache.c.key == key)).scalar_one_or_none()
+        return None if value is None else dict(value)
+
+    def cache_put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
+        row = {"key": key, "provider": provider, "model": model, "response": response, "created_at": now()}
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignoring_duplicates(llm_cache), [row])
+
+    # ---- statistics -----------------------------------------------------------------------
+
+    def dataset_counts(self, dataset_id: int) -> dict[str, Any]:
+        """Counts for `augment stats` and the studio: examples, candidates by augmenter and status."""
+        with self.engine.connect() as conn:
+            n_examples = conn.execute(
+                sa.select(sa.func.count()).select_from(examples).where(examples.c.dataset_id == dataset_id)
+            ).scalar_one()
+            by_augmenter = conn.execute(
+                sa.select(candidates.c.augmenter, candidates.c.status, sa.func.count())
+                .where(candidates.c.dataset_id == dataset_id)
+                .group_by(candidates.c.augmenter, candidates.c.status)
+            ).all()
+            decided = conn.execute(
+                sa.select(decisions.c.status, sa.func.count())
+                .select_from(decisions.join(candidates, candidates.c.id == decisions.c.candidate_id))
+                .where(candidates.c.dataset_id == dataset_id)
+                .group_by(decisions.c.status)
+            ).all()
+            n_scored = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(scores.join(candidates, candidates.c.id == scores.c.candidate_id))
+                .where(candidates.c.dataset_id == dataset_id)
+            ).scalar_one()
+        augmenters: dict[str, dict[str, int]] = {}
+        for augmenter, status, count in by_augmenter:
+            augmenters.setdefault(augmenter, {"ok": 0, "failed": 0})[status] = int(count)
+        decision_counts = {status: int(count) for status, count in decided}
+        n_candidates = sum(sum(v.values()) for v in augmenters.values())
+        return {
+            "examples": int(n_examples),
+            "candidates": n_candidates,
+            "scored": int(n_scored),
+            "by_augmenter": augmenters,
+            "decisions": {
+                "approved": decision_counts.get("approved", 0),
+                "rejected": decision_counts.get("rejected", 0),
+                "pending": n_candidates - decision_counts.get("approved", 0) - decision_counts.get("rejected", 0),
+            },
+        }
+
+
+def _example(row: Any) -> Example:
+    return Example(
+        id=row["id"], dataset_id=row["dataset_id"], position=row["position"], key=row["key"], record=row["record"]
+    )
+
+
+def _candidate(row: Any) -> Candidate:
+    return Candidate(**{k: row[k] for k in Candidate.__dataclass_fields__})

@@ -1,0 +1,81 @@
+"""The store on SQLite in a temp dir: schema, WAL, foreign keys, decisions, settings, resume."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from augment_core.records import Candidate, Score
+from augment_core.store import Store
+
+
+def _dataset(store: Store, name: str = "d") -> int:
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, name, "alpaca", "x.jsonl", "jsonl", {})
+        store.add_examples(conn, dataset_id, [(1, "a", {"instruction": "Hi", "output": "Hello"}), (2, "b", {"instruction": "Bye", "output": "Ciao"})])
+    return dataset_id
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_transaction_rolls_back_everything(store: Store) -> None:
+    try:
+        with store.transaction() as conn:
+            dataset_id = store.create_dataset(conn, "gone", "alpaca", "x", "jsonl", {})
+            store.add_examples(conn, dataset_id, [(1, "a", {"instruction": "x", "output": "y"})])
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert store.dataset_names() == []
+
+
+def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store, db_url: str) -> None:
+    dataset_id = _dataset(store)
+    example = next(store.iter_examples(dataset_id))[0]
+    cands = [
+        Candidate(id=f"c{i}", dataset_id=dataset_id, example_id=example.id, augmenter="templates", target_field="instruction", text=f"Please say hi {i}")
+        for i in range(3)
+    ]
+    assert store.add_candidates(cands) == 3
+    assert store.add_candidates(cands) == 0  # a rerun adds nothing twice
+    batches = list(store.iter_unscored_candidates(dataset_id, batch_size=2))
+    assert [len(b) for b in batches] == [2, 1]
+    store.save_scores([Score(candidate_id="c0", semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.2, unique_words=1, flags=["number 3 missing"])])
+    assert store.count_unscored_candidates(dataset_id) == 2
+    assert store.get_score("c0") == Score(candidate_id="c0", semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.2, unique_words=1, flags=["number 3 missing"])
+
+    store.set_decision("c1", "approved")
+    store.set_decision("c2", "approved", edited_text="Please say hello")
+    store.set_decision("c2", "rejected")
+    # a second connection (another tab, a restarted server) sees every decision at once
+    other = Store(db_url)
+    assert other.get_decision("c1").status == "approved"  # type: ignore[union-attr]
+    assert other.get_decision("c2").status == "rejected"  # type: ignore[union-attr]
+    counts = other.dataset_counts(dataset_id)
+    assert counts["decisions"] == {"approved": 1, "rejected": 1, "pending": 1}
+    assert counts["by_augmenter"] == {"templates": {"ok": 3, "failed": 0}}
+    other.close()
+
+
+def test_deleting_a_dataset_cascades(store: Store) -> None:
+    dataset_id = _dataset(store)
+    example = next(store.iter_examples(dataset_id))[0]
+    store.add_candidates([Candidate(id="c", dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction", text="x")])
+    store.set_decision("c", "approved")
+    store.delete_dataset(dataset_id)
+    with store.engine.connect() as conn:
+        for table in ("examples", "candidates", "decisions"):
+            assert conn.execute(sa.text(f"select count(*) from {table}")).scalar() == 0
+
+
+def test_settings_and_cache(store: Store) -> None:
+    assert store.get_setting("window", [0.7, 0.98]) == [0.7, 0.98]
+    store.set_setting("window", [0.6, 0.9])
+    assert store.get_setting("window") == [0.6, 0.9]
+    store.cache_put("k", "openai", "m", {"text": "hi"})
+    store.cache_put("k", "openai", "m", {"text": "other"})  # first answer wins
+    assert store.cache_get("k") == {"text": "hi"}
+    assert store.cache_get("missing") is None
