@@ -20,7 +20,14 @@ from augment_core.errors import DatasetFormatError, InputError
 from augment_core.records import CHAT_LAYOUT, REQUIRED_KEYS, SCHEMAS
 
 FILE_TYPES = ("jsonl", "json", "csv", "parquet")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 # Fields that hold a list of turns; in CSV they are stored as a JSON string.
 _NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
 
@@ -37,7 +44,9 @@ def file_type_of(path: str | Path, explicit: str | None = None) -> str:
         return explicit
     suffix = Path(path).suffix.lower()
     if suffix not in _EXTENSIONS:
-        raise InputError(f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv or .parquet")
+        raise InputError(
+            f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv or .parquet"
+        )
     return _EXTENSIONS[suffix]
 
 
@@ -75,13 +84,17 @@ def _read_jsonl(path: Path) -> Iterator[Located]:
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise DatasetFormatError(str(path), f"not valid UTF-8 (byte {exc.start + 1} of the line)", number) from None
+                raise DatasetFormatError(
+                    str(path), f"not valid UTF-8 (byte {exc.start + 1} of the line)", number
+                ) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", number) from None
+                raise DatasetFormatError(
+                    str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", number
+                ) from None
             if not isinstance(record, dict):
                 raise DatasetFormatError(str(path), f"expected a JSON object, got {type(record).__name__}", number)
             yield number, record
@@ -128,12 +141,14 @@ def _read_csv(path: Path) -> Iterator[Located]:
                     continue
                 if len(row) != len(header):
                     raise DatasetFormatError(str(path), f"expected {len(header)} columns, found {len(row)}", start)
-                record: dict[str, Any] = dict(zip(header, row))
+                record: dict[str, Any] = dict(zip(header, row, strict=True))
                 for key in _NESTED_KEYS & record.keys():
                     try:
                         record[key] = json.loads(record[key])
                     except json.JSONDecodeError as exc:
-                        raise DatasetFormatError(str(path), f"not a JSON list of turns: {exc.msg}", start, key) from None
+                        raise DatasetFormatError(
+                            str(path), f"not a JSON list of turns: {exc.msg}", start, key
+                        ) from None
                 yield start, record
         except UnicodeDecodeError:
             raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
@@ -182,6 +197,12 @@ def detect_schema(record: dict[str, Any]) -> str:
     if len(fits) == 1:
         return fits[0]
     columns = ", ".join(sorted(record)) or "none"
+    partial = [schema for schema in SCHEMAS if any(key in record for key in REQUIRED_KEYS[schema])]
+    if not fits and len(partial) == 1:
+        missing = next((key for key in REQUIRED_KEYS[partial[0]] if key not in record), None)
+        if missing is None:  # a chat column that does not hold a list of turns
+            raise InputError(f"column '{REQUIRED_KEYS[partial[0]][0]}' must be a list of turns")
+        raise InputError(f"missing required column '{missing}' for the {partial[0]} schema (columns: {columns})")
     if not fits:
         raise InputError(
             f"cannot detect the schema from the columns ({columns}); expected instruction/output, "

@@ -103,6 +103,4 @@ def _check_mapping(path: Path, line: int, record: dict[str, Any], mapping: dict[
     missing = [column for column in mapping.values() if column not in record]
     if missing:
         columns = ", ".join(sorted(record))
-        raise DatasetFormatError(
-            str(path), f"mapped column '{missing[0]}' not found; the columns are: {columns}", line
-        )
+        raise DatasetFormatError(str(path), f"mapped column '{missing[0]}' not found; the columns are: {columns}", line)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from augment_core.errors import InputError
 from augment_core.records import Candidate, Dataset, Decision, Example, Score
 
 DEFAULT_URL = "sqlite:///augment.db"
@@ -116,6 +117,31 @@ llm_cache = sa.Table(
 )
 
 
+@dataclass(frozen=True)
+class ReviewFilter:
+    """What the review page (and bulk actions) select; None means no restriction."""
+
+    augmenters: tuple[str, ...] = ()
+    status: str | None = None  # pending | approved | rejected
+    min_similarity: float | None = None
+    max_similarity: float | None = None
+    valid: bool | None = None
+    optimal: bool | None = None
+    flag: str | None = None  # "any", "none" or one flag name
+
+
+# Review orderings; the candidate id is always appended so paging is stable.
+REVIEW_SORTS: dict[str, tuple[Any, ...]] = {
+    "file order": (examples.c.position,),
+    "similarity, low first": (scores.c.semantic_similarity.asc(),),
+    "similarity, high first": (scores.c.semantic_similarity.desc(),),
+    "length ratio, low first": (scores.c.length_ratio.asc(),),
+    "length ratio, high first": (scores.c.length_ratio.desc(),),
+    "most flags first": (scores.c.flag_count.desc(),),
+    "newest first": (candidates.c.created_at.desc(),),
+}
+
+
 def now() -> str:
     """The current UTC time as an ISO 8601 string (portable across databases)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -178,7 +204,9 @@ class Store:
                 name=name, schema=schema, source_path=source_path, file_type=file_type, mapping=mapping, created_at=now()
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
     def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
         """Insert (position, key, record) rows inside ``conn``'s transaction."""
@@ -391,6 +419,221 @@ class Store:
         row = {"key": key, "provider": provider, "model": model, "response": response, "created_at": now()}
         with self.engine.begin() as conn:
             conn.execute(self._insert_ignoring_duplicates(llm_cache), [row])
+
+    # ---- review ---------------------------------------------------------------------------
+
+    def _review_where(self, query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
+        """``query`` restricted to one dataset's reviewable candidates matching ``flt``."""
+        query = query.where(candidates.c.dataset_id == dataset_id, candidates.c.status == "ok")
+        if flt.augmenters:
+            query = query.where(candidates.c.augmenter.in_(flt.augmenters))
+        if flt.status == "pending":
+            query = query.where(decisions.c.status.is_(None))
+        elif flt.status is not None:
+            query = query.where(decisions.c.status == flt.status)
+        if flt.min_similarity is not None:
+            query = query.where(scores.c.semantic_similarity >= flt.min_similarity)
+        if flt.max_similarity is not None:
+            query = query.where(scores.c.semantic_similarity <= flt.max_similarity)
+        if flt.valid is not None:
+            query = query.where(scores.c.is_valid == flt.valid)
+        if flt.optimal is not None:
+            query = query.where(scores.c.in_optimal_band == flt.optimal)
+        if flt.flag == "any":
+            query = query.where(scores.c.flag_count > 0)
+        elif flt.flag == "none":
+            query = query.where(sa.or_(scores.c.flag_count == 0, scores.c.flag_count.is_(None)))
+        elif flt.flag:
+            # Flags are a JSON list of names; matching the quoted name works on every backend.
+            query = query.where(sa.cast(scores.c.flags, sa.Text).like(f'%"{flt.flag}"%'))
+        return query
+
+    @staticmethod
+    def _review_from() -> Any:
+        return (
+            candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+            .outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
+            .outerjoin(examples, examples.c.id == candidates.c.example_id)
+        )
+
+    def count_review(self, dataset_id: int, flt: ReviewFilter) -> int:
+        """How many candidates match ``flt`` (for the pager and the bulk-action confirmation)."""
+        query = self._review_where(sa.select(sa.func.count()).select_from(self._review_from()), dataset_id, flt)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def review_page(
+        self, dataset_id: int, flt: ReviewFilter, sort: str = "file order", limit: int = 20, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """One page of candidates with their score, decision and original record, paged in SQL."""
+        if sort not in REVIEW_SORTS:
+            raise InputError(f"unknown sort '{sort}'; choose one of {', '.join(REVIEW_SORTS)}")
+        columns = [
+            *candidates.c,
+            *(c for c in scores.c if c.name != "candidate_id"),
+            decisions.c.status.label("decision"),
+            decisions.c.edited_text,
+            decisions.c.decided_at,
+            examples.c.record.label("original"),
+            examples.c.key.label("example_key"),
+        ]
+        query = self._review_where(sa.select(*columns).select_from(self._review_from()), dataset_id, flt)
+        query = query.order_by(*REVIEW_SORTS[sort], candidates.c.id).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def bulk_decide(self, dataset_id: int, flt: ReviewFilter, status: str) -> int:
+        """Give every candidate matching ``flt`` the decision ``status`` in one transaction; returns the count."""
+        if status not in ("approved", "rejected", "pending"):
+            raise InputError(f"unknown decision '{status}'; choose approved, rejected or pending")
+        stamp = now()
+        with self.engine.begin() as conn:
+            # The ids are read first: the filter may itself depend on the decisions being replaced.
+            query = self._review_where(sa.select(candidates.c.id).select_from(self._review_from()), dataset_id, flt)
+            ids = list(conn.execute(query).scalars())
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(decisions.delete().where(decisions.c.candidate_id.in_(chunk)))
+                if status != "pending":
+                    conn.execute(
+                        decisions.insert(),
+                        [{"candidate_id": i, "status": status, "decided_at": stamp} for i in chunk],
+                    )
+        return len(ids)
+
+    def clear_decision(self, candidate_id: str) -> None:
+        """Put a candidate back to pending."""
+        with self.engine.begin() as conn:
+            conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id))
+
+    def review_facets(self, dataset_id: int) -> dict[str, list[str]]:
+        """The augmenters and flag names present in a dataset, for the filter controls."""
+        with self.engine.connect() as conn:
+            names = list(
+                conn.execute(
+                    sa.select(candidates.c.augmenter)
+                    .where(candidates.c.dataset_id == dataset_id)
+                    .distinct()
+                    .order_by(candidates.c.augmenter)
+                ).scalars()
+            )
+            flag_lists = conn.execute(
+                sa.select(scores.c.flags)
+                .select_from(scores.join(candidates, candidates.c.id == scores.c.candidate_id))
+                .where(candidates.c.dataset_id == dataset_id, scores.c.flag_count > 0)
+                .distinct()
+            ).scalars()
+            flags = sorted({flag for flag_list in flag_lists for flag in flag_list})
+        return {"augmenters": names, "flags": flags}
+
+    def review_table(self, dataset_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(column names, rows) of every scored candidate with its decision, for the charts."""
+        query = (
+            sa.select(
+                candidates.c.augmenter,
+                scores.c.semantic_similarity,
+                scores.c.is_valid,
+                scores.c.in_optimal_band,
+                scores.c.length_ratio,
+                scores.c.unique_words,
+                scores.c.flag_count,
+                sa.func.coalesce(decisions.c.status, "pending").label("decision"),
+            )
+            .select_from(
+                candidates.join(scores, scores.c.candidate_id == candidates.c.id).outerjoin(
+                    decisions, decisions.c.candidate_id == candidates.c.id
+                )
+            )
+            .where(candidates.c.dataset_id == dataset_id, candidates.c.status == "ok")
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(query)
+            return list(result.keys()), [tuple(row) for row in result]
+
+    # ---- export ---------------------------------------------------------------------------
+
+    def iter_mix_rows(self, dataset_id: int, selection: str, batch_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+        """Light rows (no texts) of the successful candidates an export may choose from, a batch at a time.
+
+        ``selection``: ``approved`` (decision approved), ``valid`` (not rejected, and scored valid;
+        a refusal is a new record, never scored, so it only needs to be not rejected) or ``all``.
+        """
+        columns = (
+            candidates.c.id,
+            candidates.c.example_id,
+            candidates.c.augmenter,
+            candidates.c.kind,
+            decisions.c.status.label("decision"),
+            scores.c.is_valid,
+            scores.c.in_optimal_band,
+            scores.c.semantic_similarity,
+            scores.c.flag_count,
+            scores.c.near_duplicate,
+        )
+        base = (
+            sa.select(*columns)
+            .select_from(
+                candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id).outerjoin(
+                    decisions, decisions.c.candidate_id == candidates.c.id
+                )
+            )
+            .where(candidates.c.dataset_id == dataset_id, candidates.c.status == "ok")
+        )
+        if selection == "approved":
+            base = base.where(decisions.c.status == "approved")
+        elif selection == "valid":
+            base = base.where(
+                sa.or_(decisions.c.status.is_(None), decisions.c.status != "rejected"),
+                sa.or_(
+                    scores.c.is_valid.is_(True),
+                    sa.and_(scores.c.candidate_id.is_(None), candidates.c.kind == "refusal"),
+                ),
+            )
+        elif selection != "all":
+            raise InputError(f"unknown selection '{selection}'; choose approved, valid or all")
+        last = ""
+        while True:
+            query = base.where(candidates.c.id > last).order_by(candidates.c.id).limit(batch_size)
+            with self.engine.connect() as conn:
+                rows = [dict(row) for row in conn.execute(query).mappings()]
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["id"]
+
+    def export_candidates(self, ids: Iterable[str]) -> dict[str, tuple[Candidate, Score | None, Decision | None]]:
+        """Candidates by id, each with its score and decision (None when missing)."""
+        wanted = list(ids)
+        score_columns = [c.label(f"score_{c.name}") for c in scores.c if c.name in Score.__dataclass_fields__]
+        query = sa.select(
+            candidates,
+            *score_columns,
+            decisions.c.status.label("decision_status"),
+            decisions.c.edited_text.label("decision_edited_text"),
+            decisions.c.decided_at.label("decision_decided_at"),
+        ).select_from(
+            candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id).outerjoin(
+                decisions, decisions.c.candidate_id == candidates.c.id
+            )
+        )
+        found: dict[str, tuple[Candidate, Score | None, Decision | None]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(query.where(candidates.c.id.in_(chunk))).mappings():
+                    score = None
+                    if row["score_candidate_id"] is not None:
+                        score = Score(**{name: row[f"score_{name}"] for name in Score.__dataclass_fields__})
+                    decision = None
+                    if row["decision_status"] is not None:
+                        decision = Decision(
+                            candidate_id=row["id"],
+                            status=row["decision_status"],
+                            edited_text=row["decision_edited_text"],
+                            decided_at=row["decision_decided_at"],
+                        )
+                    found[row["id"]] = (_candidate(row), score, decision)
+        return found
 
     # ---- statistics -----------------------------------------------------------------------
 

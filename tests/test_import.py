@@ -70,8 +70,14 @@ BAD_INPUTS = {
         '{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"\n',
         "malformed.jsonl:2: malformed JSON at column",
     ),
-    "missing_column.csv": ("instruction,input\nDo it,now\n", "missing_column.csv:2: field 'output': missing required field"),
-    "not_utf8.jsonl": (b'{"instruction": "a", "output": "b"}\n{"instruction": "\xff", "output": "b"}\n', "not_utf8.jsonl:2: not valid UTF-8"),
+    "missing_column.csv": (
+        "instruction,input\nDo it,now\n",
+        "missing_column.csv:2: missing required column 'output' for the alpaca schema",
+    ),
+    "not_utf8.jsonl": (
+        b'{"instruction": "a", "output": "b"}\n{"instruction": "\xff", "output": "b"}\n',
+        "not_utf8.jsonl:2: not valid UTF-8",
+    ),
     "empty.jsonl": ("", "empty.jsonl: the file is empty (no records)"),
     "not_strings.jsonl": (
         '{"instruction": "a", "output": "b"}\n{"instruction": "a", "output": 42}\n',
@@ -129,7 +135,13 @@ def test_not_yet_available_commands_say_so(run_cli) -> None:  # type: ignore[no-
 
 
 def test_module_entry_point_and_no_streamlit_import(tmp_path: Path) -> None:
-    code = "import sys, augment_core, augment_core.cli, augment_core.store, augment_core.formats; print('streamlit' in sys.modules)"
+    # every module of the library, including those added later
+    code = (
+        "import sys, pkgutil, importlib, augment_core\n"
+        "for m in pkgutil.walk_packages(augment_core.__path__, 'augment_core.'):\n"
+        "    if m.name != 'augment_core.__main__': importlib.import_module(m.name)\n"
+        "print('streamlit' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     result = subprocess.run(

@@ -11,7 +11,11 @@ from augment_core.store import Store
 def _dataset(store: Store, name: str = "d") -> int:
     with store.transaction() as conn:
         dataset_id = store.create_dataset(conn, name, "alpaca", "x.jsonl", "jsonl", {})
-        store.add_examples(conn, dataset_id, [(1, "a", {"instruction": "Hi", "output": "Hello"}), (2, "b", {"instruction": "Bye", "output": "Ciao"})])
+        store.add_examples(
+            conn,
+            dataset_id,
+            [(1, "a", {"instruction": "Hi", "output": "Hello"}), (2, "b", {"instruction": "Bye", "output": "Ciao"})],
+        )
     return dataset_id
 
 
@@ -36,16 +40,43 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
     dataset_id = _dataset(store)
     example = next(store.iter_examples(dataset_id))[0]
     cands = [
-        Candidate(id=f"c{i}", dataset_id=dataset_id, example_id=example.id, augmenter="templates", target_field="instruction", text=f"Please say hi {i}")
+        Candidate(
+            id=f"c{i}",
+            dataset_id=dataset_id,
+            example_id=example.id,
+            augmenter="templates",
+            target_field="instruction",
+            text=f"Please say hi {i}",
+        )
         for i in range(3)
     ]
     assert store.add_candidates(cands) == 3
     assert store.add_candidates(cands) == 0  # a rerun adds nothing twice
     batches = list(store.iter_unscored_candidates(dataset_id, batch_size=2))
     assert [len(b) for b in batches] == [2, 1]
-    store.save_scores([Score(candidate_id="c0", semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.2, unique_words=1, flags=["number 3 missing"])])
+    store.save_scores(
+        [
+            Score(
+                candidate_id="c0",
+                semantic_similarity=0.9,
+                is_valid=True,
+                in_optimal_band=True,
+                length_ratio=1.2,
+                unique_words=1,
+                flags=["number 3 missing"],
+            )
+        ]
+    )
     assert store.count_unscored_candidates(dataset_id) == 2
-    assert store.get_score("c0") == Score(candidate_id="c0", semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.2, unique_words=1, flags=["number 3 missing"])
+    assert store.get_score("c0") == Score(
+        candidate_id="c0",
+        semantic_similarity=0.9,
+        is_valid=True,
+        in_optimal_band=True,
+        length_ratio=1.2,
+        unique_words=1,
+        flags=["number 3 missing"],
+    )
 
     store.set_decision("c1", "approved")
     store.set_decision("c2", "approved", edited_text="Please say hello")
@@ -63,7 +94,18 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
 def test_deleting_a_dataset_cascades(store: Store) -> None:
     dataset_id = _dataset(store)
     example = next(store.iter_examples(dataset_id))[0]
-    store.add_candidates([Candidate(id="c", dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction", text="x")])
+    store.add_candidates(
+        [
+            Candidate(
+                id="c",
+                dataset_id=dataset_id,
+                example_id=example.id,
+                augmenter="t",
+                target_field="instruction",
+                text="x",
+            )
+        ]
+    )
     store.set_decision("c", "approved")
     store.delete_dataset(dataset_id)
     with store.engine.connect() as conn:
