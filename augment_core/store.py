@@ -128,6 +128,9 @@ class ReviewFilter:
     valid: bool | None = None
     optimal: bool | None = None
     flag: str | None = None  # "any", "none" or one flag name
+    near_duplicate: bool | None = None
+    truncated: bool | None = None
+    min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
 
 
 # Review orderings; the candidate id is always appended so paging is stable.
@@ -446,6 +449,12 @@ class Store:
         elif flt.flag:
             # Flags are a JSON list of names; matching the quoted name works on every backend.
             query = query.where(sa.cast(scores.c.flags, sa.Text).like(f'%"{flt.flag}"%'))
+        if flt.near_duplicate is not None:
+            query = query.where(scores.c.near_duplicate == flt.near_duplicate)
+        if flt.truncated is not None:
+            query = query.where(scores.c.truncated == flt.truncated)
+        if flt.min_meaning is not None:
+            query = query.where(scores.c.meaning_preserved >= flt.min_meaning)
         return query
 
     @staticmethod
@@ -634,6 +643,75 @@ class Store:
                         )
                     found[row["id"]] = (_candidate(row), score, decision)
         return found
+
+    # ---- quality --------------------------------------------------------------------------
+
+    def iter_unscored_groups(self, dataset_id: int, examples_per_batch: int = 200) -> Iterator[list[tuple[Candidate, bool]]]:
+        """Whole sibling groups for scoring: every ok rewrite of the next examples that have an unscored one.
+
+        Yields (candidate, already scored) in (example, created, id) order, so near-duplicates
+        are judged among all siblings while only the unscored ones get new scores.
+        """
+        last = -1
+        has_unscored = (
+            sa.select(candidates.c.example_id)
+            .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+            .where(
+                candidates.c.dataset_id == dataset_id,
+                candidates.c.status == "ok",
+                candidates.c.kind == "rewrite",
+                scores.c.candidate_id.is_(None),
+            )
+            .distinct()
+        )
+        while True:
+            with self.engine.connect() as conn:
+                ids = list(
+                    conn.execute(
+                        has_unscored.where(candidates.c.example_id > last)
+                        .order_by(candidates.c.example_id)
+                        .limit(examples_per_batch)
+                    ).scalars()
+                )
+                if not ids:
+                    return
+                rows = conn.execute(
+                    sa.select(candidates, scores.c.candidate_id.label("scored_id"))
+                    .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+                    .where(
+                        candidates.c.example_id.in_(ids),
+                        candidates.c.status == "ok",
+                        candidates.c.kind == "rewrite",
+                    )
+                    .order_by(candidates.c.example_id, candidates.c.created_at, candidates.c.id)
+                ).mappings().all()
+            yield [(_candidate(row), row["scored_id"] is not None) for row in rows]
+            last = ids[-1]
+
+    def iter_approved_candidates(
+        self, dataset_id: int, batch_size: int = 1000
+    ) -> Iterator[list[tuple[Candidate, str | None]]]:
+        """Approved candidates with the reviewer's edited text (None when unedited), a batch at a time."""
+        last = ""
+        while True:
+            query = (
+                sa.select(candidates, decisions.c.edited_text.label("decision_edited_text"))
+                .join(decisions, decisions.c.candidate_id == candidates.c.id)
+                .where(
+                    candidates.c.dataset_id == dataset_id,
+                    candidates.c.status == "ok",
+                    decisions.c.status == "approved",
+                    candidates.c.id > last,
+                )
+                .order_by(candidates.c.id)
+                .limit(batch_size)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            if not rows:
+                return
+            yield [(_candidate(row), row["decision_edited_text"]) for row in rows]
+            last = rows[-1]["id"]
 
     # ---- statistics -----------------------------------------------------------------------
 

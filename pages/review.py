@@ -1,0 +1,192 @@
+"""Review: each candidate beside its original, scores as badges, decisions stored the moment they are made."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from augment_core.records import get_field
+from augment_core.store import REVIEW_SORTS, ReviewFilter
+from studio.common import fmt_int, get_store, require_dataset
+from studio.diff import escaped_block, highlight_changes
+
+PAGE_SIZE = 20
+CURSOR = "rv_cursor"
+STATUSES = ["pending", "approved", "rejected", "all"]
+BANDS = {"any": {}, "optimal band": {"optimal": True}, "valid window": {"valid": True}, "outside window": {"valid": False}}
+
+st.title("Review")
+dataset = require_dataset()
+store = get_store()
+facets = store.review_facets(dataset.id)
+
+# ---- filters (a change reruns the page and starts again at the first match) ----
+f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
+chosen_augmenters = f1.multiselect("Augmenter", facets["augmenters"], key="rv_augmenters", placeholder="all")
+status = f2.selectbox("Status", STATUSES, key="rv_status")
+low, high = f3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), step=0.01, key="rv_similarity")
+band = f4.selectbox("Band", list(BANDS), key="rv_band")
+flag_options = ["all", "flagged", "not flagged", *facets["flags"]]
+flag = f5.selectbox("Flags", flag_options, key="rv_flag")
+sort = f6.selectbox("Sort", list(REVIEW_SORTS), key="rv_sort")
+
+flt = ReviewFilter(
+    augmenters=tuple(chosen_augmenters),
+    status=None if status == "all" else status,
+    min_similarity=low if low > 0.0 else None,
+    max_similarity=high if high < 1.0 else None,
+    flag={"all": None, "flagged": "any", "not flagged": "none"}.get(flag, flag),
+    **BANDS[band],
+)
+signature = (dataset.id, flt, sort)
+if st.session_state.get("rv_signature") != signature:
+    st.session_state["rv_signature"] = signature
+    st.session_state[CURSOR] = 0
+
+
+# ---- decisions: callbacks write to the store before the rerun draws anything ----
+def _advance_after(new_status: str) -> None:
+    # A decided candidate leaves a list filtered to another status, so the next one slides into place.
+    if flt.status is None or flt.status == new_status:
+        st.session_state[CURSOR] += 1
+
+
+def decide(candidate_id: str, new_status: str) -> None:
+    store.set_decision(candidate_id, new_status)
+    _advance_after(new_status)
+
+
+def edit_and_approve(candidate_id: str, original_text: str) -> None:
+    edited = st.session_state.get(f"rv_edit_{candidate_id}", original_text)
+    store.set_decision(candidate_id, "approved", edited_text=None if edited == original_text else edited)
+    _advance_after("approved")
+
+
+def reset(candidate_id: str) -> None:
+    store.clear_decision(candidate_id)
+
+
+def move(step: int, total: int) -> None:
+    st.session_state[CURSOR] = min(max(st.session_state[CURSOR] + step, 0), max(total - 1, 0))
+
+
+def _badges(row: dict[str, Any]) -> str:
+    if row["semantic_similarity"] is None:
+        return ":gray-badge[not scored]"
+    parts = [f"similarity **{row['semantic_similarity']:.3f}**"]
+    if row["in_optimal_band"]:
+        parts.append(":green-badge[:material/verified: optimal band]")
+    elif row["is_valid"]:
+        parts.append(":blue-badge[valid window]")
+    else:
+        parts.append(":red-badge[outside window]")
+    parts.append(f"length ratio **{row['length_ratio']:.2f}**")
+    parts.append(f"new words **{row['unique_words']}**")
+    for flag_name in row["flags"] or []:
+        # Flag names come from the meaning guards, not from the data; escape brackets anyway.
+        parts.append(f":orange-badge[{str(flag_name).replace('[', '(').replace(']', ')')}]")
+    if row.get("near_duplicate"):
+        parts.append(":orange-badge[near duplicate]")
+    return " · ".join(parts)
+
+
+DECISION_BADGE = {None: ":gray-badge[pending]", "approved": ":green-badge[approved]", "rejected": ":red-badge[rejected]"}
+
+
+@st.fragment
+def review_card() -> None:
+    """One candidate at a time; a click reruns only this card, not the filters above."""
+    total = store.count_review(dataset.id, flt)
+    if total == 0:
+        st.info("No candidates match these filters." if store.dataset_counts(dataset.id)["candidates"] else
+                "No candidates yet: run augmenters on the Augment page.")
+        return
+    cursor = min(st.session_state[CURSOR], total - 1)
+    st.session_state[CURSOR] = cursor
+    page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=cursor - cursor % PAGE_SIZE)
+    row = page[cursor % PAGE_SIZE]
+    cid = row["id"]
+
+    st.markdown(
+        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · `{row['augmenter']}`"
+        + (f" · field `{row['target_field']}`" if row["target_field"] else "")
+        + f" · {DECISION_BADGE[row['decision']]}"
+    )
+    st.markdown(_badges(row))
+    candidate_text = row["edited_text"] or row["text"]
+    if row["kind"] == "rewrite" and row["original"] is not None and row["target_field"]:
+        original_text = get_field(row["original"], row["target_field"])
+        left_html, right_html = highlight_changes(original_text, candidate_text)
+        left, right = st.columns(2)
+        with left:
+            st.html(escaped_block(left_html, f"original · {row['example_key']}"))
+        with right:
+            st.html(escaped_block(right_html, "candidate" + (" (edited)" if row["edited_text"] else "")))
+    else:
+        # A whole new record (e.g. a refusal example): shown as JSON text, never as HTML.
+        st.code(json.dumps(row["record"] or {"text": row["text"]}, ensure_ascii=False, indent=2), language="json")
+        original_text = row["text"]
+
+    b1, b2, b3, b4, b5 = st.columns(5)
+    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+              on_click=decide, args=(cid, "approved"), width="stretch")
+    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+              on_click=decide, args=(cid, "rejected"), width="stretch")
+    b3.button("Previous", key="rv_prev", icon=":material/arrow_back:", shortcut="K",
+              on_click=move, args=(-1, total), disabled=cursor == 0, width="stretch")
+    b4.button("Next", key="rv_next", icon=":material/arrow_forward:", shortcut="J",
+              on_click=move, args=(1, total), disabled=cursor >= total - 1, width="stretch")
+    b5.button("Back to pending", key="rv_reset", icon=":material/undo:", on_click=reset, args=(cid,),
+              disabled=row["decision"] is None, width="stretch")
+    with st.expander("Edit, then approve"):
+        st.text_area("Candidate text", value=candidate_text, key=f"rv_edit_{cid}", height=120)
+        st.button("Save edit and approve", key="rv_edit_approve", icon=":material/edit:",
+                  on_click=edit_and_approve, args=(cid, row["text"]))
+
+    st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · shortcuts: "
+               "A approve, X reject, J next, K previous")
+    table = pd.DataFrame(
+        {
+            "#": range(cursor - cursor % PAGE_SIZE + 1, cursor - cursor % PAGE_SIZE + len(page) + 1),
+            "augmenter": [r["augmenter"] for r in page],
+            "similarity": [r["semantic_similarity"] for r in page],
+            "length ratio": [r["length_ratio"] for r in page],
+            "decision": [r["decision"] or "pending" for r in page],
+            "candidate": [(r["edited_text"] or r["text"])[:160] for r in page],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch", height=250)
+
+
+review_card()
+
+# ---- bulk actions: the exact count first, then a confirmation ----
+with st.expander("Bulk actions"):
+    scope = tuple(chosen_augmenters)
+    presets: dict[str, tuple[str, ReviewFilter]] = {
+        "approve valid candidates in the optimal band": (
+            "approved", ReviewFilter(augmenters=scope, status="pending", optimal=True, valid=True)),
+        "approve all valid candidates": ("approved", ReviewFilter(augmenters=scope, status="pending", valid=True)),
+        "reject all invalid candidates": ("rejected", ReviewFilter(augmenters=scope, status="pending", valid=False)),
+        "approve everything matching the filters": ("approved", flt),
+        "reject everything matching the filters": ("rejected", flt),
+    }
+    preset = st.selectbox("Action", list(presets), key="rv_bulk_preset",
+                          help="The first three touch pending candidates only (of the chosen augmenters).")
+    bulk_status, bulk_filter = presets[preset]
+    count = store.count_review(dataset.id, bulk_filter)
+    verb, _, rest = preset.partition(" ")
+    label = f"{verb.capitalize()} {fmt_int(count)} {rest.replace('all ', '').replace('everything', 'candidates')}"
+    confirmed = st.checkbox(f"Yes: {label.lower()}", key="rv_bulk_confirm")
+
+    def run_bulk() -> None:
+        changed = store.bulk_decide(dataset.id, bulk_filter, bulk_status)
+        st.session_state["rv_bulk_confirm"] = False
+        st.session_state["rv_bulk_done"] = f"{bulk_status.capitalize()}: {fmt_int(changed)} candidates."
+
+    st.button(label, key="rv_bulk_go", disabled=not confirmed or count == 0, on_click=run_bulk)
+    if done := st.session_state.pop("rv_bulk_done", None):
+        st.success(done)

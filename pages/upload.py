@@ -1,0 +1,150 @@
+"""Upload: read a dataset file, show its detected schema and a preview, map columns, import it whole or not at all."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from augment_core.errors import AugmentError, InputError
+from augment_core.formats import apply_mapping, detect_schema, read_records
+from augment_core.importer import import_file
+from augment_core.records import SCHEMA_KEYS, SCHEMAS
+from studio.common import fmt_int, get_store, select_dataset, show_error
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
+SAMPLE_NAME = "sample"
+PREVIEW_ROWS = 20
+NO_COLUMN = "(not in the file)"
+
+st.title("Upload a dataset")
+
+
+def _unique_name(stem: str) -> str:
+    names = set(get_store().dataset_names())
+    if stem not in names:
+        return stem
+    return next(f"{stem}-{i}" for i in itertools.count(2) if f"{stem}-{i}" not in names)
+
+
+def _load_sample() -> None:
+    store = get_store()
+    if SAMPLE_NAME not in store.dataset_names():
+        report = import_file(store, SAMPLE, name=SAMPLE_NAME)
+        st.session_state["upload_message"] = f"Loaded the sample dataset: {report.imported} records ({report.schema})."
+    else:
+        st.session_state["upload_message"] = "The sample dataset is already stored; it is now selected."
+    select_dataset(SAMPLE_NAME)
+
+
+def _spool(upload: Any) -> Path:
+    """The uploaded bytes in a temp file under the upload's own name (the importer reads a path).
+
+    Written once per upload, not on every rerun.
+    """
+    spooled: dict[str, str] = st.session_state.setdefault("upload_spooled", {})
+    if upload.file_id not in spooled or not Path(spooled[upload.file_id]).exists():
+        folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
+        path = folder / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        spooled[upload.file_id] = str(path)
+    return Path(spooled[upload.file_id])
+
+
+def _import(path: Path, file_name: str, name: str, schema: str, mapping: dict[str, str]) -> None:
+    """Import callback: runs before the rerun, so the sidebar can select the new dataset."""
+    st.session_state.pop("upload_error", None)
+    try:
+        report = import_file(get_store(), path, name=name.strip(), schema=schema, mapping=mapping)
+    except AugmentError as exc:
+        st.session_state["upload_error"] = (exc, file_name)
+        return
+    select_dataset(report.dataset)
+    st.session_state["upload_message"] = (
+        f"Imported {fmt_int(report.imported)} records from {file_name} into '{report.dataset}' ({report.schema})."
+    )
+
+
+left, right = st.columns([3, 1])
+with right:
+    st.button(
+        "Load the sample dataset",
+        icon=":material/dataset:",
+        on_click=_load_sample,
+        help=f"{SAMPLE.name}: {sum(1 for _ in SAMPLE.open())} Alpaca records shipped with the project",
+    )
+with left:
+    upload = st.file_uploader(
+        "JSONL, JSON, CSV or Parquet", type=["jsonl", "ndjson", "json", "csv", "parquet"], key="upload_file"
+    )
+
+if message := st.session_state.pop("upload_message", None):
+    st.success(message, icon=":material/check_circle:")
+if failure := st.session_state.pop("upload_error", None):
+    show_error(*failure)
+    st.caption("Nothing was stored from this file.")
+
+if upload is None:
+    st.stop()
+
+path = _spool(upload)
+try:
+    preview = [record for _, record in itertools.islice(read_records(path), PREVIEW_ROWS)]
+except AugmentError as exc:
+    show_error(exc, upload.name)
+    st.caption("Nothing was stored from this file.")
+    st.stop()
+
+columns = list(dict.fromkeys(key for record in preview for key in record))
+st.subheader("Schema and columns")
+c1, c2 = st.columns(2)
+schema_choice = c1.selectbox("Schema", ["auto", *SCHEMAS], key="upload_schema", help="auto: detect from the columns")
+name = c2.text_input("Dataset name", value=_unique_name(Path(upload.name).stem), key=f"upload_name_{upload.file_id}")
+
+# Map every field of the schema to one of the file's columns; the default is the same name.
+target = schema_choice
+if target == "auto":
+    try:
+        target = detect_schema(preview[0])
+    except InputError as exc:
+        st.warning(f"{exc}. Pick a schema above, then map its fields to your columns.")
+        target = None
+mapping: dict[str, str] = {}
+if target is not None:
+    fields = SCHEMA_KEYS[target]
+    cols = st.columns(len(fields))
+    for col, field in zip(cols, fields, strict=True):
+        options = [NO_COLUMN, *columns]
+        chosen = col.selectbox(
+            f"`{field}` comes from", options, index=options.index(field) if field in columns else 0,
+            key=f"map_{upload.file_id}_{target}_{field}",
+        )
+        if chosen != NO_COLUMN and chosen != field:
+            mapping[field] = chosen
+    try:
+        detected = detect_schema(apply_mapping(preview[0], mapping))
+        st.markdown(f"Detected schema: **{detected}**" + (f" · mapping `{mapping}`" if mapping else ""))
+    except InputError as exc:
+        st.warning(str(exc))
+
+st.subheader(f"Preview (first {len(preview)} records)")
+st.dataframe(
+    pd.DataFrame([{k: str(v) for k, v in apply_mapping(r, mapping).items()} for r in preview]),
+    hide_index=True,
+    width="stretch",
+)
+
+st.button(
+    "Import",
+    type="primary",
+    icon=":material/database_upload:",
+    disabled=target is None or not name.strip(),
+    on_click=_import,
+    args=(path, upload.name, name, schema_choice, mapping),
+)
+st.caption("The whole file is checked while it is stored; one bad record and nothing is kept.")

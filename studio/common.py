@@ -1,0 +1,78 @@
+"""What every page shares: the store, the chosen dataset, provider settings, error display."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+from augment_core.errors import AugmentError, DatasetFormatError
+from augment_core.records import Dataset
+from augment_core.store import DEFAULT_URL, Store
+
+DATASET_KEY = "dataset"
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(url: str) -> Store:
+    return Store(url)
+
+
+def db_url() -> str:
+    return os.environ.get("AUGMENT_DB", DEFAULT_URL)
+
+
+def get_store() -> Store:
+    """One Store (one connection pool) per database URL for the whole server."""
+    return _open_store(db_url())
+
+
+def current_dataset() -> Dataset | None:
+    """The dataset picked in the sidebar, or None when nothing is stored yet."""
+    name = st.session_state.get(DATASET_KEY)
+    return None if name is None else get_store().get_dataset(name)
+
+
+def require_dataset() -> Dataset:
+    """The picked dataset; stops the page with a pointer to Upload when there is none."""
+    dataset = current_dataset()
+    if dataset is None:
+        st.info("No dataset yet: import one on the Upload page (or load the sample dataset there).")
+        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload:")
+        st.stop()
+    return dataset
+
+
+def select_dataset(name: str) -> None:
+    """Make ``name`` the sidebar's dataset; call from a callback (before the sidebar is drawn)."""
+    st.session_state[DATASET_KEY] = name
+
+
+def secret(name: str) -> str | None:
+    """A value from the environment or ``st.secrets`` (no secrets file is fine)."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    try:
+        found = st.secrets.get(name)
+    except FileNotFoundError:  # no secrets.toml at all
+        return None
+    return str(found) if found else None
+
+
+def show_error(exc: Exception, file_name: str | None = None) -> None:
+    """One clear line for an error of the library's tree; a dataset error names file, line and field."""
+    if isinstance(exc, DatasetFormatError):
+        where = file_name or exc.path
+        line = f", line {exc.line}" if exc.line is not None else ""
+        field = f", field `{exc.field}`" if exc.field else ""
+        st.error(f"**{where}**{line}{field}: {exc.problem}", icon=":material/error:")
+    elif isinstance(exc, AugmentError):
+        st.error(str(exc), icon=":material/error:")
+    else:  # pragma: no cover - only the library's own tree is caught by pages
+        raise exc
+
+
+def fmt_int(value: Any) -> str:
+    return f"{int(value):,}"

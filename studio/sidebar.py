@@ -1,0 +1,68 @@
+"""The sidebar, drawn once by app.py: dataset picker, provider and model, what is available."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio.common import DATASET_KEY, fmt_int, get_store, secret
+from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
+
+PROVIDER_KEY = "provider"
+MODEL_KEY = "model"
+TYPED_KEY = "typed_api_key"  # a key typed in the sidebar: session state only, never stored
+
+
+def draw_sidebar() -> None:
+    store = get_store()
+    with st.sidebar:
+        names = store.dataset_names()
+        if st.session_state.get(DATASET_KEY) not in names:
+            st.session_state.pop(DATASET_KEY, None)
+        if names:
+            st.selectbox("Dataset", names, key=DATASET_KEY)
+            dataset = store.get_dataset(st.session_state[DATASET_KEY])
+            if dataset is not None:
+                counts = store.dataset_counts(dataset.id)
+                d = counts["decisions"]
+                st.caption(
+                    f"{dataset.schema} · {fmt_int(counts['examples'])} examples · "
+                    f"{fmt_int(counts['candidates'])} candidates · {fmt_int(d['approved'])} approved · "
+                    f"{fmt_int(d['rejected'])} rejected"
+                )
+        else:
+            st.caption("No dataset stored yet.")
+
+        st.divider()
+        typed = st.session_state.get(TYPED_KEY) or None
+        status = provider_status(typed_key=typed)
+        usable = [name for name, reason in status.items() if not reason]
+        if usable:
+            if st.session_state.get(PROVIDER_KEY) not in usable:
+                st.session_state.pop(PROVIDER_KEY, None)
+            st.selectbox("LLM provider", usable, key=PROVIDER_KEY)
+        else:
+            st.warning("No LLM provider is available; the templates augmenter still works.")
+        for name, reason in status.items():
+            if reason:
+                st.caption(f":gray[~~{name}~~: {reason}]")
+        st.text_input("Model", key=MODEL_KEY, placeholder="provider default")
+        with st.expander("API key"):
+            st.text_input(
+                "Key for this session",
+                type="password",
+                key=TYPED_KEY,
+                help="Kept in this browser session only: never written to the database, logs or exports. "
+                f"To keep one, set {' or '.join(KEY_VARIABLES.values())} in the environment or secrets.toml.",
+            )
+        st.caption(f"Store: `{store.engine.url.render_as_string(hide_password=True)}`")
+
+
+def provider_choice() -> ProviderChoice | None:
+    """The provider, model and key picked in the sidebar (None when no provider is usable)."""
+    name = st.session_state.get(PROVIDER_KEY)
+    if not name:
+        return None
+    model = (st.session_state.get(MODEL_KEY) or "").strip() or None
+    variable = KEY_VARIABLES.get(name)
+    key = (st.session_state.get(TYPED_KEY) or None) or (secret(variable) if variable else None)
+    return ProviderChoice(name=name, model=model, api_key=key)
