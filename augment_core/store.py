@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError
+from augment_core.errors import InputError
 from augment_core.records import Candidate, Dataset, Decision, Example, Score
 
 DEFAULT_URL = "sqlite:///augment.db"
@@ -169,7 +170,10 @@ class Store:
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
-        self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
+        try:
+            self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise InputError(f"--db '{url}': not a usable database URL ({exc})") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
