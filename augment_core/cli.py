@@ -68,6 +68,31 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.export import ExportOptions, export_dataset, side_file_path
+
+    dataset = pick_dataset(store, args.dataset)
+    report_file = args.report_file
+    if report_file == "":  # --report-file without a path: next to the export
+        report_file = str(side_file_path(args.output))
+    options = ExportOptions(
+        format=args.format,
+        status=args.status,
+        ratio=args.ratio,
+        max_augmented_share=args.max_augmented_share,
+        max_refusal_share=args.max_refusal_share,
+        seed=args.seed,
+        include_originals=not args.no_originals,
+        provenance=args.provenance,
+        provenance_style=args.provenance_style,
+        file_type=args.file_type,
+        report_file=report_file,
+    )
+    report = export_dataset(store, dataset, options, args.output)
+    print("\n".join(report.lines()))
+    return 0
+
+
 def not_available(feature: str) -> Command:
     def command(args: argparse.Namespace, store: Store) -> int:
         raise NotAvailableError(f"`augment {feature}` is not available yet")
@@ -95,11 +120,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
+    p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
+    p.add_argument("output", help="file to write (.jsonl, .json, .csv, .parquet)")
+    p.add_argument("--format", default="same", choices=["same", "alpaca", "sharegpt", "messages", "prompt-completion"])
+    p.add_argument("--status", default="approved", choices=["approved", "valid", "all"], help="candidates that may go in")
+    p.add_argument("--ratio", help="target ORIGINALS:AUGMENTED (setting mix.ratio, default 1:2)")
+    p.add_argument("--max-augmented-share", type=float, help="cap on the augmented share (setting, default 0.7)")
+    p.add_argument("--max-refusal-share", type=float, help="cap on refusal examples in the set (setting, default 0.1)")
+    p.add_argument("--seed", type=int, help="tie-break seed for the choice (setting mix.seed, default 0)")
+    p.add_argument("--no-originals", action="store_true", help="write only the augmented records")
+    p.add_argument("--provenance", action="store_true", help="add provenance (metadata object/columns)")
+    p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
+    p.add_argument("--file-type", choices=["jsonl", "json", "csv", "parquet"], help="default: from OUTPUT's extension")
+    p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
+    p.set_defaults(func=cmd_export)
+
     for name, help_text in [
         ("run", "run augmenters over a dataset"),
         ("score", "score every unscored candidate"),
         ("review", "bulk decisions"),
-        ("export", "export the curated set"),
     ]:
         p = sub.add_parser(name, parents=[common], help=help_text)
         p.set_defaults(func=not_available(name))

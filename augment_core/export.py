@@ -1,0 +1,315 @@
+"""Curated set -> file: the originals, the chosen candidates as full records, and their provenance.
+
+One entry point for both faces: the CLI builds an :class:`ExportOptions` from its flags, the
+studio builds the same object from its widgets, and both call :func:`export_dataset` (or
+:func:`export_bytes` for a download button), so the studio's download equals `augment export`
+for the same settings.
+
+Records stream from the store a batch of originals at a time; each original is followed by its
+chosen candidates, and refusals without an original come last. Writing goes through
+``formats.write_records`` (a temporary file renamed into place), so a failed export leaves no
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from augment_core.errors import AugmentError, InputError
+from augment_core.formats import file_type_of, unapply_mapping, write_records
+from augment_core.mixing import SELECTIONS, MixPlan, MixReport, mix_settings, plan_for_dataset
+from augment_core.records import (
+    ID_KEYS,
+    SCHEMAS,
+    Candidate,
+    Dataset,
+    Decision,
+    Example,
+    RecordError,
+    Score,
+    convert_record,
+    validate_record,
+    with_field,
+)
+from augment_core.store import Store, now
+
+FORMATS = ("same", *SCHEMAS)
+PROVENANCE_STYLES = ("auto", "object", "columns")
+# The provenance fields, in this order, on every record (None where they do not apply).
+PROVENANCE_FIELDS = (
+    "origin",
+    "source_id",
+    "candidate_id",
+    "augmenter",
+    "target_field",
+    "params",
+    "provider",
+    "model",
+    "usage",
+    "created_at",
+    "similarity",
+    "length_ratio",
+    "in_optimal_band",
+    "is_valid",
+    "near_duplicate",
+    "meaning_preserved",
+    "flags",
+    "embedding_model",
+    "decision",
+    "edited_text",
+    "decided_at",
+)
+# Never let anything that looks like a credential out, whatever an augmenter put in its params.
+_SECRET = re.compile(r"api[_-]?key|secret|password|authorization|bearer", re.IGNORECASE)
+_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything an export depends on; mix values left None come from the store's settings."""
+
+    format: str = "same"  # same | alpaca | sharegpt | messages | prompt-completion
+    status: str = "approved"  # approved | valid | all
+    ratio: str | None = None
+    max_augmented_share: float | None = None
+    max_refusal_share: float | None = None
+    seed: int | None = None
+    include_originals: bool = True
+    provenance: bool = False
+    provenance_style: str = "auto"  # object (a `metadata` object) | columns (`metadata.*`) | auto
+    file_type: str | None = None  # jsonl | json | csv | parquet; None: from the file name
+    report_file: str | None = None  # a side file with the settings and the report
+
+    def check(self) -> None:
+        """InputError naming the first bad option."""
+        if self.format not in FORMATS:
+            raise InputError(f"--format '{self.format}': choose one of {', '.join(FORMATS)}")
+        if self.status not in SELECTIONS:
+            raise InputError(f"--status '{self.status}': choose one of {', '.join(SELECTIONS)}")
+        if self.provenance_style not in PROVENANCE_STYLES:
+            raise InputError(
+                f"provenance style '{self.provenance_style}': choose one of {', '.join(PROVENANCE_STYLES)}"
+            )
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote."""
+
+    path: str
+    file_type: str
+    schema: str
+    records: int
+    provenance: bool
+    mix: MixReport
+    report_file: str | None = None
+
+    def lines(self) -> list[str]:
+        head = f"exported {self.records} records to {self.path} ({self.schema}, {self.file_type})"
+        tail = [f"report written to {self.report_file}"] if self.report_file else []
+        return [head, *self.mix.lines(), *tail]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["mix"] = self.mix.as_dict()
+        return data
+
+
+def side_file_path(path: str | Path) -> Path:
+    """The default side file next to an export: ``out.jsonl`` -> ``out.jsonl.report.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".report.json")
+
+
+def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path: str | Path) -> ExportReport:
+    """Choose the mix, write the curated set to ``path`` atomically, and the side file when asked."""
+    options.check()
+    path = Path(path)
+    file_type = file_type_of(path, options.file_type)
+    settings = mix_settings(
+        store,
+        ratio=options.ratio,
+        max_augmented_share=options.max_augmented_share,
+        max_refusal_share=options.max_refusal_share,
+        seed=options.seed,
+    )
+    plan = plan_for_dataset(
+        store, dataset.id, dataset.example_count, options.status, settings, options.include_originals
+    )
+    schema = dataset.schema if options.format == "same" else options.format
+    style = options.provenance_style
+    if style == "auto":
+        style = "object" if file_type in ("jsonl", "json") else "columns"
+    records = _records(store, dataset, plan, options, style if options.provenance else None)
+    try:
+        count = write_records(path, records, file_type)
+    except OSError as exc:
+        raise AugmentError(f"{path}: could not write the export: {exc.strerror or exc}") from None
+    report = ExportReport(
+        path=str(path),
+        file_type=file_type,
+        schema=schema,
+        records=count,
+        provenance=options.provenance,
+        mix=plan.report,
+    )
+    if options.report_file:
+        side = Path(options.report_file)
+        report.report_file = str(side)
+        side_data = {
+            "dataset": dataset.name,
+            "written_at": now(),
+            "options": asdict(options),
+            "settings": asdict(settings),
+            "report": report.as_dict(),
+        }
+        _write_text_atomic(side, json.dumps(side_data, indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
+def export_bytes(
+    store: Store, dataset: Dataset, options: ExportOptions, file_type: str = "jsonl"
+) -> tuple[bytes, ExportReport]:
+    """The export as bytes (the studio's download button), through exactly the same path as the CLI."""
+    with tempfile.TemporaryDirectory(prefix="augment-export-") as folder:
+        path = Path(folder) / f"{dataset.name}.{file_type}"
+        report = export_dataset(store, dataset, replace(options, file_type=file_type, report_file=None), path)
+        return path.read_bytes(), report
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _records(
+    store: Store, dataset: Dataset, plan: MixPlan, options: ExportOptions, style: str | None
+) -> Iterator[dict[str, Any]]:
+    """Every exported record in order: each original, then its chosen candidates; orphan refusals last."""
+    by_example: dict[int | None, list[str]] = {}
+    for item in sorted(plan.chosen, key=lambda i: (i.augmenter, i.candidate_id)):
+        by_example.setdefault(item.example_id, []).append(item.candidate_id)
+
+    def finish(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+        if options.format == "same":
+            # A fresh dict: the original's record is reused for its candidates after this.
+            record = dict(unapply_mapping(record, dataset.mapping))
+        else:
+            record = convert_record(record, dataset.schema, options.format)
+        if style == "object":
+            record["metadata"] = meta
+        elif style == "columns":
+            for key, value in meta.items():
+                # Nested values become JSON text so every column has one type (CSV, Parquet).
+                nested = isinstance(value, dict | list)
+                record[f"metadata.{key}"] = json.dumps(value, ensure_ascii=False) if nested else value
+        return record
+
+    for batch in store.iter_examples(dataset.id, batch_size=_BATCH):
+        details = store.export_candidates(cid for example in batch for cid in by_example.get(example.id, ()))
+        for example in batch:
+            if options.include_originals:
+                yield finish(example.record, _original_meta(example))
+            for cid in by_example.get(example.id, ()):
+                candidate, score, decision = details[cid]
+                yield finish(
+                    _candidate_record(candidate, example, decision, dataset.schema),
+                    _meta(candidate, example, score, decision),
+                )
+    orphans = by_example.get(None, [])
+    for start in range(0, len(orphans), _BATCH):
+        chunk = orphans[start : start + _BATCH]
+        details = store.export_candidates(chunk)
+        for cid in chunk:
+            candidate, score, decision = details[cid]
+            yield finish(
+                _candidate_record(candidate, None, decision, dataset.schema), _meta(candidate, None, score, decision)
+            )
+
+
+def _candidate_record(
+    candidate: Candidate, example: Example | None, decision: Decision | None, schema: str
+) -> dict[str, Any]:
+    """The full record a candidate stands for: its (edited) text put into its original, or its own record."""
+    text = decision.edited_text if decision is not None and decision.edited_text is not None else candidate.text
+    where = f"candidate {candidate.id} ({candidate.augmenter})"
+    try:
+        if candidate.kind == "refusal":
+            if candidate.record is None:
+                raise AugmentError(f"{where}: a refusal without a record")
+            record = dict(candidate.record)
+            if candidate.target_field and text != candidate.text:
+                record = with_field(record, candidate.target_field, text)
+        else:
+            if example is None or not candidate.target_field:
+                raise AugmentError(f"{where}: a rewrite needs an original example and a target field")
+            record = with_field(example.record, candidate.target_field, text)
+        validate_record(record, schema)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        problem = exc.problem if isinstance(exc, RecordError) else f"field '{candidate.target_field}' not found"
+        field = f" field '{exc.field}':" if isinstance(exc, RecordError) and exc.field else ""
+        raise AugmentError(f"{where}:{field} {problem}") from None
+    # Copies of an original must not repeat its id, or the export could not be imported again.
+    for key in ID_KEYS:
+        if record.get(key) not in (None, ""):
+            record[key] = f"{record[key]}~{candidate.id[:16]}"
+            break
+    return record
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if not _SECRET.search(k)}
+
+
+def _original_meta(example: Example) -> dict[str, Any]:
+    meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
+    meta.update(origin="original", source_id=example.key)
+    return meta
+
+
+def _meta(
+    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None
+) -> dict[str, Any]:
+    prov = candidate.provenance or {}
+    meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
+    meta.update(
+        origin="refusal" if candidate.kind == "refusal" else "augmented",
+        source_id=example.key if example is not None else None,
+        candidate_id=candidate.id,
+        augmenter=candidate.augmenter,
+        target_field=candidate.target_field,
+        params=_clean(candidate.params or {}),
+        provider=prov.get("provider"),
+        model=prov.get("model") or (candidate.params or {}).get("model"),
+        usage=_clean(prov["usage"]) if isinstance(prov.get("usage"), dict) else None,
+        created_at=candidate.created_at,
+        decision=decision.status if decision is not None else "pending",
+        edited_text=decision.edited_text if decision is not None else None,
+        decided_at=decision.decided_at if decision is not None else None,
+    )
+    if score is not None:
+        meta.update(
+            similarity=score.semantic_similarity,
+            length_ratio=score.length_ratio,
+            in_optimal_band=score.in_optimal_band,
+            is_valid=score.is_valid,
+            near_duplicate=score.near_duplicate,
+            meaning_preserved=score.meaning_preserved,
+            flags=list(score.flags),
+            embedding_model=score.model,
+        )
+    return meta
