@@ -1,0 +1,90 @@
+"""LLM providers and the client around them.
+
+``make_provider`` picks a backend by name (Anthropic when a key is set, else the embedded local
+model); ``LLMClient`` adds cache, concurrency, rate limits, retries, parsing and cost.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from augment_core.errors import ConfigError
+from augment_core.llm.anthropic_provider import AnthropicProvider
+from augment_core.llm.base import Completion, Provider, Request, RetryableError
+from augment_core.llm.client import Estimate, LLMClient, ReplyParseError, Tally, Usage, estimate_tokens
+from augment_core.llm.local_provider import LocalProvider, default_model_path
+from augment_core.llm.openai_provider import OpenAIProvider
+
+PROVIDERS = ("anthropic", "openai", "local")
+
+__all__ = [
+    "PROVIDERS",
+    "AnthropicProvider",
+    "Completion",
+    "Estimate",
+    "LLMClient",
+    "LocalProvider",
+    "OpenAIProvider",
+    "Provider",
+    "ReplyParseError",
+    "Request",
+    "RetryableError",
+    "Tally",
+    "Usage",
+    "available_providers",
+    "default_provider_name",
+    "estimate_tokens",
+    "make_provider",
+]
+
+
+def default_provider_name(api_key: str | None = None) -> str:
+    """``anthropic`` when a key is given or ``ANTHROPIC_API_KEY`` is set, else ``local``."""
+    return "anthropic" if api_key or os.environ.get("ANTHROPIC_API_KEY") else "local"
+
+
+def make_provider(
+    name: str | None = None, model: str | None = None, base_url: str | None = None, api_key: str | None = None
+) -> Provider:
+    """A provider by name; cheap (no SDK import, no model load, no network until the first call).
+
+    ``model`` is a model name (anthropic, openai) or a .gguf path (local); ``api_key`` overrides
+    the environment and is kept only in memory.
+    """
+    chosen = (name or default_provider_name(api_key)).strip().lower()
+    if chosen == "anthropic":
+        return AnthropicProvider(model, api_key=api_key, base_url=base_url)
+    if chosen == "openai":
+        return OpenAIProvider(model, api_key=api_key, base_url=base_url)
+    if chosen == "local":
+        if base_url:
+            raise ConfigError("local: runs in-process and takes no base URL; use --provider openai for a server")
+        return LocalProvider(model)
+    raise ConfigError(f"unknown LLM provider '{name}'; choose one of: {', '.join(PROVIDERS)}")
+
+
+def available_providers() -> dict[str, str]:
+    """Provider name -> "" when usable as configured, else what is missing (for the sidebar)."""
+    found: dict[str, str] = {}
+    if importlib.util.find_spec("anthropic") is None:
+        found["anthropic"] = "pip install anthropic"
+    elif not os.environ.get("ANTHROPIC_API_KEY"):
+        found["anthropic"] = "set ANTHROPIC_API_KEY or enter a key"
+    else:
+        found["anthropic"] = ""
+    if importlib.util.find_spec("openai") is None:
+        found["openai"] = "pip install openai"
+    elif not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+        found["openai"] = "set OPENAI_API_KEY, or give the base URL of a compatible server"
+    else:
+        found["openai"] = ""
+    if importlib.util.find_spec("llama_cpp") is None:
+        found["local"] = "pip install llama-cpp-python"
+    else:
+        try:
+            default_model_path()
+            found["local"] = ""
+        except ConfigError as exc:
+            found["local"] = str(exc)
+    return found

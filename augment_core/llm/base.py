@@ -7,8 +7,13 @@ rate limits, retries, cache, cost, JSON parsing) lives in the client around them
 from __future__ import annotations
 
 import abc
+import email.utils
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from augment_core.errors import ProviderError
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class Provider(abc.ABC):
 
     name: str = "provider"
     model: str = ""
+    # A ceiling on parallel calls the client respects (an in-process model runs one at a time).
+    max_concurrency: int | None = None
 
     @abc.abstractmethod
     async def complete(self, request: Request) -> Completion:
@@ -48,3 +55,73 @@ class Provider(abc.ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release network clients or models."""
+
+    def scrub(self, text: str) -> str:
+        """``text`` with this provider's secret masked, for error messages (no secret: unchanged)."""
+        return text
+
+
+class RetryableError(ProviderError):
+    """A failure worth another try: 429, 529/overloaded, 5xx, a timeout, a dropped connection.
+
+    ``retry_after`` is the server's hint in seconds (``retry-after`` / ``retry-after-ms``), if any.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a server asks for: ``retry-after-ms``, else ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` (and its long prefixes) masked."""
+    if not secret or len(secret) < 8:
+        return text
+    text = text.replace(secret, "***")
+    # SDKs and servers sometimes echo a truncated key ("sk-ant-abc...xyz"); mask any long prefix too.
+    return text.replace(secret[: max(8, len(secret) // 2)], "***")
+
+
+def status_error(status: int, message: str, headers: Mapping[str, str] | None, secret: str | None) -> ProviderError:
+    """The error for an HTTP error status from an SDK: retryable or final, key masked."""
+    text = redact(f"HTTP {status}: {message}", secret)
+    if status in RETRYABLE_STATUS or status >= 500:
+        return RetryableError(text, retry_after_seconds(headers), status)
+    return ProviderError(text)
+
+
+def sdk_error_message(exc: Any) -> str:
+    """The API's own message from an SDK status error (``{"error": {"message": ...}}``), else its text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))

@@ -1,0 +1,327 @@
+"""The client every augmenter talks to: cache, concurrency, rate limits, retries, cost.
+
+``complete`` looks the request up in the store's response cache first (a rerun or a resumed run
+pays for nothing twice), then waits for a concurrency slot and the rate limiter, calls the
+provider under a timeout, and retries what is retryable (429, 529, 5xx, timeouts, dropped
+connections) with exponential backoff and jitter, honouring ``retry-after``. ``complete_json``
+adds parsing with one repair round. Each returned completion carries its cost in
+``extra["cost_usd"]``; ``usage`` keeps the running totals, overall and per label.
+
+Cancelling the task that awaits a call stops it where it is: nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from augment_core.errors import AugmentError, ParseError, ProviderError
+from augment_core.llm.base import Completion, Provider, Request, RetryableError
+from augment_core.llm.jsonparse import extract_json, repair_prompt
+from augment_core.llm.pricing import find_price, load_prices
+from augment_core.llm.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from augment_core.store import Store
+
+MAX_BACKOFF = 60.0
+CACHE_VERSION = "v1"
+
+
+@dataclass
+class Tally:
+    """Counts for one scope: calls made, cache hits, failures, retries, tokens and money."""
+
+    calls: int = 0
+    cached: int = 0
+    failed: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Usage(Tally):
+    """Running totals of a client; ``by_label`` splits them per label (one per augmenter).
+
+    ``cost_usd`` is what this client spent: a cache hit adds no tokens and no money.
+    """
+
+    by_label: dict[str, Tally] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost before it starts; ``priced`` is False when the model has no price."""
+
+    provider: str
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    priced: bool
+
+
+class ReplyParseError(ParseError):
+    """A reply that still has the wrong shape after the repair round; carries what it cost."""
+
+    def __init__(self, message: str, completion: Completion) -> None:
+        super().__init__(message)
+        self.completion = completion
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters per token in English) for estimates."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def cache_key(provider: Provider, request: Request) -> str:
+    """Hash of (provider, model, system, prompt, parameters, sample index)."""
+    payload = {
+        "v": CACHE_VERSION,
+        "provider": provider.name,
+        "model": provider.model,
+        "system": request.system,
+        "prompt": request.prompt,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "json_schema": request.json_schema,
+        "sample_index": request.sample_index,
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class LLMClient:
+    """Concurrency, rate limits, retries, cache and cost around one provider."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        store: Store | None = None,
+        *,
+        concurrency: int = 8,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        """``backoff`` is the first retry delay in seconds (doubling each time); ``sleep`` is a test seam."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.provider = provider
+        self.store = store
+        self.concurrency = min(concurrency, provider.max_concurrency or concurrency)
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.backoff = backoff
+        self.usage = Usage()
+        self.prices = load_prices(store)
+        self._sleep = sleep or asyncio.sleep
+        self.limiter = RateLimiter(rpm, tpm, sleep=self._sleep)
+        self._resume_at = 0.0  # a 429's retry-after holds every request, not just the one that got it
+        self._semaphore: asyncio.Semaphore | None = None
+        self._semaphore_loop: asyncio.AbstractEventLoop | None = None
+
+    # ---- money ----------------------------------------------------------------------------
+
+    def cost(self, input_tokens: int, output_tokens: int) -> tuple[float, bool]:
+        """(USD, priced) for tokens on this client's model."""
+        price = find_price(self.prices, self.provider.name, self.provider.model)
+        if price is None:
+            return 0.0, False
+        return price.cost(input_tokens, output_tokens), True
+
+    def estimate(self, requests: int, input_tokens: int, output_tokens: int) -> Estimate:
+        """Cost of a run before it starts; tokens are totals over all ``requests``.
+
+        For output, pass what you expect the model to write (``max_tokens`` is an upper bound).
+        Leave out requests that ``is_cached`` says are already paid for.
+        """
+        cost, priced = self.cost(input_tokens, output_tokens)
+        return Estimate(
+            provider=self.provider.name,
+            model=self.provider.model,
+            requests=requests,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            priced=priced,
+        )
+
+    def is_cached(self, request: Request) -> bool:
+        """Whether ``request`` would be answered from the cache (free)."""
+        return self.store is not None and self.store.cache_get(cache_key(self.provider, request)) is not None
+
+    # ---- calls ----------------------------------------------------------------------------
+
+    async def complete(self, request: Request, *, label: str = "") -> Completion:
+        """One completion: from the cache, else from the provider with limits and retries.
+
+        Raises ProviderError once retries are spent or on a final error (bad request, bad key);
+        ``label`` (an augmenter name) files the usage under ``usage.by_label[label]``.
+        """
+        key = cache_key(self.provider, request)
+        if self.store is not None:
+            hit = await asyncio.to_thread(self.store.cache_get, key)
+            if hit is not None:
+                for tally in self._tallies(label):
+                    tally.cached += 1
+                return _from_cache(hit)
+        async with self._loop_semaphore():
+            completion = await self._call_with_retries(request, label)
+        cost, priced = self.cost(completion.input_tokens, completion.output_tokens)
+        completion = dataclasses.replace(completion, extra={**completion.extra, "cost_usd": cost, "priced": priced})
+        for tally in self._tallies(label):
+            tally.calls += 1
+            tally.input_tokens += completion.input_tokens
+            tally.output_tokens += completion.output_tokens
+            tally.cost_usd += cost
+        if self.store is not None:
+            row = _to_cache(completion)
+            await asyncio.to_thread(self.store.cache_put, key, self.provider.name, completion.model, row)
+        return completion
+
+    async def complete_json(self, request: Request, expect: type = list, *, label: str = "") -> tuple[Any, Completion]:
+        """Parse a JSON array (expect=list) or object (expect=dict) out of the reply (code fences,
+        prose around it); one repair retry with the parse error; raises errors.ParseError.
+
+        The returned completion sums tokens and cost of both calls when a repair was needed; the
+        ParseError raised after a failed repair is a ``ReplyParseError`` carrying that sum too.
+        """
+        first = await self.complete(request, label=label)
+        try:
+            return extract_json(first.text, expect, request.json_schema), first
+        except ParseError as exc:
+            problem = str(exc)
+        repair = dataclasses.replace(request, prompt=repair_prompt(request.prompt, first.text, problem, expect))
+        second = await self.complete(repair, label=label)
+        both = _combine(first, second, problem)
+        try:
+            return extract_json(second.text, expect, request.json_schema), both
+        except ParseError as exc:
+            raise ReplyParseError(f"reply unusable after one repair: {exc} (first reply: {problem})", both) from None
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+    # ---- internals ------------------------------------------------------------------------
+
+    async def _call_with_retries(self, request: Request, label: str) -> Completion:
+        budget = estimate_tokens(request.system) + estimate_tokens(request.prompt) + request.max_tokens
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            pause = self._resume_at - time.monotonic()
+            if pause > 0:
+                await self._sleep(pause)
+            taken = await self.limiter.acquire(budget)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    completion = await self.provider.complete(request)
+            except TimeoutError:
+                self.limiter.refund(taken)
+                error: RetryableError = RetryableError(f"no reply within {self.timeout:g} s")
+            except RetryableError as exc:
+                self.limiter.refund(taken)
+                error = exc
+            except AugmentError:
+                self.limiter.refund(taken)
+                self._count_failure(label)
+                raise
+            except Exception as exc:  # an SDK surprise must fail this item, not the batch
+                self.limiter.refund(taken)
+                self._count_failure(label)
+                detail = self.provider.scrub(f"{type(exc).__name__}: {exc}")
+                raise ProviderError(f"{self.provider.name}: unexpected error: {detail}") from None
+            else:
+                self.limiter.refund(taken - completion.input_tokens - completion.output_tokens)
+                return completion
+            if attempt + 1 == attempts:
+                break
+            for tally in self._tallies(label):
+                tally.retries += 1
+            delay = self._delay(attempt, error.retry_after)
+            if error.retry_after is not None and error.status in (429, 529):
+                self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
+            await self._sleep(delay)
+        self._count_failure(label)
+        raise ProviderError(f"{self.provider.name}: gave up after {attempts} attempts: {error}")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        step = min(MAX_BACKOFF, self.backoff * 2**attempt)
+        if retry_after is not None:
+            # Honour the server, plus a little jitter so a crowd of waiters does not return at once.
+            return float(min(retry_after, MAX_BACKOFF * 2) + random.uniform(0, self.backoff))
+        return float(step / 2 + random.uniform(0, step / 2))
+
+    def _tallies(self, label: str) -> list[Tally]:
+        return [self.usage, self.usage.by_label.setdefault(label, Tally())] if label else [self.usage]
+
+    def _count_failure(self, label: str) -> None:
+        for tally in self._tallies(label):
+            tally.failed += 1
+
+    def _loop_semaphore(self) -> asyncio.Semaphore:
+        # A client may outlive an event loop (Streamlit reruns); primitives bind to one loop.
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._semaphore_loop is not loop:
+            self._semaphore, self._semaphore_loop = asyncio.Semaphore(self.concurrency), loop
+        return self._semaphore
+
+
+def _to_cache(completion: Completion) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "input_tokens": completion.input_tokens,
+        "output_tokens": completion.output_tokens,
+        "model": completion.model,
+        "finish_reason": completion.finish_reason,
+        "cost_usd": completion.extra.get("cost_usd", 0.0),
+        "priced": completion.extra.get("priced", False),
+    }
+
+
+def _from_cache(hit: dict[str, Any]) -> Completion:
+    return Completion(
+        text=str(hit["text"]),
+        input_tokens=int(hit["input_tokens"]),
+        output_tokens=int(hit["output_tokens"]),
+        model=str(hit["model"]),
+        finish_reason=str(hit.get("finish_reason", "stop")),
+        cached=True,
+        # The cost paid when the reply was first fetched: what the candidate is worth, not spent now.
+        extra={"cost_usd": float(hit.get("cost_usd", 0.0)), "priced": bool(hit.get("priced", False))},
+    )
+
+
+def _combine(first: Completion, second: Completion, problem: str) -> Completion:
+    return Completion(
+        text=second.text,
+        input_tokens=first.input_tokens + second.input_tokens,
+        output_tokens=first.output_tokens + second.output_tokens,
+        model=second.model,
+        finish_reason=second.finish_reason,
+        cached=first.cached and second.cached,
+        extra={
+            "cost_usd": float(first.extra.get("cost_usd", 0.0)) + float(second.extra.get("cost_usd", 0.0)),
+            "priced": bool(first.extra.get("priced")) and bool(second.extra.get("priced")),
+            "repaired": True,
+            "first_error": problem,
+        },
+    )
