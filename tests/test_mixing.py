@@ -124,18 +124,31 @@ def test_no_augmenter_crowds_out_the_rest() -> None:
 
 
 def test_best_scores_in_the_optimal_band_preferred() -> None:
-    good = [Eligible(cid("g", e), e, "p", scored=True, is_valid=True, in_optimal_band=True, similarity=0.85)
-            for e in range(1, 6)]
-    flagged = [Eligible(cid("f", e), e, "p", scored=True, is_valid=True, in_optimal_band=True, similarity=0.9,
-                        flag_count=1) for e in range(1, 6)]
+    good = [
+        Eligible(cid("g", e), e, "p", scored=True, is_valid=True, in_optimal_band=True, similarity=0.85)
+        for e in range(1, 6)
+    ]
+    flagged = [
+        Eligible(cid("f", e), e, "p", scored=True, is_valid=True, in_optimal_band=True, similarity=0.9, flag_count=1)
+        for e in range(1, 6)
+    ]
     outside = [Eligible(cid("o", e), e, "p", scored=True, is_valid=True, similarity=0.97) for e in range(1, 6)]
     unscored = [Eligible(cid("u", e), e, "p") for e in range(1, 6)]
-    rejected = [Eligible(cid("r", e), e, "p", decision="rejected", scored=True, is_valid=True, in_optimal_band=True,
-                         similarity=0.9) for e in range(1, 6)]
+    rejected = [
+        Eligible(
+            cid("r", e), e, "p", decision="rejected", scored=True, is_valid=True, in_optimal_band=True, similarity=0.9
+        )
+        for e in range(1, 6)
+    ]
     approved = [Eligible(cid("a", e), e, "p", decision="approved", similarity=0.5) for e in range(1, 6)]
     items = unscored + outside + flagged + rejected + good + approved
-    for n, expected in [(5, approved), (10, approved + good), (15, approved + good + flagged),
-                        (20, approved + good + flagged + outside), (25, approved + good + flagged + outside + unscored)]:
+    for n, expected in [
+        (5, approved),
+        (10, approved + good),
+        (15, approved + good + flagged),
+        (20, approved + good + flagged + outside),
+        (25, approved + good + flagged + outside + unscored),
+    ]:
         plan = plan_mix(items, 5, MixSettings(ratio=f"1:{n // 5}", max_augmented_share=1.0))
         assert {i.candidate_id for i in plan.chosen} == {i.candidate_id for i in expected}, n
 
@@ -228,9 +241,7 @@ def build_dataset(
     ]
     store.add_candidates(items)
     if score:
-        store.save_scores(
-            [Score(c.id, 0.85, True, True, 1.0, 4, model="mini") for c in items if c.kind == "rewrite"]
-        )
+        store.save_scores([Score(c.id, 0.85, True, True, 1.0, 4, model="mini") for c in items if c.kind == "rewrite"])
     if approve:
         for c in items:
             store.set_decision(c.id, "approved")
@@ -245,12 +256,28 @@ def test_selection_from_the_store(store: Store) -> None:
     store.set_decision(cid("hand", "refusal", 1), "rejected")
     # A failed candidate and an unscored rewrite.
     example_id = next(store.iter_examples(dataset_id))[0].id
-    store.add_candidates([
-        Candidate(id=cid("failed"), dataset_id=dataset_id, example_id=example_id, augmenter="paraphrase",
-                  target_field="instruction", text="", status="failed", error="boom"),
-        Candidate(id=cid("unscored"), dataset_id=dataset_id, example_id=example_id, augmenter="paraphrase",
-                  target_field="instruction", text="x"),
-    ])
+    store.add_candidates(
+        [
+            Candidate(
+                id=cid("failed"),
+                dataset_id=dataset_id,
+                example_id=example_id,
+                augmenter="paraphrase",
+                target_field="instruction",
+                text="",
+                status="failed",
+                error="boom",
+            ),
+            Candidate(
+                id=cid("unscored"),
+                dataset_id=dataset_id,
+                example_id=example_id,
+                augmenter="paraphrase",
+                target_field="instruction",
+                text="x",
+            ),
+        ]
+    )
     store.set_decision(cid("failed"), "approved")
 
     def chosen(selection: str) -> set[str]:
