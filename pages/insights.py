@@ -1,2 +1,129 @@
+"""Insights: the distributions behind the decisions, drawn with plotly from one query."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
-st.title('insights')
+
+from augment_core.mixing import mix_settings, parse_ratio
+from augment_core.scoring import DEFAULT_OPTIMAL_BAND, DEFAULT_VALID_WINDOW, OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
+from studio.common import fmt_int, get_store, require_dataset
+
+SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
+BINS = np.linspace(0.0, 1.0, 51)
+DECISION_COLOURS = {"approved": "#2e9e5b", "rejected": "#d1495b", "pending": "#9aa0a6"}
+
+st.title("Insights")
+dataset = require_dataset()
+store = get_store()
+columns, rows = store.review_table(dataset.id)
+frame = pd.DataFrame(rows, columns=columns)
+counts = store.dataset_counts(dataset.id)
+valid_low, valid_high = store.get_setting(VALID_WINDOW_KEY, DEFAULT_VALID_WINDOW)
+band_low, band_high = store.get_setting(OPTIMAL_BAND_KEY, DEFAULT_OPTIMAL_BAND)
+mix = mix_settings(store)
+
+# ---- the mix: originals against approved augmentations ----
+originals = counts["examples"]
+approved = counts["decisions"]["approved"]
+share = approved / (originals + approved) if originals + approved else 0.0
+target_originals, target_augmented = parse_ratio(mix.ratio)
+target_share = float(target_augmented / (target_originals + target_augmented))
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Originals", fmt_int(originals))
+m2.metric("Approved augmentations", fmt_int(approved), help=f"{fmt_int(counts['candidates'])} candidates in all")
+m3.metric("Augmented share", f"{share:.0%}", delta=f"{share - target_share:+.0%} vs target {mix.ratio}",
+          delta_color="off")
+m4.metric("Growth factor", f"{(originals + approved) / originals:.2f}x" if originals else "-",
+          help="(originals + approved augmentations) / originals")
+if share > mix.max_augmented_share:
+    st.warning(
+        f"Augmented examples are {share:.0%} of the set, above the {mix.max_augmented_share:.0%} cap: "
+        "the model may learn the augmenters' style. The export will cap them unless you change the mix.",
+        icon=":material/warning:",
+    )
+
+if frame.empty:
+    st.info("No scored candidates yet: run augmenters (and scoring) on the Augment page.")
+    st.stop()
+
+# ---- similarity histogram per augmenter, window and band shaded ----
+hist = go.Figure()
+centres = (BINS[:-1] + BINS[1:]) / 2
+for augmenter, group in frame.groupby("augmenter", sort=True):
+    # Binned here, not in the browser: 100,000 points stay one small array per augmenter.
+    heights, _ = np.histogram(group["semantic_similarity"].to_numpy(dtype=float), bins=BINS)
+    hist.add_trace(
+        go.Bar(x=centres.tolist(), y=heights.tolist(), name=str(augmenter), opacity=0.75, width=BINS[1] - BINS[0])
+    )
+hist.add_vrect(x0=valid_low, x1=valid_high, fillcolor="#4c78a8", opacity=0.08, line_width=0,
+               annotation_text="valid window", annotation_position="top left")
+hist.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.12, line_width=0,
+               annotation_text="optimal band", annotation_position="top right")
+hist.update_layout(barmode="overlay", title="Semantic similarity by augmenter", xaxis_title="semantic_similarity",
+                   yaxis_title="candidates", legend_title="augmenter", margin={"t": 60})
+st.plotly_chart(hist, key="insights_histogram")
+
+left, right = st.columns(2)
+
+# ---- length ratio against similarity, coloured by decision ----
+sample = frame if len(frame) <= SCATTER_POINTS else frame.sample(SCATTER_POINTS, random_state=0)
+scatter = go.Figure()
+for decision, group in sample.groupby("decision", sort=True):
+    scatter.add_trace(
+        go.Scattergl(
+            x=group["semantic_similarity"], y=group["length_ratio"], mode="markers", name=str(decision),
+            marker={"size": 5, "opacity": 0.6, "color": DECISION_COLOURS.get(str(decision))},
+        )
+    )
+scatter.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.08, line_width=0)
+title = "Length ratio against similarity"
+if len(sample) < len(frame):
+    title += f" (random {fmt_int(len(sample))} of {fmt_int(len(frame))})"
+scatter.update_layout(title=title, xaxis_title="semantic_similarity", yaxis_title="length_ratio", legend_title="decision")
+left.plotly_chart(scatter, key="insights_scatter")
+
+# ---- acceptance rate per augmenter ----
+by = frame.groupby("augmenter")["decision"].value_counts().unstack(fill_value=0)
+for status in DECISION_COLOURS:
+    if status not in by:
+        by[status] = 0
+decided = by["approved"] + by["rejected"]
+rate = (by["approved"] / decided.where(decided > 0)).fillna(0.0)
+acceptance = go.Figure(
+    go.Bar(
+        x=by.index.astype(str), y=rate, marker_color="#2e9e5b",
+        text=[f"{r:.0%} of {fmt_int(d)}" for r, d in zip(rate, decided, strict=True)], textposition="auto",
+    )
+)
+acceptance.update_layout(title="Acceptance rate per augmenter (of decided)", yaxis_tickformat=".0%",
+                         yaxis_range=[0, 1], xaxis_title="augmenter")
+right.plotly_chart(acceptance, key="insights_acceptance")
+
+# ---- the mix against its target ----
+target_aug = originals * float(target_augmented / target_originals)
+mix_figure = go.Figure(
+    [
+        go.Bar(name="now", x=["originals", "approved augmentations"], y=[originals, approved]),
+        go.Bar(name=f"target {mix.ratio}", x=["originals", "approved augmentations"], y=[originals, target_aug],
+               opacity=0.5),
+    ]
+)
+mix_figure.update_layout(title=f"Mix against the {mix.ratio} target", barmode="group")
+left.plotly_chart(mix_figure, key="insights_mix")
+
+summary = frame.groupby("augmenter").agg(
+    candidates=("decision", "size"),
+    valid=("is_valid", "mean"),
+    optimal=("in_optimal_band", "mean"),
+    similarity=("semantic_similarity", "median"),
+    length_ratio=("length_ratio", "median"),
+    new_words=("unique_words", "mean"),
+)
+right.dataframe(
+    summary.style.format({"valid": "{:.0%}", "optimal": "{:.0%}", "similarity": "{:.3f}", "length_ratio": "{:.2f}",
+                          "new_words": "{:.1f}"}),
+    width="stretch",
+)

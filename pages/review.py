@@ -16,7 +16,12 @@ from studio.diff import escaped_block, highlight_changes
 PAGE_SIZE = 20
 CURSOR = "rv_cursor"
 STATUSES = ["pending", "approved", "rejected", "all"]
-BANDS = {"any": {}, "optimal band": {"optimal": True}, "valid window": {"valid": True}, "outside window": {"valid": False}}
+BANDS: dict[str, dict[str, bool]] = {
+    "any": {},
+    "optimal band": {"optimal": True},
+    "valid window": {"valid": True},
+    "outside window": {"valid": False},
+}
 
 st.title("Review")
 dataset = require_dataset()
@@ -93,7 +98,11 @@ def _badges(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-DECISION_BADGE = {None: ":gray-badge[pending]", "approved": ":green-badge[approved]", "rejected": ":red-badge[rejected]"}
+DECISION_BADGE = {
+    None: ":gray-badge[pending]",
+    "approved": ":green-badge[approved]",
+    "rejected": ":red-badge[rejected]",
+}
 
 
 @st.fragment

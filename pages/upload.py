@@ -21,6 +21,7 @@ SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
 SAMPLE_NAME = "sample"
 PREVIEW_ROWS = 20
 NO_COLUMN = "(not in the file)"
+SAMPLE_RECORDS = SAMPLE.read_text(encoding="utf-8").count("\n")
 
 st.title("Upload a dataset")
 
@@ -76,7 +77,7 @@ with right:
         "Load the sample dataset",
         icon=":material/dataset:",
         on_click=_load_sample,
-        help=f"{SAMPLE.name}: {sum(1 for _ in SAMPLE.open())} Alpaca records shipped with the project",
+        help=f"{SAMPLE.name}: {SAMPLE_RECORDS} Alpaca records shipped with the project",
     )
 with left:
     upload = st.file_uploader(

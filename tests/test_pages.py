@@ -1,0 +1,287 @@
+"""Every studio page under streamlit.testing.v1.AppTest: loads, and its main interactions hit the real store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import plotly.io
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
+
+from augment_core.importer import import_file
+from augment_core.records import Candidate, Score
+from augment_core.store import Store
+from tests.conftest import REPO, SAMPLE
+
+APP = str(REPO / "app.py")
+PAGES = ["pages/upload.py", "pages/augment.py", "pages/review.py", "pages/insights.py", "pages/export.py"]
+HOSTILE = '<script>alert("x")</script> and <img src=x onerror="alert(1)">'
+
+MakeApp = Callable[..., AppTest]
+
+
+class _NavigationOnly(PagesManager):
+    """AppTest resets the v1 "pages/ directory" flag before every run, so from the second run on an
+    app that keeps its pages in pages/ would run a page without app.py (no sidebar). A real server
+    keeps the False that st.navigation sets; this subclass lets AppTest reset only its own copy."""
+
+
+@pytest.fixture
+def make_app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeApp]:
+    """An AppTest of app.py on the temp database, optionally on a page with a dataset picked."""
+    monkeypatch.setattr(app_test, "PagesManager", _NavigationOnly)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    monkeypatch.setenv("AUGMENT_DB", db_url)
+    for variable in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def make(page: str | None = None, dataset: str | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        if dataset is not None:
+            at.session_state["dataset"] = dataset
+        at.run()
+        if page is not None:
+            at.switch_page(page).run()
+        assert not at.exception, at.exception
+        return at
+
+    yield make
+    from studio.common import _open_store
+
+    _open_store.clear()
+
+
+def seed(store: Store, name: str = "sample", per_example: int = 2, hostile: bool = False) -> list[str]:
+    """The sample dataset with ``per_example`` scored template candidates per example; returns their ids."""
+    import_file(store, SAMPLE, name=name)
+    dataset = store.get_dataset(name)
+    assert dataset is not None
+    examples = [e for batch in store.iter_examples(dataset.id) for e in batch]
+    candidates, scores = [], []
+    for e in examples:
+        for k in range(per_example):
+            cid = f"{name}-{e.position:03d}-{k}"
+            text = f"Please, {e.record['instruction'].lower()}" + (f" {HOSTILE}" if hostile else "")
+            augmenter = "templates" if k % 2 == 0 else "paraphrase"
+            candidates.append(
+                Candidate(id=cid, dataset_id=dataset.id, example_id=e.id, augmenter=augmenter,
+                          target_field="instruction", text=text)
+            )
+            similarity = 0.60 + (e.position % 8) * 0.05  # 0.60 .. 0.95: outside, window and band
+            scores.append(
+                Score(candidate_id=cid, semantic_similarity=similarity, is_valid=0.70 < similarity < 0.98,
+                      in_optimal_band=0.75 <= similarity <= 0.95, length_ratio=1.2, unique_words=1,
+                      flags=["number_changed"] if e.position % 5 == 0 else [])
+            )
+    store.add_candidates(candidates)
+    store.save_scores(scores)
+    return [c.id for c in candidates]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_on_an_empty_store(make_app: MakeApp, page: str) -> None:
+    at = make_app(page)
+    assert at.title[0].value
+    if page != "pages/upload.py":
+        assert "No dataset yet" in at.info[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_with_candidates(make_app: MakeApp, store: Store, page: str) -> None:
+    seed(store)
+    at = make_app(page, dataset="sample")
+    assert not at.error
+
+
+def test_sidebar_picks_the_dataset_and_counts_it(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    import_file(store, SAMPLE, name="second")
+    at = make_app()
+    picker = at.sidebar.selectbox(key="dataset")
+    assert picker.options == ["sample", "second"]
+    picker.set_value("second").run()
+    assert "24 examples · 0 candidates" in at.sidebar.caption[0].value
+
+
+def test_load_sample_button_imports_and_selects_it(make_app: MakeApp, store: Store) -> None:
+    at = make_app()
+    at.button[0].click().run()
+    assert "Loaded the sample dataset: 24 records (alpaca)" in at.success[0].value
+    assert at.sidebar.selectbox(key="dataset").value == "sample"
+    dataset = store.get_dataset("sample")
+    assert dataset is not None and dataset.example_count == 24
+    at.button[0].click().run()  # a second click selects, never imports twice
+    assert "already stored" in at.success[0].value
+    assert store.dataset_names() == ["sample"]
+
+
+def test_upload_maps_columns_previews_and_imports(make_app: MakeApp, store: Store) -> None:
+    rows = [{"question": f"What is {i} + {i}?", "answer": str(2 * i), "topic": "maths"} for i in range(30)]
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    at = make_app()
+    at.file_uploader[0].set_value(("quiz.jsonl", body, "application/jsonl")).run()
+    assert "cannot detect the schema" in at.warning[0].value
+    assert at.dataframe[0].value.shape == (20, 3)  # the preview: first 20 records, every column
+    at.selectbox(key="upload_schema").set_value("alpaca").run()
+    mapping = {s.label: s for s in at.selectbox if s.label.endswith("comes from")}
+    mapping["`instruction` comes from"].set_value("question")
+    mapping["`output` comes from"].set_value("answer").run()
+    assert any("Detected schema: **alpaca**" in m.value for m in at.markdown)
+    assert list(at.dataframe[0].value.columns) == ["instruction", "output", "topic"]
+    at.text_input[0].set_value("quiz").run()
+    import_button = next(b for b in at.button if b.label == "Import")
+    import_button.click().run()
+    assert not at.exception
+    assert "Imported 30 records from quiz.jsonl into 'quiz' (alpaca)" in at.success[0].value
+    dataset = store.get_dataset("quiz")
+    assert dataset is not None and dataset.example_count == 30
+    assert dataset.mapping == {"instruction": "question", "output": "answer"}
+    first = next(store.iter_examples(dataset.id))[0]
+    assert first.record == {"instruction": "What is 0 + 0?", "output": "0", "topic": "maths"}
+    assert at.sidebar.selectbox(key="dataset").value == "quiz"
+
+
+def test_upload_of_unparseable_file_names_file_and_line(make_app: MakeApp, store: Store) -> None:
+    body = b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n{"instruction": oops}\n'
+    at = make_app()
+    at.file_uploader[0].set_value(("broken.jsonl", body, "application/jsonl")).run()
+    message = at.error[0].value
+    assert "**broken.jsonl**, line 3" in message and "malformed JSON" in message
+    assert not any(b.label == "Import" for b in at.button)
+    assert store.dataset_names() == []
+
+
+def test_upload_with_a_bad_record_past_the_preview_stores_nothing(make_app: MakeApp, store: Store) -> None:
+    rows = [{"instruction": f"task {i}", "output": f"answer {i}"} for i in range(30)]
+    rows[26] = {"instruction": "task 26"}  # line 27 lacks its output
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    at = make_app()
+    at.file_uploader[0].set_value(("late.jsonl", body, "application/jsonl")).run()
+    assert not at.error  # the first 20 records preview fine
+    next(b for b in at.button if b.label == "Import").click().run()
+    message = at.error[0].value
+    assert "**late.jsonl**, line 27, field `output`: missing required field" in message
+    assert any("Nothing was stored" in c.value for c in at.caption)
+    assert store.dataset_names() == []
+
+
+def _card_html(at: AppTest) -> tuple[str, str]:
+    original, candidate = (h.value for h in at.html[:2])
+    return original, candidate
+
+
+def test_review_shows_candidate_beside_original_with_changes_highlighted(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    assert "Candidate 1 of 48" in at.markdown[0].value
+    original, candidate = _card_html(at)
+    assert "<del>Explain</del> what a <del>Python</del> list comprehension is." in original
+    assert "<mark>Please,</mark> <mark>explain</mark> what a <mark>python</mark> list comprehension is." in candidate
+    badges = at.markdown[1].value
+    assert "similarity **0.650**" in badges and ":red-badge[outside window]" in badges
+    assert "length ratio **1.20**" in badges and "new words **1**" in badges
+
+
+def test_review_escapes_html_and_script_in_dataset_text(make_app: MakeApp, store: Store) -> None:
+    seed(store, hostile=True)
+    at = make_app("pages/review.py", dataset="sample")
+    _, candidate = _card_html(at)
+    assert "<script" not in candidate and "<img" not in candidate
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in candidate
+    assert "&lt;img" in candidate and "onerror=&quot;alert(1)&quot;&gt;" in candidate
+
+
+def test_approve_and_reject_are_stored_at_once_and_advance(make_app: MakeApp, store: Store) -> None:
+    ids = seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.button(key="rv_approve").click().run()
+    assert store.get_decision(ids[0]).status == "approved"  # type: ignore[union-attr]
+    # The pending list lost one; the next candidate slid into place.
+    assert "Candidate 1 of 47" in at.markdown[0].value
+    at.button(key="rv_reject").click().run()
+    assert store.get_decision(ids[1]).status == "rejected"  # type: ignore[union-attr]
+    # A fresh session (a reload, another tab) sees both decisions.
+    again = make_app("pages/review.py", dataset="sample")
+    again.selectbox(key="rv_status").set_value("all").run()
+    assert ":green-badge[approved]" in again.markdown[0].value
+    assert "1 approved · 1 rejected" in again.sidebar.caption[0].value
+
+
+def test_next_previous_and_back_to_pending(make_app: MakeApp, store: Store) -> None:
+    ids = seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.selectbox(key="rv_status").set_value("all").run()
+    at.button(key="rv_next").click().run()
+    assert "Candidate 2 of 48" in at.markdown[0].value
+    at.button(key="rv_approve").click().run()  # with "all" shown, approving moves on
+    assert "Candidate 3 of 48" in at.markdown[0].value
+    at.button(key="rv_prev").click().run()
+    assert ":green-badge[approved]" in at.markdown[0].value
+    at.button(key="rv_reset").click().run()
+    assert store.get_decision(ids[1]) is None
+
+
+def test_edit_then_approve_stores_the_edited_text(make_app: MakeApp, store: Store) -> None:
+    ids = seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.text_area(key=f"rv_edit_{ids[0]}").set_value("Describe a Python list comprehension.").run()
+    at.button(key="rv_edit_approve").click().run()
+    decision = store.get_decision(ids[0])
+    assert decision is not None and decision.status == "approved"
+    assert decision.edited_text == "Describe a Python list comprehension."
+
+
+def test_filters_and_pages_are_done_in_sql(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.multiselect(key="rv_augmenters").set_value(["paraphrase"]).run()
+    assert "Candidate 1 of 24" in at.markdown[0].value and "`paraphrase`" in at.markdown[0].value
+    at.slider(key="rv_similarity").set_value((0.80, 0.90)).run()
+    # positions 1..24: similarity 0.60 + (p % 8) * 0.05 in [0.80, 0.90] for p % 8 in {4, 5, 6}
+    assert "of 9**" in at.markdown[0].value
+    at.selectbox(key="rv_flag").set_value("flagged").run()
+    assert "of 2**" in at.markdown[0].value  # positions 5 and 20
+    at.selectbox(key="rv_flag").set_value("all")
+    at.slider(key="rv_similarity").set_value((0.0, 1.0))
+    at.multiselect(key="rv_augmenters").set_value([])
+    at.selectbox(key="rv_sort").set_value("similarity, high first").run()
+    assert "similarity **0.950**" in at.markdown[1].value
+    for _ in range(20):
+        at.button(key="rv_next").click().run()
+    assert "Candidate 21 of 48" in at.markdown[0].value and "Page 2 of 3" in at.caption[0].value
+    assert at.dataframe[0].value["#"].tolist()[0] == 21
+
+
+def test_bulk_action_shows_the_count_and_needs_confirmation(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.selectbox(key="rv_bulk_preset").set_value("reject everything matching the filters").run()
+    go = at.button(key="rv_bulk_go")
+    assert go.label == "Reject 48 candidates matching the filters"
+    assert go.disabled
+    at.checkbox(key="rv_bulk_confirm").check().run()
+    at.button(key="rv_bulk_go").click().run()
+    assert "Rejected: 48 candidates." in at.success[0].value
+    counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
+    assert counts["decisions"]["rejected"] == 48
+    assert "No candidates match these filters." in at.info[0].value
+
+
+def test_insights_draws_the_figures_and_warns_above_the_cap(make_app: MakeApp, store: Store) -> None:
+    ids = seed(store, per_example=4)
+    for cid in ids[:80]:
+        store.set_decision(cid, "approved")
+    at = make_app("pages/insights.py", dataset="sample")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Originals"] == "24" and metrics["Approved augmentations"] == "80"
+    assert metrics["Augmented share"] == "77%" and metrics["Growth factor"] == "4.33x"
+    assert "above the 70% cap" in at.warning[0].value
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4
+    histogram = plotly.io.from_json(charts[0].proto.spec)
+    assert {t.name for t in histogram.data} == {"templates", "paraphrase"}
+    assert sum(int(sum(t.y)) for t in histogram.data) == 96
+    assert [(s.x0, s.x1) for s in histogram.layout.shapes] == [(0.70, 0.98), (0.75, 0.95)]
