@@ -1,2 +1,107 @@
+"""Export: the curated set as a file, through the same code path as `augment export`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
 import streamlit as st
-st.title('export')
+
+from augment_core.errors import AugmentError
+from augment_core.export import FORMATS, ExportOptions, export_bytes
+from augment_core.mixing import SELECTIONS, mix_settings, plan_for_dataset
+from studio.common import fmt_int, get_store, require_dataset, show_error
+
+FILE_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
+              "parquet": "application/vnd.apache.parquet"}
+SELECTION_HELP = {"approved": "approved by a reviewer", "valid": "approved, or pending inside the valid window",
+                  "all": "every candidate not rejected"}
+PREPARED = "export_prepared"
+
+st.title("Export")
+dataset = require_dataset()
+store = get_store()
+stored = mix_settings(store)
+
+c1, c2, c3 = st.columns(3)
+schema = c1.selectbox("Schema", FORMATS, key="ex_format",
+                      format_func=lambda f: f"same as input ({dataset.schema})" if f == "same" else f)
+file_type = c2.selectbox("File type", list(FILE_TYPES), key="ex_file_type")
+status = c3.selectbox("Candidates", SELECTIONS, key="ex_status", format_func=lambda s: f"{s}: {SELECTION_HELP[s]}")
+m1, m2, m3, m4 = st.columns(4)
+ratio = m1.text_input("Target ratio (originals:augmented)", value=stored.ratio, key="ex_ratio")
+cap = m2.slider("Augmented share cap", 0.05, 1.0, float(stored.max_augmented_share), step=0.05, key="ex_cap")
+include_originals = m3.checkbox("Include the originals", value=True, key="ex_originals")
+provenance = m4.checkbox("Provenance columns", value=False, key="ex_provenance",
+                         help="augmenter, parameters, provider usage, scores and decision on every record")
+
+options = ExportOptions(
+    format=schema,
+    status=status,
+    ratio=ratio.strip(),
+    max_augmented_share=cap,
+    include_originals=include_originals,
+    provenance=provenance,
+    file_type=file_type,
+)
+
+try:
+    settings = mix_settings(store, ratio=options.ratio, max_augmented_share=options.max_augmented_share)
+    report = plan_for_dataset(store, dataset.id, dataset.example_count, status, settings, include_originals).report
+except AugmentError as exc:
+    show_error(exc)
+    st.stop()
+
+st.subheader("What the file will hold")
+k1, k2, k3, k4, k5 = st.columns(5)
+k1.metric("Records", fmt_int(report.total))
+k2.metric("Originals", fmt_int(report.originals))
+k3.metric("Augmented", fmt_int(report.augmented), help=f"{fmt_int(report.eligible)} eligible")
+k4.metric("Augmented share", f"{report.augmented_share:.0%}", help=f"cap {settings.max_augmented_share:.0%}")
+k5.metric("Growth factor", f"{report.growth_factor:.2f}x")
+if report.augmented_by_augmenter:
+    st.dataframe(
+        pd.DataFrame(sorted(report.augmented_by_augmenter.items()), columns=["augmenter", "records"]),
+        hide_index=True,
+    )
+st.caption(f"Ratio reached {report.ratio_reached} (target {settings.ratio}; limited by {report.limited_by}).")
+if report.eligible == 0:
+    st.info(f"No candidates are eligible under '{status}': the file holds the originals only.")
+
+
+def prepare(opts: ExportOptions) -> None:
+    try:
+        data, written = export_bytes(store, dataset, opts, opts.file_type or "jsonl")
+    except AugmentError as exc:
+        st.session_state[PREPARED] = exc
+        return
+    st.session_state[PREPARED] = (opts, data, written.records)
+
+
+st.button("Prepare the file", type="primary", icon=":material/build:", on_click=prepare, args=(options,),
+          key="ex_prepare")
+prepared = st.session_state.get(PREPARED)
+if isinstance(prepared, AugmentError):
+    show_error(prepared)
+elif prepared is not None:
+    opts, data, records = prepared
+    if opts != options:
+        st.caption("The settings changed since the file was prepared: prepare it again.")
+    else:
+        name = f"{dataset.name}-curated.{file_type}"
+        st.download_button(
+            f"Download {name} ({fmt_int(records)} records, {len(data) / 1024:,.1f} KiB)",
+            data=data,
+            file_name=name,
+            mime=FILE_TYPES[file_type],
+            icon=":material/download:",
+            key="ex_download",
+            on_click="ignore",
+        )
+        flags = " ".join(
+            f"--{f.name.replace('_', '-')} {getattr(opts, f.name)}" for f in dataclasses.fields(opts)
+            if f.name in ("format", "status", "ratio", "max_augmented_share")
+        )
+        flags += " --provenance" if opts.provenance else ""
+        flags += "" if opts.include_originals else " --no-originals"
+        st.caption(f"The same file from the command line: `augment export {name} --dataset {dataset.name} {flags}`")

@@ -285,3 +285,40 @@ def test_insights_draws_the_figures_and_warns_above_the_cap(make_app: MakeApp, s
     assert {t.name for t in histogram.data} == {"templates", "paraphrase"}
     assert sum(int(sum(t.y)) for t in histogram.data) == 96
     assert [(s.x0, s.x1) for s in histogram.layout.shapes] == [(0.70, 0.98), (0.75, 0.95)]
+
+
+def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
+    make_app: MakeApp, store: Store, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    ids = seed(store)
+    for cid in ids[:10]:
+        store.set_decision(cid, "approved")
+    store.set_decision(ids[10], "rejected")
+    at = make_app("pages/export.py", dataset="sample")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Originals"] == "24" and metrics["Augmented"] == "10" and metrics["Records"] == "34"
+    at.selectbox(key="ex_format").set_value("messages")
+    at.checkbox(key="ex_provenance").check()
+    at.text_input(key="ex_ratio").set_value("1:0.25").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Augmented"] == "6" and metrics["Records"] == "30"  # 24 originals x 0.25
+    at.button(key="ex_prepare").click().run()
+    assert not at.exception
+    assert at.get("download_button")[0].proto.label.startswith("Download sample-curated.jsonl (30 records")
+    _, data, records = at.session_state["export_prepared"]
+    assert records == 30
+    out = tmp_path / "cli.jsonl"
+    code, _, err = run_cli("export", str(out), "--dataset", "sample", "--format", "messages", "--ratio", "1:0.25",
+                           "--max-augmented-share", "0.7", "--provenance")
+    assert code == 0, err
+    assert data == out.read_bytes()
+    rows = [json.loads(line) for line in data.decode().splitlines()]
+    assert all("messages" in r for r in rows)
+    assert sum(1 for r in rows if r["metadata"]["origin"] != "original") == 6
+
+
+def test_export_bad_ratio_is_one_clear_line(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    at = make_app("pages/export.py", dataset="sample")
+    at.text_input(key="ex_ratio").set_value("two to one").run()
+    assert "expected ORIGINALS:AUGMENTED" in at.error[0].value
