@@ -13,6 +13,7 @@ reaches the internet. Usage::
         server.fail("500", times=99, match="item 3")  # every request whose prompt contains "item 3"
         ...
         server.requests   # API requests received (faulted ones included); server.served: answered 200
+        server.max_in_flight  # the most requests it held at once (to check a concurrency bound)
         server.calls      # list[Call]: api, model, system, prompt, max_tokens, headers, body
 
 ``responder(call) -> str`` writes the reply text (default: ``"echo: " + prompt``); it runs on
@@ -90,6 +91,8 @@ class LLMServer:
     faults: list[Fault] = field(default_factory=list)
     requests: int = 0
     served: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -117,7 +120,7 @@ class LLMServer:
         with self._lock:
             self.calls.clear()
             self.faults.clear()
-            self.requests = self.served = 0
+            self.requests = self.served = self.max_in_flight = 0
 
     def _take_fault(self, prompt: str) -> Fault | None:
         with self._lock:
@@ -170,13 +173,19 @@ class LLMServer:
         with self._lock:
             self.requests += 1
             self.calls.append(call)
-        fault = self._take_fault(call.prompt)
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        if fault is not None:
-            return await self._inject(fault, api, call, writer)
-        await self._answer(api, call, writer)
-        return True
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            fault = self._take_fault(call.prompt)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if fault is not None:
+                return await self._inject(fault, api, call, writer)
+            await self._answer(api, call, writer)
+            return True
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     async def _answer(self, api: str, call: Call, writer: asyncio.StreamWriter) -> None:
         try:

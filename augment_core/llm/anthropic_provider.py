@@ -14,7 +14,8 @@ from typing import Any
 from augment_core.errors import ConfigError, ProviderError
 from augment_core.llm.base import Completion, Provider, Request, RetryableError, redact, sdk_error_message, status_error
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+# The newest Sonnet the pinned SDK knows (it warns that claude-sonnet-4-5 is deprecated).
+DEFAULT_MODEL = "claude-sonnet-5-5"
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 # The SDK waits this long at most; the client's own per-request timeout is the one that counts.

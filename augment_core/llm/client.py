@@ -8,6 +8,8 @@ adds parsing with one repair round. Each returned completion carries its cost in
 ``extra["cost_usd"]``; ``usage`` keeps the running totals, overall and per label.
 
 Cancelling the task that awaits a call stops it where it is: nothing runs in the background.
+Use it as ``async with LLMClient(...) as client:`` (or call ``aclose``) inside each event loop:
+network connections belong to the loop that opened them.
 """
 
 from __future__ import annotations
@@ -219,7 +221,14 @@ class LLMClient:
             raise ReplyParseError(f"reply unusable after one repair: {exc} (first reply: {problem})", both) from None
 
     async def aclose(self) -> None:
+        """Close the provider's connections; call it before the event loop ends."""
         await self.provider.aclose()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     # ---- internals ------------------------------------------------------------------------
 

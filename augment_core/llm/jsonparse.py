@@ -30,24 +30,44 @@ def extract_json(text: str, expect: type = list, schema: dict[str, Any] | None =
     stripped = text.strip()
     if not stripped:
         raise ParseError(f"empty reply, expected a JSON {_kind(expect)}")
-    # Fenced blocks first (the model's own framing), then the whole reply, then every opener in it.
+    # Fenced blocks first (the model's own framing), then the whole reply. Within a source every
+    # opener is tried: with a schema the first value that fits wins, else the longest one (prose
+    # like "see [1]" before the real array must not win).
     sources = [m.group(1) for m in _FENCE.finditer(stripped)] + [stripped]
     wrong: Any = None
     first_error = ""
+    schema_error: ParseError | None = None
     for source in sources:
+        best: Any = None
+        best_span = -1
         start = source.find(opener)
         while start != -1:
             try:
-                value, _end = _decoder.raw_decode(source, start)
+                value, end = _decoder.raw_decode(source, start)
             except json.JSONDecodeError as exc:
                 first_error = first_error or f"invalid JSON at char {exc.pos}: {exc.msg}"
-            else:
-                if isinstance(value, expect):
-                    if schema is not None:
-                        _validate(value, schema)
-                    return value
+                start = source.find(opener, start + 1)
+                continue
+            if not isinstance(value, expect):
                 wrong = value
+            elif schema is not None:
+                try:
+                    _validate(value, schema)
+                    return value
+                except ParseError as exc:
+                    schema_error = schema_error or exc
+            elif end - start > best_span:
+                best, best_span = value, end - start
             start = source.find(opener, start + 1)
+        if best_span >= 0:
+            return best
+    if schema_error is not None:
+        raise schema_error
+    if wrong is None:
+        try:
+            wrong = json.loads(stripped)  # valid JSON of another kind ("found list")
+        except json.JSONDecodeError:
+            pass
     if wrong is not None:
         raise ParseError(f"expected a JSON {_kind(expect)}, found {type(wrong).__name__}")
     if first_error:

@@ -32,6 +32,11 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-4.1-nano": {"input": 0.1, "output": 0.4},
     "gpt-4o": {"input": 2.5, "output": 10.0},
     "gpt-4o-mini": {"input": 0.15, "output": 0.6},
+    # Family fallbacks for models newer than this table: each tier's last list price (an
+    # assumption; a wrong one is fixed in the settings).
+    "claude-opus": {"input": 5.0, "output": 25.0},
+    "claude-sonnet": {"input": 3.0, "output": 15.0},
+    "claude-haiku": {"input": 1.0, "output": 5.0},
     "local/*": {"input": 0.0, "output": 0.0},  # the in-process model costs electricity only
 }
 
