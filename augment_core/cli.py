@@ -93,6 +93,95 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[str, object]]:
+    """Settings per augmenter from the run flags and --set NAME.SETTING=VALUE (which wins)."""
+    from augment_core.augmenters import AUGMENTERS
+
+    flags: dict[str, object] = {
+        "n": args.n, "pivots": args.pivots, "translator": args.translator, "libre_url": args.libre_url,
+        "chain": args.chain or None, "prompts_file": args.refusal_prompts, "writer": args.refusal_writer,
+        "include_input": args.include_input or None, "seed": args.seed,
+    }  # fmt: skip
+    options: dict[str, dict[str, object]] = {}
+    for name in names:
+        known = {s.name for s in AUGMENTERS[name].settings}
+        options[name] = {k: v for k, v in flags.items() if v is not None and k in known}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        name, dot, setting = key.partition(".")
+        if not sep or not dot or name not in options:
+            raise InputError(f"--set {item}: expected AUGMENTER.SETTING=VALUE for one of {', '.join(names)}")
+        options[name][setting] = value
+    return options
+
+
+def cmd_run(args: argparse.Namespace, store: Store) -> int:
+    import asyncio
+    import threading
+    import time
+
+    from augment_core.augmenters import AUGMENTERS, build
+    from augment_core.llm import LLMClient, make_provider
+    from augment_core.pipeline import Pipeline, Progress
+
+    dataset = pick_dataset(store, args.dataset)
+    names = [n.strip() for n in args.augmenters.split(",") if n.strip()]
+    unknown = [n for n in names if n not in AUGMENTERS]
+    if unknown or not names:
+        raise InputError(f"--augmenters: unknown '{', '.join(unknown)}'; choose from {', '.join(AUGMENTERS)}")
+    options = _run_options(args, names)
+    # Cheap: no SDK import, no model load and no network until the first call.
+    provider = make_provider(args.provider, args.model, args.base_url)
+    llm = LLMClient(provider, store, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm)
+    augmenters = [build(name, options[name], llm=llm, store=store) for name in names]
+    last = [time.monotonic()]
+
+    def show(event: Progress) -> None:
+        if time.monotonic() - last[0] < 1.0 and event.done < event.total:
+            return
+        last[0] = time.monotonic()
+        eta = "" if event.eta_seconds is None else f", about {event.eta_seconds:.0f} s left"
+        print(f"  {event.done}/{event.total} items, {event.added} new, {event.failed} failed{eta}", file=sys.stderr)
+
+    cancel = threading.Event()
+    pipeline = Pipeline(store, dataset, augmenters, llm=llm, batch_size=args.batch_size,
+                        concurrency=args.concurrency, on_progress=show, cancel=cancel)  # fmt: skip
+    model = f"{provider.name} {provider.model}".strip()
+    print(f"estimate for dataset '{dataset.name}' ({dataset.example_count} examples, LLM: {model}):")
+    for row in pipeline.estimate().values():
+        money = f"${row.cost_usd:.4f}" if row.priced else "cost unknown (no price for this model)"
+        money = money if row.llm_calls else "$0"
+        print(f"  {row.name:<16} {row.items} items, {row.calls} calls ({row.llm_calls} to the LLM, "
+              f"~{row.input_tokens} in + ~{row.output_tokens} out tokens), {money}")  # fmt: skip
+    if args.dry_run:
+        return 0
+
+    async def go() -> object:
+        try:
+            return await pipeline.run_async()
+        finally:
+            await llm.aclose()
+
+    try:
+        report = asyncio.run(go())
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    from augment_core.pipeline import RunReport
+
+    assert isinstance(report, RunReport)
+    print(f"ran in {report.seconds:.1f} s: {report.added} new candidates, {report.failed} failed, "
+          f"{report.skipped} items already done")  # fmt: skip
+    for s in report.by_augmenter.values():
+        u = s.usage
+        print(f"  {s.name:<16} {s.added} new, {s.failed} failed, {s.skipped} skipped | {u.calls} calls, "
+              f"{u.cached} cached, {u.input_tokens} in + {u.output_tokens} out tokens, ${u.cost_usd:.4f}")  # fmt: skip
+    if report.failed:
+        print(f"error: {report.failed} candidates failed (reasons stored on them); rerun to retry", file=sys.stderr)
+        return 1
+    return 0
+
+
 def not_available(feature: str) -> Command:
     def command(args: argparse.Namespace, store: Store) -> int:
         raise NotAvailableError(f"`augment {feature}` is not available yet")
@@ -135,8 +224,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
+    p.add_argument("--augmenters", required=True, help="comma-separated names, e.g. templates,paraphrase")
+    p.add_argument("--provider", choices=["anthropic", "openai", "local"],
+                   help="LLM provider (default: anthropic when ANTHROPIC_API_KEY is set, else local)")
+    p.add_argument("--model", help="model name (a .gguf path for local)")
+    p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
+    p.add_argument("--n", type=int, help="variants per field (paraphrase default 5, templates 3)")
+    p.add_argument("--pivots", help="backtranslation pivot languages, e.g. de,fr,ja (default de)")
+    p.add_argument("--chain", action="store_true", help="backtranslate through all pivots in one chain")
+    p.add_argument("--translator", choices=["google", "deepl", "mymemory", "libre", "llm"], help="default google")
+    p.add_argument("--libre-url", help="URL of your LibreTranslate server")
+    p.add_argument("--refusal-prompts", metavar="FILE", help="prompts, one per line: '[category] prompt'")
+    p.add_argument("--refusal-writer", choices=["llm", "table"], help="who writes the reason")
+    p.add_argument("--include-input", action="store_true", help="also rewrite the input field")
+    p.add_argument("--seed", type=int, help="templates seed")
+    p.add_argument("--set", action="append", metavar="AUGMENTER.SETTING=VALUE", help="any augmenter setting")
+    p.add_argument("--concurrency", type=int, default=16, help="parallel calls (default 16)")
+    p.add_argument("--rpm", type=int, help="requests per minute limit")
+    p.add_argument("--tpm", type=int, help="tokens per minute limit")
+    p.add_argument("--batch-size", type=int, default=200, help="examples per batch written to the store")
+    p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
+    p.set_defaults(func=cmd_run)
+
     for name, help_text in [
-        ("run", "run augmenters over a dataset"),
         ("score", "score every unscored candidate"),
         ("review", "bulk decisions"),
     ]:

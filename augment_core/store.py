@@ -604,20 +604,19 @@ class Store:
             )
         elif selection != "all":
             raise InputError(f"unknown selection '{selection}'; choose approved, valid or all")
-        last = ""
-        while True:
-            query = base.where(candidates.c.id > last).order_by(candidates.c.id).limit(batch_size)
-            with self.engine.connect() as conn:
-                rows = [dict(row) for row in conn.execute(query).mappings()]
-            if not rows:
-                return
-            yield rows
-            last = rows[-1]["id"]
+        # One streamed query, no ORDER BY: paging by id would sort the whole table once per page,
+        # and the mix does not depend on row order.
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(base)
+            for part in result.mappings().partitions():
+                yield [dict(row) for row in part]
 
     def export_candidates(self, ids: Iterable[str]) -> dict[str, tuple[Candidate, Score | None, Decision | None]]:
-        """Candidates by id, each with its score and decision (None when missing)."""
+        """Candidates by id, each with its score (``new_words`` left empty) and decision (None when missing)."""
         wanted = list(ids)
-        score_columns = [c.label(f"score_{c.name}") for c in scores.c if c.name in Score.__dataclass_fields__]
+        # new_words is left out: the export does not carry it, and decoding it costs a JSON parse per row.
+        wanted_scores = [name for name in Score.__dataclass_fields__ if name != "new_words"]
+        score_columns = [scores.c[name].label(f"score_{name}") for name in wanted_scores]
         query = sa.select(
             candidates,
             *score_columns,
@@ -636,7 +635,7 @@ class Store:
                 for row in conn.execute(query.where(candidates.c.id.in_(chunk))).mappings():
                     score = None
                     if row["score_candidate_id"] is not None:
-                        score = Score(**{name: row[f"score_{name}"] for name in Score.__dataclass_fields__})
+                        score = Score(**{name: row[f"score_{name}"] for name in wanted_scores})
                     decision = None
                     if row["decision_status"] is not None:
                         decision = Decision(
@@ -716,6 +715,27 @@ class Store:
                 return
             yield [(_candidate(row), row["decision_edited_text"]) for row in rows]
             last = rows[-1]["id"]
+
+    # ---- pipeline -------------------------------------------------------------------------
+
+    def candidate_statuses(self, ids: Iterable[str]) -> dict[str, str]:
+        """Status (ok | failed) of each of ``ids`` that is stored; a rerun skips the ok ones."""
+        wanted = list(ids)
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = conn.execute(sa.select(candidates.c.id, candidates.c.status).where(candidates.c.id.in_(chunk)))
+                found.update({row[0]: row[1] for row in rows})
+        return found
+
+    def delete_failed_candidates(self, ids: Iterable[str]) -> None:
+        """Drop stored failures about to be replaced by a retry's result."""
+        wanted = list(ids)
+        with self.engine.begin() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                conn.execute(candidates.delete().where(candidates.c.id.in_(chunk), candidates.c.status == "failed"))
 
     # ---- statistics -----------------------------------------------------------------------
 

@@ -1,0 +1,267 @@
+"""Translators behind one small interface: deep-translator's Google, DeepL, MyMemory and
+LibreTranslate, plus ``llm``, which asks the configured LLM provider (the only one that works
+offline).
+
+A translator implements ``translate``; the base's ``run`` adds what every backend needs: a cache
+in the store (like LLM calls), a requests-per-minute limit, a concurrency cap and retries with
+backoff. deep-translator is synchronous (``requests``) and sends one text per call even in its
+``translate_batch``, so "batching" here is concurrency: calls run in threads under the cap.
+API keys are read from the environment when a translator is built and never stored.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from augment_core.augmenters.base import Usage
+from augment_core.errors import AugmentError, ConfigError, InputError, ProviderError
+from augment_core.llm.base import Request
+from augment_core.llm.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from augment_core.llm.client import LLMClient
+    from augment_core.store import Store
+
+
+@dataclass
+class Translation:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+
+
+class _Retryable(ProviderError):
+    """A translation failure worth another try (429, 5xx, a dropped connection, a timeout)."""
+
+
+class Translator(abc.ABC):
+    """Turns text in one language into text in another."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        rpm: int | None = None,
+        concurrency: int = 4,
+        max_retries: int = 3,
+        timeout: float = 30.0,
+        backoff: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.label = "translate"  # files LLM usage under the augmenter that uses this translator
+        self.limiter = RateLimiter(rpm=rpm)
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self._concurrency = concurrency
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @abc.abstractmethod
+    async def translate(self, text: str, source: str, target: str) -> Translation:
+        """Translate one text; raise ``_Retryable`` for failures worth retrying."""
+
+    @classmethod
+    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+        """Build from the augmenter's settings; backends override to take what they need."""
+        return cls(store=store, rpm=rpm)
+
+    def cache_scope(self) -> str:
+        """What, besides the backend name, changes a translation (a server URL, a model)."""
+        return ""
+
+    async def run(self, text: str, source: str, target: str) -> Translation:
+        """``translate`` with the cache, the rate limit, the concurrency cap and retries."""
+        key = hashlib.sha256(
+            json.dumps(["translate", self.name, self.cache_scope(), source, target, text]).encode()
+        ).hexdigest()
+        if self.store is not None:
+            hit = self.store.cache_get(key)
+            if hit is not None:
+                return Translation(str(hit["text"]), Usage(cached=1))
+        if self._semaphore is None:  # created inside the running loop
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        attempt = 0
+        while True:
+            try:
+                async with self._semaphore:
+                    await self.limiter.acquire()
+                    result = await asyncio.wait_for(self.translate(text, source, target), self.timeout)
+                break
+            except (_Retryable, TimeoutError) as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+                    raise ProviderError(f"{self.name} translation failed after {attempt} tries: {reason}") from exc
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+        if self.store is not None and result.text:
+            self.store.cache_put(key, f"translate:{self.name}", self.cache_scope(), {"text": result.text})
+        return result
+
+
+class DeepTranslator(Translator):
+    """A deep-translator backend: builds its engine per language pair, calls it in a thread."""
+
+    @abc.abstractmethod
+    def engine(self, source: str, target: str) -> Any:
+        """The deep-translator object for this language pair."""
+
+    async def translate(self, text: str, source: str, target: str) -> Translation:
+        from deep_translator import exceptions as dt
+
+        try:
+            engine = self.engine(source, target)
+            translated = await asyncio.to_thread(engine.translate, text)
+        except (dt.LanguageNotSupportedException, dt.InvalidSourceOrTargetLanguage) as exc:
+            raise InputError(f"{self.name} translator: language pair {source}->{target} not supported") from exc
+        except (dt.ApiKeyException, dt.AuthorizationException) as exc:
+            raise ConfigError(f"{self.name} translator: the API key was missing or refused ({exc})") from exc
+        except (dt.TooManyRequests, dt.RequestError, dt.ServerException) as exc:
+            raise _Retryable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        except AugmentError:
+            raise
+        except Exception as exc:  # requests' connection errors and deep-translator's other complaints
+            import requests
+
+            if isinstance(exc, requests.RequestException):
+                raise _Retryable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            raise ProviderError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(translated, str):
+            raise ProviderError(f"{self.name}: no translation returned")
+        return Translation(translated, Usage(calls=1))
+
+
+class GoogleTranslator(DeepTranslator):
+    name = "google"
+
+    def engine(self, source: str, target: str) -> Any:
+        from deep_translator import GoogleTranslator as Engine
+
+        return Engine(source=source, target=target)
+
+
+class MyMemoryTranslator(DeepTranslator):
+    name = "mymemory"
+
+    def engine(self, source: str, target: str) -> Any:
+        from deep_translator import MyMemoryTranslator as Engine
+        from deep_translator.constants import GOOGLE_LANGUAGES_TO_CODES, MY_MEMORY_LANGUAGES_TO_CODES
+
+        # MyMemory wants regional codes ("de-DE"); accept the two-letter codes the others take.
+        names = {code: name for name, code in GOOGLE_LANGUAGES_TO_CODES.items()}
+
+        def regional(code: str) -> str:
+            return str(MY_MEMORY_LANGUAGES_TO_CODES.get(names.get(code, ""), code))
+
+        return Engine(source=regional(source), target=regional(target))
+
+
+class DeepLTranslator(DeepTranslator):
+    name = "deepl"
+
+    def __init__(self, *, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        key = api_key or os.environ.get("DEEPL_API_KEY")
+        if not key:
+            raise ConfigError("the DeepL translator needs an API key: set DEEPL_API_KEY")
+        self._api_key: str = key
+
+    def engine(self, source: str, target: str) -> Any:
+        from deep_translator import DeeplTranslator as Engine
+
+        # DeepL's own convention: free-plan keys end in ":fx" and use the free endpoint.
+        return Engine(source=source, target=target, api_key=self._api_key, use_free_api=self._api_key.endswith(":fx"))
+
+
+class LibreTranslator(DeepTranslator):
+    name = "libre"
+
+    def __init__(self, *, url: str = "", api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not url:
+            raise ConfigError("the LibreTranslate translator needs the URL of your server (setting libre_url)")
+        self.url = url if url.endswith("/") else url + "/"
+        # deep-translator refuses an empty key even for servers that need none.
+        self._api_key = api_key or os.environ.get("LIBRE_API_KEY") or "none"
+
+    @classmethod
+    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+        return cls(url=url, store=store, rpm=rpm)
+
+    def cache_scope(self) -> str:
+        return self.url
+
+    def engine(self, source: str, target: str) -> Any:
+        from deep_translator import LibreTranslator as Engine
+
+        return Engine(source=source, target=target, api_key=self._api_key, custom_url=self.url)
+
+
+LANGUAGE_NAMES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
+    "nl": "Dutch", "ja": "Japanese", "zh": "Chinese", "zh-CN": "Chinese", "ko": "Korean", "ru": "Russian",
+    "ar": "Arabic", "hi": "Hindi", "pl": "Polish", "sv": "Swedish", "tr": "Turkish", "cs": "Czech",
+}  # fmt: skip
+
+LLM_TRANSLATE_SYSTEM = (
+    "You are a translator. Translate the user's text faithfully. Keep placeholders, code, numbers and "
+    "names exactly as they are. Reply with the translation only, no notes or quotes."
+)
+
+
+class LLMTranslator(Translator):
+    """Translation by the configured LLM provider; works offline with the local model."""
+
+    name = "llm"
+
+    def __init__(self, llm: LLMClient, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.llm = llm
+
+    @classmethod
+    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+        if llm is None:
+            raise ConfigError("the llm translator needs an LLM provider (choose one with --provider)")
+        return cls(llm, store=store, rpm=rpm)
+
+    def cache_scope(self) -> str:
+        return f"{self.llm.provider.name}:{self.llm.provider.model}"
+
+    @staticmethod
+    def request_for(text: str, source: str, target: str) -> Request:
+        src, tgt = LANGUAGE_NAMES.get(source, source), LANGUAGE_NAMES.get(target, target)
+        return Request(
+            prompt=f"Translate this text from {src} to {tgt}:\n\n{text}",
+            system=LLM_TRANSLATE_SYSTEM,
+            max_tokens=max(64, len(text) // 2 + 64),
+            temperature=0.0,
+        )
+
+    async def translate(self, text: str, source: str, target: str) -> Translation:
+        completion = await self.llm.complete(self.request_for(text, source, target), label=self.label)
+        return Translation(completion.text.strip().strip('"'), Usage.of(completion))
+
+
+TRANSLATORS: dict[str, type[Translator]] = {
+    "google": GoogleTranslator,
+    "deepl": DeepLTranslator,
+    "mymemory": MyMemoryTranslator,
+    "libre": LibreTranslator,
+    "llm": LLMTranslator,
+}
+
+
+def make_translator(
+    name: str, *, llm: LLMClient | None = None, store: Store | None = None, url: str = "", rpm: int | None = None
+) -> Translator:
+    """The translator called ``name``; ConfigError when it lacks a key, a URL or an LLM."""
+    if name not in TRANSLATORS:
+        raise InputError(f"unknown translator '{name}'; choose one of {', '.join(TRANSLATORS)}")
+    return TRANSLATORS[name].create(llm=llm, store=store, url=url, rpm=rpm)

@@ -1,0 +1,355 @@
+"""Run chosen augmenters over a dataset: examples streamed from the store in batches, candidates
+written back after each batch, progress reported through a callback.
+
+Resume: a candidate's id is a hash of (example, augmenter, identity parameters, target field,
+slot), so a rerun inserts nothing twice; a field whose slots are all stored as ``ok`` is skipped
+before any work, and a stored failure is retried and replaced. A failure on one item is recorded
+on a candidate with status ``failed`` and its reason; only a ConfigError (a missing key, package
+or model: every item would fail alike) or an InputError (a bad setting) stops the run.
+Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
+are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
+from augment_core.errors import ConfigError, InputError
+from augment_core.llm.client import estimate_tokens
+from augment_core.records import Candidate, Dataset, output_fields
+from augment_core.store import Store, now
+
+if TYPE_CHECKING:
+    from augment_core.llm.client import LLMClient
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: items are (example, augmenter) pairs plus standalone inputs (prompts)."""
+
+    done: int
+    failed: int  # failed candidates so far
+    total: int
+    added: int  # new candidates stored so far
+    skipped: int  # items already complete in the store
+    elapsed: float
+    eta_seconds: float | None
+
+
+@dataclass
+class AugmenterSummary:
+    """What one augmenter did in a run and what it cost."""
+
+    name: str
+    items: int = 0
+    added: int = 0
+    failed: int = 0
+    skipped: int = 0
+    usage: Usage = field(default_factory=Usage)  # live calls and cache hits of this run
+
+
+@dataclass
+class RunReport:
+    total: int
+    done: int
+    failed: int
+    added: int
+    skipped: int
+    cancelled: bool
+    seconds: float
+    by_augmenter: dict[str, AugmenterSummary]
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    """Expected work of one augmenter before a run; cost only for LLM calls with a known price."""
+
+    name: str
+    items: int
+    calls: int
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    priced: bool
+
+
+@dataclass
+class _Item:
+    augmenter: Augmenter
+    source: int | str  # example id, or a standalone input's key
+    example_id: int | None
+    record: dict[str, Any]
+    fields: list[str]
+    todo: list[str] = field(default_factory=list)  # fields not complete in the store
+
+
+class Pipeline:
+    """Runs augmenters over one dataset of a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        dataset: Dataset,
+        augmenters: Sequence[Augmenter],
+        *,
+        llm: LLMClient | None = None,
+        batch_size: int = 200,
+        concurrency: int = 16,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        names = [a.name for a in augmenters]
+        if len(set(names)) != len(names):
+            raise InputError(f"an augmenter is listed twice: {', '.join(names)}")
+        self.store = store
+        self.dataset = dataset
+        self.augmenters = list(augmenters)
+        self.llm = llm
+        self.batch_size = max(1, batch_size)
+        self.concurrency = max(1, concurrency)
+        self.on_progress = on_progress
+        self.cancel = cancel or threading.Event()
+        self._identity = {a.name: a.identity() for a in self.augmenters}
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def total(self) -> int:
+        per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
+        standalone = sum(len(a.standalone_inputs() or []) for a in self.augmenters)
+        return self.dataset.example_count * len(per_example) + standalone
+
+    def _batches(self) -> Any:
+        """Lists of items, a batch of examples (or standalone inputs) at a time."""
+        per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
+        schema = self.dataset.schema
+        if per_example:
+            for examples in self.store.iter_examples(self.dataset.id, self.batch_size):
+                yield [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples
+                       for a in per_example]
+        for a in self.augmenters:
+            inputs = a.standalone_inputs() or []
+            for start in range(0, len(inputs), self.batch_size):
+                chunk = inputs[start : start + self.batch_size]
+                yield [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in chunk]
+
+    def _id(self, item: _Item, field: str, slot: str) -> str:
+        name = item.augmenter.name
+        return candidate_id(self.dataset.id, item.source, name, self._identity[name], field, slot)
+
+    def _mark_todo(self, items: list[_Item]) -> dict[str, str]:
+        """Fill each item's ``todo`` with the fields not complete in the store; returns stored statuses."""
+        expected: list[str] = []
+        for item in items:
+            slots = item.augmenter.slots()
+            if slots:
+                expected += [self._id(item, f, s) for f in item.fields for s in slots]
+        statuses = self.store.candidate_statuses(expected) if expected else {}
+        for item in items:
+            slots = item.augmenter.slots()
+            item.todo = [
+                f for f in item.fields if not slots or any(statuses.get(self._id(item, f, s)) != "ok" for s in slots)
+            ]
+        return statuses
+
+    def estimate(self) -> dict[str, EstimateRow]:
+        """Requests, tokens and cost each augmenter will need; work already stored or cached is free."""
+        rows = {a.name: [0, 0, 0, 0, 0] for a in self.augmenters}  # items, calls, llm calls, in, out
+        for items in self._batches():
+            self._mark_todo(items)
+            for item in items:
+                row = rows[item.augmenter.name]
+                row[0] += 1
+                for f in item.todo:
+                    for call in item.augmenter.plan(item.record, f, self.dataset.schema):
+                        if call.request is not None and self.llm is not None:
+                            if self.llm.is_cached(call.request):
+                                continue
+                            row[2] += 1
+                            row[3] += estimate_tokens(call.request.system) + estimate_tokens(call.request.prompt)
+                            row[4] += call.output_tokens
+                        row[1] += 1
+        result = {}
+        for name, (items, calls, llm_calls, tokens_in, tokens_out) in rows.items():
+            cost, priced = 0.0, True
+            if llm_calls and self.llm is not None:
+                money = self.llm.estimate(llm_calls, tokens_in, tokens_out)
+                cost, priced = money.cost_usd, money.priced
+            result[name] = EstimateRow(name, items, calls, llm_calls, tokens_in, tokens_out, cost, priced)
+        return result
+
+    # ---- running --------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        """Run to the end (or until ``cancel`` is set) in a fresh event loop."""
+        return asyncio.run(self.run_async())
+
+    async def run_async(self) -> RunReport:
+        self._started = time.monotonic()
+        self._total = self.total()
+        self._done = self._failed = self._added = self._skipped = self._worked = 0
+        self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
+        spent_before = self._spent()
+        cancelled = False
+        try:
+            for items in self._batches():
+                if self.cancel.is_set():
+                    cancelled = True
+                    break
+                await self._run_batch(items)
+            cancelled = cancelled or self.cancel.is_set()
+        finally:
+            self._settle_usage(spent_before)
+        return RunReport(
+            total=self._total,
+            done=self._done,
+            failed=self._failed,
+            added=self._added,
+            skipped=self._skipped,
+            cancelled=cancelled,
+            seconds=time.monotonic() - self._started,
+            by_augmenter=self._summaries,
+        )
+
+    async def _run_batch(self, items: list[_Item]) -> None:
+        statuses = self._mark_todo(items)
+        semaphore = asyncio.Semaphore(self.concurrency)
+        results: list[list[Candidate]] = []
+
+        async def work(item: _Item) -> list[Candidate] | None:
+            async with semaphore:
+                if self.cancel.is_set():
+                    return None
+                return await self._run_item(item)
+
+        pending = [item for item in items if item.todo]
+        tasks = [asyncio.ensure_future(work(item)) for item in pending]
+        for item in items:
+            if not item.todo:
+                self._skipped += 1
+                self._summaries[item.augmenter.name].skipped += 1
+                self._advance(item, [])
+        consumed = 0
+        try:
+            for task, item in zip(tasks, pending, strict=True):
+                made = await task
+                consumed += 1
+                if made is not None:
+                    results.append(made)
+                    self._worked += 1
+                    self._advance(item, made)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            # Keep what finished before the cancel or the fatal error, so a rerun does not redo it.
+            for task in tasks[consumed:]:
+                if task.done() and not task.cancelled() and task.exception() is None and task.result():
+                    results.append(task.result() or [])
+            self._write([c for made in results for c in made], statuses)
+            raise
+        self._write([c for made in results for c in made], statuses)
+
+    async def _run_item(self, item: _Item) -> list[Candidate]:
+        made: list[Candidate] = []
+        augmenter = item.augmenter
+        for field_path in item.todo:
+            try:
+                outputs = await augmenter.augment(item.record, field_path, self.dataset.schema)
+            except (ConfigError, InputError):
+                raise
+            except Exception as exc:  # one item's failure is recorded on it, never fatal
+                reason = str(exc) or type(exc).__name__
+                outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
+            made += [self._candidate(item, field_path, out) for out in outputs]
+        return made
+
+    def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
+        name = item.augmenter.name
+        target = output_fields(out.record, self.dataset.schema)[0] if out.record is not None else field_path
+        params = {**self._identity[name], **out.params}
+        stamp = now()
+        provenance = {
+            "augmenter": name,
+            "params": params,
+            "slot": out.slot,
+            "usage": out.usage.as_dict(),
+            "created_at": stamp,
+            "refusal": out.kind == "refusal",
+        }
+        if out.kind == "refusal":
+            provenance["prompt"] = item.record.get("prompt")
+        return Candidate(
+            id=self._id(item, field_path, out.slot),
+            dataset_id=self.dataset.id,
+            example_id=item.example_id,
+            augmenter=name,
+            target_field=target,
+            text=out.text if out.error is None else "",
+            params=params,
+            provenance=provenance,
+            kind=out.kind,
+            record=out.record,
+            status="failed" if out.error is not None else "ok",
+            error=out.error,
+            created_at=stamp,
+        )
+
+    def _write(self, made: list[Candidate], statuses: dict[str, str]) -> None:
+        if not made:
+            return
+        unique = list({c.id: c for c in made}.values())
+        retried = [c.id for c in unique if statuses.get(c.id) == "failed"]
+        if retried:
+            self.store.delete_failed_candidates(retried)
+        added = self.store.add_candidates(unique)
+        self._added += added
+        by_name: dict[str, int] = {}
+        for c in unique:
+            if statuses.get(c.id) is None or c.id in retried:
+                by_name[c.augmenter] = by_name.get(c.augmenter, 0) + 1
+        for name, count in by_name.items():
+            self._summaries[name].added += count
+
+    def _advance(self, item: _Item, made: list[Candidate]) -> None:
+        failed = sum(1 for c in made if c.status == "failed")
+        summary = self._summaries[item.augmenter.name]
+        summary.items += 1
+        summary.failed += failed
+        self._failed += failed
+        self._done += 1
+        for c in made:
+            usage = c.provenance.get("usage", {})
+            summary.usage.add(Usage(calls=usage.get("calls", 0), cached=usage.get("cached", 0)))
+        if self.on_progress is not None:
+            elapsed = time.monotonic() - self._started
+            remaining = self._total - self._done
+            eta = elapsed / self._worked * remaining if self._worked else None
+            self.on_progress(
+                Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta)
+            )
+
+    # ---- money ----------------------------------------------------------------------------
+
+    def _spent(self) -> dict[str, Any]:
+        if self.llm is None:
+            return {}
+        return {k: v.as_dict() for k, v in self.llm.usage.by_label.items()}
+
+    def _settle_usage(self, before: dict[str, Any]) -> None:
+        """Tokens and money each augmenter's LLM calls spent in this run, from the client's tally."""
+        after = self._spent()
+        for name, summary in self._summaries.items():
+            now_, then = after.get(name), before.get(name, {})
+            if now_ is None:
+                continue
+            summary.usage.calls = now_["calls"] - then.get("calls", 0)
+            summary.usage.cached = now_["cached"] - then.get("cached", 0)
+            summary.usage.input_tokens = now_["input_tokens"] - then.get("input_tokens", 0)
+            summary.usage.output_tokens = now_["output_tokens"] - then.get("output_tokens", 0)
+            summary.usage.cost_usd = now_["cost_usd"] - then.get("cost_usd", 0.0)
