@@ -1,2 +1,202 @@
+"""Augment: pick augmenters (controls drawn from the registry), see the estimate, run, watch, cancel, resume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 import streamlit as st
-st.title('augment')
+
+from augment_core.augmenters import describe_all
+from augment_core.errors import AugmentError
+from studio.common import fmt_int, get_store, require_dataset, show_error
+from studio.runs import RunState, make_pipeline, run_registry
+from studio.sidebar import provider_choice
+
+AUTO_ESTIMATE_LIMIT = 5000  # examples; above this the estimate waits for a click
+
+
+st.title("Augment")
+dataset = require_dataset()
+store = get_store()
+registry = run_registry()
+choice = provider_choice()
+catalogue = describe_all()
+
+
+def setting_control(owner: str, spec: dict[str, Any]) -> Any:
+    """One widget for one setting, chosen by its declared type."""
+    key = f"aug_{owner}_{spec['name']}"
+    label, default, help_text = spec["name"].replace("_", " "), spec["default"], spec["help"]
+    kind = spec["type"]
+    if kind == "bool":
+        return st.checkbox(label, value=bool(default), key=key, help=help_text)
+    if kind == "int":
+        return st.number_input(label, value=int(default), step=1, key=key, help=help_text)
+    if kind == "float":
+        return st.number_input(label, value=float(default), step=0.1, key=key, help=help_text)
+    if kind == "choice":
+        return st.selectbox(label, spec["choices"], index=spec["choices"].index(default), key=key, help=help_text)
+    if kind == "list":
+        return st.text_input(label, value=",".join(default), key=key, help=help_text)
+    if kind == "text":
+        return st.text_area(label, value=str(default), key=key, help=help_text)
+    return st.text_input(label, value=str(default), key=key, help=help_text)
+
+
+# ---- augmenters and their settings, drawn from the registry ----
+st.subheader("Augmenters")
+chosen: dict[str, dict[str, Any]] = {}
+for name, spec in catalogue.items():
+    needs_llm = spec["needs_llm"]
+    blocked = needs_llm and choice is None
+    picked = st.checkbox(
+        f"**{name}**: {spec['description']}",
+        key=f"aug_use_{name}",
+        disabled=blocked,
+        help="needs an LLM provider: pick one in the sidebar" if blocked else None,
+    )
+    if picked and not blocked:
+        with st.container(border=True):
+            columns = st.columns(min(len(spec["settings"]), 4) or 1)
+            values = {}
+            for i, setting in enumerate(spec["settings"]):
+                with columns[i % len(columns)]:
+                    values[setting["name"]] = setting_control(name, setting)
+            chosen[name] = values
+provider_line = f"LLM: `{choice.name}`" + (f" · `{choice.model}`" if choice and choice.model else "") if choice else (
+    "No LLM provider: only augmenters without a model can run.")
+st.caption(provider_line)
+
+run = registry.get(dataset.id)
+running = run is not None and run.running
+
+# ---- estimate: calls, tokens, cost, before anything is sent ----
+if chosen:
+    st.subheader("Estimate")
+    wanted = dataset.example_count <= AUTO_ESTIMATE_LIMIT or st.button("Estimate", key="aug_estimate")
+    if wanted:
+        try:
+            rows = make_pipeline(store, dataset, chosen, choice).estimate()
+        except AugmentError as exc:
+            show_error(exc)
+            rows = None
+        if rows is not None:
+            frame = pd.DataFrame(
+                [
+                    {
+                        "augmenter": r.name,
+                        "items": r.items,
+                        "calls": r.calls,
+                        "LLM calls": r.llm_calls,
+                        "input tokens": r.input_tokens,
+                        "output tokens": r.output_tokens,
+                        "cost (USD)": f"{r.cost_usd:.4f}" if r.priced else "no price known",
+                    }
+                    for r in rows.values()
+                ]
+            )
+            st.dataframe(frame, hide_index=True, width="stretch")
+            st.caption("Work already stored or in the LLM cache is not counted: a resumed run only pays for the rest.")
+
+
+# ---- run, cancel, resume ----
+def start() -> None:
+    try:
+        registry.start(store, dataset, chosen, choice, score=st.session_state.get("aug_score", True))
+    except AugmentError as exc:
+        st.session_state["aug_error"] = exc
+
+
+def cancel(state: RunState) -> None:
+    state.cancel.set()
+
+
+previous = run is not None and not running and (run.report is not None and run.report.cancelled or run.error)
+c1, c2, c3 = st.columns([2, 2, 3])
+c1.button(
+    "Resume" if previous else "Run",
+    type="primary",
+    icon=":material/play_arrow:",
+    key="aug_run",
+    disabled=running or not chosen,
+    on_click=start,
+    help="A rerun skips what is already stored, so Run after a stop resumes.",
+)
+if running and run is not None:
+    c2.button("Cancel", icon=":material/stop:", key="aug_cancel", on_click=cancel, args=(run,))
+c3.checkbox("Score the new candidates afterwards", value=True, key="aug_score",
+            help="similarity, validity window, length ratio, meaning guards (all-MiniLM-L6-v2, local)")
+if failure := st.session_state.pop("aug_error", None):
+    show_error(failure)
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
+
+
+def draw(state: RunState) -> None:
+    """Live counts while a run goes on; its report once it is over."""
+    p = state.progress
+    if state.phase in ("starting", "generating"):
+        fraction = p.done / p.total if p and p.total else 0.0
+        done, total = (fmt_int(p.done), fmt_int(p.total)) if p else ("0", "?")
+        st.progress(min(fraction, 1.0), text=f"Generating: {done} of {total} items")
+    elif state.phase == "scoring":
+        fraction = state.scored / state.to_score if state.to_score else 0.0
+        st.progress(min(fraction, 1.0), text=f"Scoring: {fmt_int(state.scored)} of {fmt_int(state.to_score)}")
+    # Live counts come from the progress events; once over, from the run's report.
+    counts = state.report if state.report is not None else p
+    if counts is not None:
+        m1, m2, m3, m4, m5 = st.columns(5)
+        m1.metric("Done", fmt_int(counts.done))
+        m2.metric("Failed", fmt_int(counts.failed))
+        m3.metric("New candidates", fmt_int(counts.added))
+        m4.metric("Already stored", fmt_int(counts.skipped))
+        m5.metric("ETA", _eta(p.eta_seconds) if state.running and p is not None else "-")
+    if state.running:
+        if state.cancel.is_set():
+            st.caption("Stopping: items in flight finish and are stored.")
+        return
+    if state.error:
+        st.error(f"The run stopped: {state.error}", icon=":material/error:")
+        return
+    r = state.report
+    if r is None:
+        return
+    scored = f", {fmt_int(state.scored)} scored" if state.scored else ""
+    st.success(
+        f"{'Cancelled' if r.cancelled else 'Finished'} in {r.seconds:,.1f} s: {fmt_int(r.added)} new candidates, "
+        f"{fmt_int(r.failed)} failed, {fmt_int(r.skipped)} items already stored{scored}.",
+        icon=":material/check_circle:",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"augmenter": s.name, "items": s.items, "new": s.added, "failed": s.failed, "skipped": s.skipped,
+                 "calls": s.usage.calls, "cost (USD)": round(s.usage.cost_usd, 4)}
+                for s in r.by_augmenter.values()
+            ]
+        ),
+        hide_index=True,
+    )
+    if r.cancelled:
+        st.caption("What finished is stored; Resume continues from there.")
+    st.page_link("pages/review.py", label="Review the candidates", icon=":material/fact_check:")
+
+
+@st.fragment(run_every=1.0)
+def live() -> None:
+    """Polls the run once a second; when it is over, one full rerun draws the page without polling."""
+    state = registry.get(dataset.id)
+    if state is None or not state.running:
+        st.rerun()
+    draw(state)
+
+
+if running:
+    live()
+elif run is not None:
+    draw(run)

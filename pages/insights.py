@@ -82,7 +82,9 @@ scatter.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.08, 
 title = "Length ratio against similarity"
 if len(sample) < len(frame):
     title += f" (random {fmt_int(len(sample))} of {fmt_int(len(frame))})"
-scatter.update_layout(title=title, xaxis_title="semantic_similarity", yaxis_title="length_ratio", legend_title="decision")
+scatter.update_layout(
+    title=title, xaxis_title="semantic_similarity", yaxis_title="length_ratio", legend_title="decision"
+)
 left.plotly_chart(scatter, key="insights_scatter")
 
 # ---- acceptance rate per augmenter ----

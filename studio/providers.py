@@ -16,18 +16,18 @@ class ProviderChoice:
 
     name: str
     model: str | None
+    base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
 
 
-def provider_status(typed_key: str | None = None) -> dict[str, str]:
+def provider_status(typed_key: str | None = None, base_url: str | None = None) -> dict[str, str]:
     """{provider: "" when usable, else the reason}; a key from secrets or the session counts too."""
-    import augment_core.llm as llm
+    from augment_core.llm import available_providers
 
-    available = getattr(llm, "available_providers", None)
-    if available is None:  # TODO(studio): drop once augment_core.llm lands available_providers
-        return {"local": "the LLM providers are not installed in this build"}
-    status = dict(available())
+    status = dict(available_providers())
     for name, variable in KEY_VARIABLES.items():
         if status.get(name) and variable in status[name] and (typed_key or secret(variable)):
             status[name] = ""
+    if status.get("openai") and base_url:
+        status["openai"] = ""  # a compatible server (vLLM, Ollama, llama.cpp) may need no key
     return status

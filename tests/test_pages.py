@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -322,3 +323,83 @@ def test_export_bad_ratio_is_one_clear_line(make_app: MakeApp, store: Store) -> 
     at = make_app("pages/export.py", dataset="sample")
     at.text_input(key="ex_ratio").set_value("two to one").run()
     assert "expected ORIGINALS:AUGMENTED" in at.error[0].value
+
+
+def _wait_for_run(at: AppTest, seconds: float = 120.0) -> None:
+    """Rerun the page until the run's report is drawn (a real browser polls the same way)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        at.run()
+        if at.success or at.error:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the run did not finish")
+
+
+def test_augment_draws_each_augmenter_and_its_settings_from_the_registry(make_app: MakeApp, store: Store) -> None:
+    from augment_core.augmenters import describe_all
+
+    seed(store)
+    at = make_app("pages/augment.py", dataset="sample")
+    for name in describe_all():
+        assert at.checkbox(key=f"aug_use_{name}").label.startswith(f"**{name}**")
+    at.checkbox(key="aug_use_templates").check().run()
+    assert at.number_input(key="aug_templates_n").value == 3
+    assert at.checkbox(key="aug_templates_noisy").value is False
+    estimate = at.dataframe[0].value
+    assert estimate.loc[0, "augmenter"] == "templates" and estimate.loc[0, "items"] == 24
+    at.number_input(key="aug_templates_n").set_value(-1).run()
+    at.button(key="aug_run").click().run()
+    assert "setting 'templates.n'" in at.error[0].value
+
+
+def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeApp, store: Store) -> None:
+    import_file(store, SAMPLE, name="sample")
+    at = make_app("pages/augment.py", dataset="sample")
+    at.checkbox(key="aug_use_templates").check()
+    at.checkbox(key="aug_score").uncheck().run()
+    at.button(key="aug_run").click().run()
+    _wait_for_run(at)
+    assert "72 new candidates, 0 failed" in at.success[0].value
+    dataset = store.get_dataset("sample")
+    assert dataset is not None
+    assert store.dataset_counts(dataset.id)["by_augmenter"] == {"templates": {"ok": 72, "failed": 0}}
+    # Another session (a reload, a second tab) finds the run in the server's registry.
+    other = make_app("pages/augment.py", dataset="sample")
+    assert "72 new candidates" in other.success[0].value
+    # Running again adds nothing: every slot is stored.
+    other.checkbox(key="aug_use_templates").check()
+    other.checkbox(key="aug_score").uncheck().run()
+    other.button(key="aug_run").click().run()
+    _wait_for_run(other)
+    assert "Finished" in other.success[0].value and ": 0 new candidates, 0 failed" in other.success[0].value
+    assert store.dataset_counts(dataset.id)["candidates"] == 72
+
+
+def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, store: Store, tmp_path: Path) -> None:
+    from studio.runs import run_registry
+
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"instruction": f"Describe item {i}.", "output": str(i)}) + "\n"
+                           for i in range(3000)))
+    import_file(store, big, name="big")
+    dataset = store.get_dataset("big")
+    assert dataset is not None
+    state = run_registry().start(store, dataset, {"templates": {"n": 2}}, None, score=False)
+    state.cancel.set()
+    assert state.thread is not None
+    state.thread.join(60)
+    assert state.report is not None
+    stored_after_cancel = store.dataset_counts(dataset.id)["candidates"]
+    assert stored_after_cancel == state.report.added  # everything that finished was stored
+    at = make_app("pages/augment.py", dataset="big")
+    at.checkbox(key="aug_use_templates").check().run()
+    at.number_input(key="aug_templates_n").set_value(2)
+    at.checkbox(key="aug_score").uncheck().run()
+    if state.report.cancelled:
+        assert at.button(key="aug_run").label == "Resume"
+    at.button(key="aug_run").click().run()
+    _wait_for_run(at)
+    counts = store.dataset_counts(dataset.id)
+    assert counts["candidates"] == 6000 and counts["by_augmenter"]["templates"]["failed"] == 0
+    assert f"{6000 - stored_after_cancel:,} new candidates" in at.success[0].value
