@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting, Usage, normalized
 from augment_core.augmenters.translators import TRANSLATORS, LLMTranslator, Translator, make_translator
-from augment_core.errors import AugmentError, ConfigError
+from augment_core.errors import AugmentError, ConfigError, InputError
 from augment_core.llm.client import estimate_tokens
 from augment_core.records import get_field
 
@@ -37,7 +37,8 @@ class Backtranslation(Augmenter):
         Setting("include_input", "bool", False, "also backtranslate the input field (off: instructions only)"),
     )  # fmt: skip
 
-    def __init__(self, translator: Translator, **options: Any) -> None:
+    def __init__(self, translator: Translator, /, **options: Any) -> None:
+        """``translator`` is the backend object; the ``translator`` setting only names one for ``from_options``."""
         super().__init__(**options)
         self.translator = translator
         translator.label = self.name
@@ -54,6 +55,7 @@ class Backtranslation(Augmenter):
 
     def identity(self) -> dict[str, Any]:
         ident = {k: v for k, v in super().identity().items() if k != "libre_url"}
+        ident["translator"] = self.translator.name
         if isinstance(self.translator, LLMTranslator):
             ident["model"] = self.translator.cache_scope()
         return ident
@@ -95,8 +97,8 @@ class Backtranslation(Augmenter):
                     step = await self.translator.run(current, language, target)
                     usage.add(step.usage)
                     current, language = step.text, target
-            except ConfigError:
-                raise  # a missing key fails every item alike: stop the run, say what to set
+            except (ConfigError, InputError):
+                raise  # a missing key or a bad language fails every item alike: stop the run, say why
             except AugmentError as exc:
                 outputs.append(Output(slot=slot, usage=usage, error=str(exc), params=self._params(route)))
                 continue

@@ -54,7 +54,7 @@ No full stops at the end, no quotes inside.
 Category: {category}
 Request: {prompt}"""
 PROMPT_HASH = prompt_hash(SYSTEM, PROMPT)
-_TAGGED = re.compile(r"^\[([^\]]+)\]\s*(.+)$")
+_TAGGED = re.compile(r"^\[([^\]]+)\]\s*(.*)$")
 
 
 def parse_prompts(text: str, source: str = "prompts") -> list[tuple[str, str]]:

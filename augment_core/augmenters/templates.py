@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from augment_core.augmenters.base import Augmenter, Output, Setting, normalized
+from augment_core.augmenters.base import Augmenter, Output, Setting
 from augment_core.records import get_field
 
 Kind = Literal["imperative", "wh", "yn", "other"]
@@ -223,17 +223,22 @@ TEMPLATES: dict[str, tuple[str, Template]] = {
 NOISY = "noisy_caps"
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 def variations(text: str, *, noisy: bool = False) -> dict[str, str]:
     """Every template that fits ``text``, by template id; none equal to the original."""
     if not text.strip():
         return {}
     parsed = parse(text)
     out: dict[str, str] = {}
-    seen = {normalized(parsed.original)}
+    # Punctuation counts here: "Explain X:" is the seed's colon form of "Explain X."
+    seen = {_folded(parsed.original)}
     for template_id, (_, template) in TEMPLATES.items():
         variant = template(parsed)
-        if variant and normalized(variant) not in seen:
-            seen.add(normalized(variant))
+        if variant and _folded(variant) not in seen:
+            seen.add(_folded(variant))
             out[template_id] = variant
     if noisy and parsed.original.upper() != parsed.original:
         out[NOISY] = parsed.original.upper()
