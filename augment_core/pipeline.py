@@ -143,8 +143,8 @@ class Pipeline:
         name = item.augmenter.name
         return candidate_id(self.dataset.id, item.source, name, self._identity[name], field, slot)
 
-    def _mark_todo(self, items: list[_Item]) -> dict[str, str]:
-        """Fill each item's ``todo`` with the fields not complete in the store; returns stored statuses."""
+    def _mark_todo(self, items: list[_Item]) -> None:
+        """Fill each item's ``todo`` with the fields not complete in the store."""
         expected: list[str] = []
         for item in items:
             slots = item.augmenter.slots()
@@ -156,7 +156,6 @@ class Pipeline:
             item.todo = [
                 f for f in item.fields if not slots or any(statuses.get(self._id(item, f, s)) != "ok" for s in slots)
             ]
-        return statuses
 
     def estimate(self) -> dict[str, EstimateRow]:
         """Requests, tokens and cost each augmenter will need; work already stored or cached is free."""
@@ -218,7 +217,7 @@ class Pipeline:
         )
 
     async def _run_batch(self, items: list[_Item]) -> None:
-        statuses = self._mark_todo(items)
+        self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
         results: list[list[Candidate]] = []
 
@@ -251,9 +250,9 @@ class Pipeline:
             for task in tasks[consumed:]:
                 if task.done() and not task.cancelled() and task.exception() is None and task.result():
                     results.append(task.result() or [])
-            self._write([c for made in results for c in made], statuses)
+            self._write([c for made in results for c in made])
             raise
-        self._write([c for made in results for c in made], statuses)
+        self._write([c for made in results for c in made])
 
     async def _run_item(self, item: _Item) -> list[Candidate]:
         made: list[Candidate] = []
@@ -300,10 +299,11 @@ class Pipeline:
             created_at=stamp,
         )
 
-    def _write(self, made: list[Candidate], statuses: dict[str, str]) -> None:
+    def _write(self, made: list[Candidate]) -> None:
         if not made:
             return
         unique = list({c.id: c for c in made}.values())
+        statuses = self.store.candidate_statuses(c.id for c in unique)
         retried = [c.id for c in unique if statuses.get(c.id) == "failed"]
         if retried:
             self.store.delete_failed_candidates(retried)
