@@ -13,6 +13,7 @@ half-written file behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -24,7 +25,7 @@ from typing import Any
 
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import file_type_of, unapply_mapping, write_records
-from augment_core.mixing import SELECTIONS, MixPlan, MixReport, mix_settings, plan_for_dataset
+from augment_core.mixing import SELECTIONS, Eligible, MixReport, mix_settings, plan_for_dataset
 from augment_core.records import (
     ID_KEYS,
     SCHEMAS,
@@ -147,7 +148,12 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
     style = options.provenance_style
     if style == "auto":
         style = "object" if file_type in ("jsonl", "json") else "columns"
-    records = _records(store, dataset, plan, options, style if options.provenance else None)
+    by_example = _group_by_example(plan.chosen)
+    # Only ids go on: 66k chosen Eligible objects kept alive would be rescanned by every full
+    # garbage collection while the records are built.
+    mix = plan.report
+    del plan
+    records = _records(store, dataset, by_example, options, style if options.provenance else None)
     try:
         count = write_records(path, records, file_type)
     except OSError as exc:
@@ -158,7 +164,7 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
         schema=schema,
         records=count,
         provenance=options.provenance,
-        mix=plan.report,
+        mix=mix,
     )
     if options.report_file:
         side = Path(options.report_file)
@@ -196,13 +202,25 @@ def _write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _group_by_example(chosen: list[Eligible]) -> dict[int | None, tuple[str, ...]]:
+    """Chosen candidate ids by original (None: refusals without one), each group by augmenter and id.
+
+    Tuples of strings, which the garbage collector stops tracking.
+    """
+    groups: dict[int | None, list[str]] = {}
+    for item in sorted(chosen, key=lambda i: (i.augmenter, i.candidate_id)):
+        groups.setdefault(item.example_id, []).append(item.candidate_id)
+    return {example_id: tuple(ids) for example_id, ids in groups.items()}
+
+
 def _records(
-    store: Store, dataset: Dataset, plan: MixPlan, options: ExportOptions, style: str | None
+    store: Store,
+    dataset: Dataset,
+    by_example: dict[int | None, tuple[str, ...]],
+    options: ExportOptions,
+    style: str | None,
 ) -> Iterator[dict[str, Any]]:
     """Every exported record in order: each original, then its chosen candidates; orphan refusals last."""
-    by_example: dict[int | None, list[str]] = {}
-    for item in sorted(plan.chosen, key=lambda i: (i.augmenter, i.candidate_id)):
-        by_example.setdefault(item.example_id, []).append(item.candidate_id)
 
     def finish(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         if options.format == "same":
@@ -230,7 +248,7 @@ def _records(
                     _candidate_record(candidate, example, decision, dataset.schema),
                     _meta(candidate, example, score, decision),
                 )
-    orphans = by_example.get(None, [])
+    orphans = by_example.get(None, ())
     for start in range(0, len(orphans), _BATCH):
         chunk = orphans[start : start + _BATCH]
         details = store.export_candidates(chunk)
@@ -257,7 +275,10 @@ def _candidate_record(
         else:
             if example is None or not candidate.target_field:
                 raise AugmentError(f"{where}: a rewrite needs an original example and a target field")
-            record = with_field(example.record, candidate.target_field, text)
+            if "." in candidate.target_field:
+                record = with_field(example.record, candidate.target_field, text)
+            else:  # a top-level field: a shallow copy is enough (nothing below it changes) and far cheaper
+                record = {**example.record, candidate.target_field: text}
         validate_record(record, schema)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         problem = exc.problem if isinstance(exc, RecordError) else f"field '{candidate.target_field}' not found"
@@ -271,8 +292,13 @@ def _candidate_record(
     return record
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_secret(key: str) -> bool:
+    return _SECRET.search(key) is not None
+
+
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if not _SECRET.search(k)}
+    return {k: v for k, v in values.items() if not _is_secret(k)}
 
 
 def _original_meta(example: Example) -> dict[str, Any]:

@@ -608,18 +608,30 @@ class Store:
         # and the mix does not depend on row order.
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(base)
-            for part in result.mappings().partitions():
-                yield [dict(row) for row in part]
+            keys = list(result.keys())
+            for part in result.partitions():
+                yield [dict(zip(keys, values)) for values in part]
 
     def export_candidates(self, ids: Iterable[str]) -> dict[str, tuple[Candidate, Score | None, Decision | None]]:
-        """Candidates by id, each with its score (``new_words`` left empty) and decision (None when missing)."""
+        """Candidates by id, each with its score (``new_words`` left empty) and decision (None when missing).
+
+        Built for the export's 100k-row pass: JSON columns are read as text and short texts are
+        decoded once per call, so equal values (``null``, ``[]``, one augmenter's params) are the
+        same object across candidates; treat them as read-only.
+        """
         wanted = list(ids)
+        json_columns = {c.name for c in candidates.c if isinstance(c.type, sa.JSON)}
+        json_columns |= {f"score_{c.name}" for c in scores.c if isinstance(c.type, sa.JSON)}
         # new_words is left out: the export does not carry it, and decoding it costs a JSON parse per row.
         wanted_scores = [name for name in Score.__dataclass_fields__ if name != "new_words"]
-        score_columns = [scores.c[name].label(f"score_{name}") for name in wanted_scores]
         query = sa.select(
-            candidates,
-            *score_columns,
+            *(sa.cast(c, sa.Text).label(c.name) if c.name in json_columns else c for c in candidates.c),
+            *(
+                sa.cast(scores.c[name], sa.Text).label(f"score_{name}")
+                if f"score_{name}" in json_columns
+                else scores.c[name].label(f"score_{name}")
+                for name in wanted_scores
+            ),
             decisions.c.status.label("decision_status"),
             decisions.c.edited_text.label("decision_edited_text"),
             decisions.c.decided_at.label("decision_decided_at"),
@@ -628,11 +640,26 @@ class Store:
                 decisions, decisions.c.candidate_id == candidates.c.id
             )
         )
+        memo: dict[str, Any] = {}
+
+        def decode(text: str | None) -> Any:
+            if text is None:
+                return None
+            if len(text) > 256:
+                return json.loads(text)
+            if text not in memo:
+                memo[text] = json.loads(text)
+            return memo[text]
+
         found: dict[str, tuple[Candidate, Score | None, Decision | None]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                for row in conn.execute(query.where(candidates.c.id.in_(chunk))).mappings():
+                result = conn.execute(query.where(candidates.c.id.in_(chunk)))
+                keys = list(result.keys())
+                decoded = [k in json_columns for k in keys]
+                for values in result.all():  # rows as tuples: far cheaper than mappings at 100k rows
+                    row = {k: decode(v) if d else v for k, d, v in zip(keys, decoded, values)}
                     score = None
                     if row["score_candidate_id"] is not None:
                         score = Score(**{name: row[f"score_{name}"] for name in wanted_scores})
