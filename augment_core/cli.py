@@ -212,7 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
     p.add_argument("output", help="file to write (.jsonl, .json, .csv, .parquet)")
     p.add_argument("--format", default="same", choices=["same", "alpaca", "sharegpt", "messages", "prompt-completion"])
-    p.add_argument("--status", default="approved", choices=["approved", "valid", "all"], help="candidates that may go in")
+    p.add_argument(
+        "--status",
+        default="approved",
+        choices=["approved", "valid", "all"],
+        help="approved ones; or also the pending valid ones; or every one not rejected",
+    )
     p.add_argument("--ratio", help="target ORIGINALS:AUGMENTED (setting mix.ratio, default 1:2)")
     p.add_argument("--max-augmented-share", type=float, help="cap on the augmented share (setting, default 0.7)")
     p.add_argument("--max-refusal-share", type=float, help="cap on refusal examples in the set (setting, default 0.1)")

@@ -77,7 +77,7 @@ class ExportOptions:
     """Everything an export depends on; mix values left None come from the store's settings."""
 
     format: str = "same"  # same | alpaca | sharegpt | messages | prompt-completion
-    status: str = "approved"  # approved | valid | all
+    status: str = "approved"  # approved | valid (also pending valid ones) | all (every one not rejected)
     ratio: str | None = None
     max_augmented_share: float | None = None
     max_refusal_share: float | None = None

@@ -568,8 +568,9 @@ class Store:
     def iter_mix_rows(self, dataset_id: int, selection: str, batch_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
         """Light rows (no texts) of the successful candidates an export may choose from, a batch at a time.
 
-        ``selection``: ``approved`` (decision approved), ``valid`` (not rejected, and scored valid;
-        a refusal is a new record, never scored, so it only needs to be not rejected) or ``all``.
+        ``selection``, each a superset of the one before: ``approved`` (decision approved),
+        ``valid`` (approved, or pending and scored valid; a pending refusal too, as a new record is
+        never scored) or ``all`` (every one not rejected). A rejection always keeps a candidate out.
         """
         columns = (
             candidates.c.id,
@@ -595,14 +596,17 @@ class Store:
         if selection == "approved":
             base = base.where(decisions.c.status == "approved")
         elif selection == "valid":
-            base = base.where(
-                sa.or_(decisions.c.status.is_(None), decisions.c.status != "rejected"),
+            pending_valid = sa.and_(
+                decisions.c.status.is_(None),
                 sa.or_(
                     scores.c.is_valid.is_(True),
                     sa.and_(scores.c.candidate_id.is_(None), candidates.c.kind == "refusal"),
                 ),
             )
-        elif selection != "all":
+            base = base.where(sa.or_(decisions.c.status == "approved", pending_valid))
+        elif selection == "all":
+            base = base.where(sa.or_(decisions.c.status.is_(None), decisions.c.status != "rejected"))
+        else:
             raise InputError(f"unknown selection '{selection}'; choose approved, valid or all")
         # One streamed query, no ORDER BY: paging by id would sort the whole table once per page,
         # and the mix does not depend on row order.
@@ -610,7 +614,7 @@ class Store:
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(base)
             keys = list(result.keys())
             for part in result.partitions():
-                yield [dict(zip(keys, values)) for values in part]
+                yield [dict(zip(keys, values, strict=True)) for values in part]
 
     def export_candidates(self, ids: Iterable[str]) -> dict[str, tuple[Candidate, Score | None, Decision | None]]:
         """Candidates by id, each with its score (``new_words`` left empty) and decision (None when missing).
@@ -659,7 +663,7 @@ class Store:
                 keys = list(result.keys())
                 decoded = [k in json_columns for k in keys]
                 for values in result.all():  # rows as tuples: far cheaper than mappings at 100k rows
-                    row = {k: decode(v) if d else v for k, d, v in zip(keys, decoded, values)}
+                    row = {k: decode(v) if d else v for k, d, v in zip(keys, decoded, values, strict=True)}
                     score = None
                     if row["score_candidate_id"] is not None:
                         score = Score(**{name: row[f"score_{name}"] for name in wanted_scores})

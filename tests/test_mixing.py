@@ -283,13 +283,33 @@ def test_selection_from_the_store(store: Store) -> None:
     def chosen(selection: str) -> set[str]:
         return {row["id"] for batch in store.iter_mix_rows(dataset_id, selection, batch_size=3) for row in batch}
 
-    assert chosen("approved") == {ids[0]}
-    # Valid: scored valid and not rejected; the pending refusal (never scored) too; not the unscored rewrite.
-    assert chosen("valid") == (set(ids) - {ids[1]}) | {cid("hand", "refusal", 0)}
-    assert chosen("all") == set(ids) | {cid("hand", "refusal", 0), cid("hand", "refusal", 1), cid("unscored")}
+    # Approved but scored invalid (a reviewer's word beats the score), and pending invalid.
+    store.add_candidates(
+        [
+            Candidate(
+                id=cid(name),
+                dataset_id=dataset_id,
+                example_id=example_id,
+                augmenter="paraphrase",
+                target_field="instruction",
+                text=name,
+            )
+            for name in ("approved-invalid", "pending-invalid")
+        ]
+    )
+    store.save_scores([Score(cid(name), 0.5, False, False, 1.0, 4) for name in ("approved-invalid", "pending-invalid")])
+    store.set_decision(cid("approved-invalid"), "approved")
+
+    approved = {ids[0], cid("approved-invalid")}
+    assert chosen("approved") == approved
+    # Valid: the approved, and the pending scored valid; a pending refusal too (never scored); not unscored rewrites.
+    valid = approved | set(ids[2:]) | {cid("hand", "refusal", 0)}
+    assert chosen("valid") == valid
+    # All: every one not rejected.
+    assert chosen("all") == valid | {cid("pending-invalid"), cid("unscored")}
     with pytest.raises(InputError, match="--status 'some'"):
         plan_for_dataset(store, dataset_id, 4, "some", MixSettings())
     plan = plan_for_dataset(store, dataset_id, 4, "all", MixSettings())
-    # 4 originals: budget 8 from 11 eligible; rejected ones rank last, refusals capped at 1 (of 13).
-    assert len(plan.chosen) == 8 and plan.report.refusals == 1
-    assert ids[1] not in plan.selected and cid("hand", "refusal", 1) not in plan.selected
+    # 4 originals: budget 8 from 11 eligible; refusals capped at 1 (of a set of 12).
+    assert len(plan.chosen) == 8 and plan.report.refusals == 1 and plan.report.eligible == 11
+    assert approved <= set(plan.selected)  # approved ones rank first
