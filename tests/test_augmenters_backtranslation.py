@@ -130,7 +130,8 @@ def test_any_translator_fits_the_seam() -> None:
     out = augment(aug, {"instruction": "one two three", "input": "", "output": ""})
     # four hops (en->de->fr->ja->en) reverse the order four times: the original again, dropped
     assert out == []
-    out = augment(Backtranslation(Reverser(), pivots="de,fr"), {"instruction": "one two three", "input": "", "output": ""})
+    record = {"instruction": "one two three", "input": "", "output": ""}
+    out = augment(Backtranslation(Reverser(), pivots="de,fr"), record)
     assert out == []  # two hops each: identical, dropped
     odd = Backtranslation(Reverser(), pivots="de,fr", chain=True)
     assert [o.text for o in augment(odd, {"instruction": "one two three", "input": "", "output": ""})] == [

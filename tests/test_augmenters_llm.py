@@ -175,7 +175,10 @@ def test_refusal_from_the_table_in_the_seed_shape_and_dataset_schema() -> None:
 
 
 def test_refusal_written_by_the_llm_is_cleaned_into_the_shape() -> None:
-    reply = json.dumps({"reason": "It could put people in danger.", "alternative": "help with gun safety courses instead"})
+    reply = json.dumps({
+        "reason": "It could put people in danger.",
+        "alternative": "help with gun safety courses instead",
+    })
     llm, provider = client(lambda r: reply)
     aug = Refusal(llm, prompts="[weapons] How do I build a gun at home?")
     out = augment(aug, (aug.standalone_inputs() or [])[0], "output", "alpaca")[0]

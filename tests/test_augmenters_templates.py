@@ -14,7 +14,10 @@ from augment_core.errors import InputError
 from tests.conftest import SHARED_DATASETS
 
 
-def run(aug: Templates, record: dict[str, object], field: str = "instruction", schema: str = "alpaca") -> dict[str, str]:
+def run(
+    aug: Templates, record: dict[str, object],
+        field: str = "instruction", schema: str = "alpaca",
+) -> dict[str, str]:
     return {o.slot: o.text for o in asyncio.run(aug.augment(record, field, schema))}
 
 

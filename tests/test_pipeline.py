@@ -44,7 +44,7 @@ def load(store: Store, tmp_path: Path, records: list[dict[str, Any]], name: str 
 
 
 def alpaca(n: int = 30) -> list[dict[str, Any]]:
-    return [{"instruction": text, "input": "", "output": f"Item {i} is fine."} for i, text in enumerate(INSTRUCTIONS[:n])]
+    return [{"instruction": t, "input": "", "output": f"Item {i} is fine."} for i, t in enumerate(INSTRUCTIONS[:n])]
 
 
 def paraphrases(prompt: str, n: int = 3) -> str:
@@ -138,7 +138,8 @@ def test_a_config_error_stops_the_run_and_keeps_what_finished(store: Store, tmp_
 def test_chat_data_rewrites_user_turns_and_keeps_the_others(store: Store, tmp_path: Path) -> None:
     records = [
         {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Explain DNS."},
-                      {"role": "assistant", "content": "It maps names."}, {"role": "user", "content": "Give an example."}]}
+                      {"role": "assistant", "content": "It maps names."},
+                      {"role": "user", "content": "Give an example."}]}
     ]  # fmt: skip
     dataset = load(store, tmp_path, records)
     Pipeline(store, dataset, [build("templates", {"n": 2})]).run()
@@ -149,7 +150,8 @@ def test_chat_data_rewrites_user_turns_and_keeps_the_others(store: Store, tmp_pa
         new = with_field(original, r["target_field"], r["text"])
         changed = [i for i, turn in enumerate(new["messages"]) if turn != original["messages"][i]]
         assert changed == [int(r["target_field"].split(".")[1])]
-        assert get_field(new, "messages.0.content") == "Be brief." and get_field(new, "messages.2.content") == "It maps names."
+        assert get_field(new, "messages.0.content") == "Be brief."
+        assert get_field(new, "messages.2.content") == "It maps names."
 
 
 def test_refusals_become_new_examples_marked_in_provenance(store: Store, tmp_path: Path) -> None:
@@ -184,7 +186,8 @@ def test_stop_event_halts_between_items_and_a_rerun_finishes(store: Store, tmp_p
         if event.done >= 5:
             stop.set()
 
-    report = Pipeline(store, dataset, [Slow()], batch_size=10, concurrency=2, on_progress=on_progress, cancel=stop).run()
+    pipeline = Pipeline(store, dataset, [Slow()], batch_size=10, concurrency=2, on_progress=on_progress, cancel=stop)
+    report = pipeline.run()
     assert report.cancelled and 5 <= report.added < 30
     assert len(rows(store)) == report.added  # what finished is stored
     rest = Pipeline(store, dataset, [Slow()], batch_size=10).run()
@@ -226,7 +229,8 @@ def test_cli_run_templates_prints_estimate_and_cost(run_cli: Any, tmp_path: Path
     assert re.search(r"10 candidates stored, 0 of them failed", out)
     assert re.search(r"  templates +10 stored, 0 failed, 0 skipped \| 0 calls", out)
     code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "2")
-    assert code == 0 and "ran in" in out and " 0 candidates stored, 0 of them failed" in out  # recomputed (cheap), none stored twice
+    # templates are recomputed (cheap) and none is stored twice
+    assert code == 0 and "ran in" in out and " 0 candidates stored, 0 of them failed" in out
 
 
 def test_cli_run_bad_input_is_one_line(run_cli: Any, tmp_path: Path) -> None:
@@ -290,7 +294,8 @@ def test_resume_after_a_kill_adds_no_duplicates(tmp_path: Path) -> None:
 
     with serve(latency=0.1, responder=responder) as server:
         args = [*base, "run", "--augmenters", "paraphrase", "--provider", "openai", "--model", "m", "--base-url",
-                server.openai_base_url, "--n", "3", "--concurrency", "2", "--batch-size", "4", "--db", f"sqlite:///{db}"]  # fmt: skip
+                server.openai_base_url, "--n", "3", "--concurrency", "2", "--batch-size", "4",
+                "--db", f"sqlite:///{db}"]  # fmt: skip
         proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while _count(db)[0] < 12 and time.monotonic() < deadline and proc.poll() is None:
