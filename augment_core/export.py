@@ -158,6 +158,12 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
         count = write_records(path, records, file_type)
     except OSError as exc:
         raise AugmentError(f"{path}: could not write the export: {exc.strerror or exc}") from None
+    except Exception as exc:
+        # pyarrow infers one type per column; a nested metadata object can hold values of mixed types.
+        if type(exc).__module__.startswith("pyarrow"):
+            hint = "; try --provenance-style columns" if options.provenance and style == "object" else ""
+            raise AugmentError(f"{path}: Parquet cannot hold these records: {exc}{hint}") from None
+        raise
     report = ExportReport(
         path=str(path),
         file_type=file_type,

@@ -140,6 +140,34 @@ def test_provenance_columns_in_csv_and_parquet(store: Store, tmp_path: Path) -> 
     assert json.loads(rows[1]["metadata.flags"]) == []
 
 
+def test_parquet_with_a_nested_metadata_object(run_cli, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dataset_id = build_dataset(store, 3, {"paraphrase": 1})
+    example = next(store.iter_examples(dataset_id))[0]
+    # Params of another type under the same name: one Parquet struct column cannot hold both.
+    store.add_candidates(
+        [
+            Candidate(
+                id=cid("t"),
+                dataset_id=dataset_id,
+                example_id=example.id,
+                augmenter="templates",
+                target_field="instruction",
+                text="t",
+                params={"n": "five"},
+            )
+        ]
+    )
+    store.set_decision(cid("t"), "approved")
+    out = tmp_path / "p.parquet"
+    code, _, err = run_cli("export", str(out), "--provenance", "--provenance-style", "object")
+    assert code == 1 and err.startswith(f"error: {out}: Parquet cannot hold these records: ")
+    assert err.strip().endswith("try --provenance-style columns") and not out.exists() and _no_temp_files(tmp_path)
+    code, _, err = run_cli("export", str(out), "--provenance")
+    assert code == 0, err
+    params = [None if p is None else json.loads(p) for p in pq.read_table(out).column("metadata.params").to_pylist()]
+    assert params[0] is None and {"n": "five"} in params and {"n": 0, "model": "m1"} in params
+
+
 @pytest.mark.parametrize("fmt", ["alpaca", "sharegpt", "messages", "prompt-completion"])
 def test_schemas(store: Store, tmp_path: Path, fmt: str) -> None:
     build_dataset(store, 2, {"paraphrase": 1})
