@@ -261,11 +261,14 @@ def plan_mix(
 
     per_origin: Counter[Any] = Counter()
     per_augmenter: Counter[str] = Counter()
-    heaps: dict[str, list[tuple[int, tuple[Any, ...], int]]] = {}
+    # Per augmenter, its candidates best first; a heap entry is (picks of its original, rank), so
+    # the heap compares two ints, and a list in rank order is already a heap.
+    ranked: dict[str, list[int]] = {}
     for index, item in enumerate(pool):
-        heaps.setdefault(item.augmenter, []).append((0, _quality_key(item, settings.seed), index))
-    for heap in heaps.values():
-        heapq.heapify(heap)
+        ranked.setdefault(item.augmenter, []).append(index)
+    for indexes in ranked.values():
+        indexes.sort(key=lambda i: _quality_key(pool[i], settings.seed))
+    heaps = {name: [(0, rank) for rank in range(len(indexes))] for name, indexes in ranked.items()}
     turn = [(0, name) for name in sorted(heaps)]  # (picks so far, augmenter): fewest picks goes next
     selected: list[int] = []
     refusals = 0
@@ -274,12 +277,13 @@ def plan_mix(
         picks, name = heapq.heappop(turn)
         heap = heaps[name]
         while heap:
-            seen, key, index = heapq.heappop(heap)
+            seen, rank = heapq.heappop(heap)
+            index = ranked[name][rank]
             item = pool[index]
             now_seen = per_origin[origin(item)]
             if seen != now_seen:
-                # Another augmenter picked from this original since: requeue with its current count.
-                heapq.heappush(heap, (now_seen, key, index))
+                # Its original got picks since this entry was queued: requeue with the current count.
+                heapq.heappush(heap, (now_seen, rank))
                 continue
             if item.kind == "refusal" and refusals >= refusal_limit:
                 refusal_capped = True
