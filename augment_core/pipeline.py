@@ -221,11 +221,18 @@ class Pipeline:
         semaphore = asyncio.Semaphore(self.concurrency)
         results: list[list[Candidate]] = []
 
+        halted = False  # a fatal error: start nothing more in this batch
+
         async def work(item: _Item) -> list[Candidate] | None:
+            nonlocal halted
             async with semaphore:
-                if self.cancel.is_set():
+                if self.cancel.is_set() or halted:
                     return None
-                return await self._run_item(item)
+                try:
+                    return await self._run_item(item)
+                except BaseException:
+                    halted = True
+                    raise
 
         pending = [item for item in items if item.todo]
         tasks = [asyncio.ensure_future(work(item)) for item in pending]
