@@ -55,6 +55,12 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     dataset = pick_dataset(store, args.dataset)
     counts = store.dataset_counts(dataset.id)
     stats = {"dataset": dataset.name, "schema": dataset.schema, **counts}
+    from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
+
+    # distinct-n needs no model; the mean pairwise similarity loads the embedder, so it is asked for.
+    embedder = Embedder.load(model_name_from_store(store)) if args.similarity else None
+    diversity = {k: v.as_dict() for k, v in dataset_diversity(store, dataset, embedder).items()}
+    stats["diversity"] = diversity
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -65,6 +71,12 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
         print(f"  {augmenter:<16} {by_status['ok']} ok, {by_status['failed']} failed")
     d = counts["decisions"]
     print(f"decisions    {d['approved']} approved, {d['rejected']} rejected, {d['pending']} pending")
+    print("diversity    (instructions)    distinct-1  distinct-2  mean pairwise similarity")
+    for label, key in (("originals", "originals"), ("+ approved", "with_approved")):
+        v = diversity[key]
+        mean = v["mean_pairwise_similarity"]
+        sim = "-" if mean is None else f"{mean:.3f} (n={v['sampled']})"
+        print(f"  {label:<14} {v['texts']:>7}     {v['distinct_1']:>10.3f}  {v['distinct_2']:>10.3f}  {sim}")
     return 0
 
 
@@ -182,6 +194,35 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace, store: Store) -> int:
+    from tqdm import tqdm
+
+    from augment_core.quality import Embedder, model_name_from_store, score_dataset
+
+    dataset = pick_dataset(store, args.dataset)
+    total = store.count_unscored_candidates(dataset.id)
+    if total == 0:
+        print(f"nothing to score in '{dataset.name}': every candidate has its scores")
+        return 0
+    embedder = Embedder.load(model_name_from_store(store), batch_size=args.batch_size)
+    with tqdm(total=total, unit="cand", desc="scoring", file=sys.stderr, disable=args.quiet) as bar:
+        done = score_dataset(store, dataset, embedder, examples_per_batch=args.examples_per_batch, progress=bar.update)
+    print(f"scored {done} candidates of '{dataset.name}' with {embedder.name}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.quality import bulk_review
+
+    dataset = pick_dataset(store, args.dataset)
+    if store.count_unscored_candidates(dataset.id):
+        print("note: some candidates are not scored yet and are left alone; run `augment score`", file=sys.stderr)
+    count = bulk_review(store, dataset, args.action)
+    verb = "rejected" if args.action.startswith("reject") else "approved"
+    print(f"{verb} {count} candidates")
+    return 0
+
+
 def not_available(feature: str) -> Command:
     def command(args: argparse.Namespace, store: Store) -> int:
         raise NotAvailableError(f"`augment {feature}` is not available yet")
@@ -205,8 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("stats", parents=[common], help="counts for a dataset")
+    p = sub.add_parser("stats", parents=[common], help="counts and diversity for a dataset")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--similarity", action="store_true", help="also mean pairwise similarity (loads the model)")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
@@ -252,12 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
     p.set_defaults(func=cmd_run)
 
-    for name, help_text in [
-        ("score", "score every unscored candidate"),
-        ("review", "bulk decisions"),
-    ]:
-        p = sub.add_parser(name, parents=[common], help=help_text)
-        p.set_defaults(func=not_available(name))
+    p = sub.add_parser("score", parents=[common], help="score every unscored candidate (a rerun is a no-op)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per model call (default 64)")
+    p.add_argument("--examples-per-batch", type=int, default=200, help="examples read and saved at a time")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("review", parents=[common], help="bulk decisions from the scores (undecided candidates only)")
+    actions = p.add_mutually_exclusive_group(required=True)
+    actions.add_argument("--approve-valid", dest="action", action="store_const", const="approve-valid",
+                         help="approve those in the validity window with no flag, no duplicate, meaning kept")
+    actions.add_argument("--approve-optimal", dest="action", action="store_const", const="approve-optimal",
+                         help="the same, within the optimal band")
+    actions.add_argument("--reject-invalid", dest="action", action="store_const", const="reject-invalid",
+                         help="reject those outside the validity window and the near-duplicates")
+    p.set_defaults(func=cmd_review)
     return parser
 
 

