@@ -28,7 +28,8 @@ Fault kinds: ``429`` (with ``retry-after``), ``529`` (overloaded), ``500``, ``50
 (the connection closes with no reply). Faults are consumed in the order they were added.
 
 Run standalone (e.g. for a benchmark in another process):
-``python -m tests.llm_server --port 8999 --latency 0.2``.
+``python -m tests.llm_server --port 8999 --latency 0.2``; it prints its base URL, and
+``GET /_stats`` returns ``{"requests", "served", "max_in_flight"}``.
 """
 
 from __future__ import annotations
@@ -157,6 +158,10 @@ class LLMServer:
         self, method: str, path: str, headers: dict[str, str], raw: bytes, writer: asyncio.StreamWriter
     ) -> bool:
         """Answer one request; False when the connection must close."""
+        if method == "GET" and path == "/_stats":  # counts for a server running in another process
+            await _send(writer, 200, {"requests": self.requests, "served": self.served,
+                                      "max_in_flight": self.max_in_flight})
+            return True
         if method == "GET" and path.rstrip("/") == "/v1/models":
             await _send(writer, 200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
             return True

@@ -39,6 +39,10 @@ def test_extract_array_from_prose_and_fences(text: str) -> None:
     assert extract_json(text, list) == ["a", "b"]
 
 
+def test_raw_newlines_inside_strings_are_accepted() -> None:
+    assert extract_json('["line one\nline two", "b"]', list) == ["line one\nline two", "b"]
+
+
 def test_extract_object_and_wrong_kind() -> None:
     assert extract_json('The answer: {"text": "hi", "n": 2} done.', dict) == {"text": "hi", "n": 2}
     assert extract_json('{"variants": ["a", "b"]}', list) == ["a", "b"]  # an array wrapped in an object

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from augment_core.errors import AugmentError, ParseError, ProviderError
 from augment_core.llm.base import Completion, Provider, Request, RetryableError
@@ -33,6 +33,7 @@ from augment_core.llm.ratelimit import RateLimiter
 if TYPE_CHECKING:
     from augment_core.store import Store
 
+T = TypeVar("T")
 MAX_BACKOFF = 60.0
 CACHE_VERSION = "v1"
 
@@ -129,6 +130,7 @@ class LLMClient:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.provider = provider
         self.store = store
+        self._store_is_local = store is None or store.engine.dialect.name == "sqlite"
         self.concurrency = min(concurrency, provider.max_concurrency or concurrency)
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -181,7 +183,7 @@ class LLMClient:
         """
         key = cache_key(self.provider, request)
         if self.store is not None:
-            hit = await asyncio.to_thread(self.store.cache_get, key)
+            hit = await self._in_store(self.store.cache_get, key)
             if hit is not None:
                 for tally in self._tallies(label):
                     tally.cached += 1
@@ -197,7 +199,7 @@ class LLMClient:
             tally.cost_usd += cost
         if self.store is not None:
             row = _to_cache(completion)
-            await asyncio.to_thread(self.store.cache_put, key, self.provider.name, completion.model, row)
+            await self._in_store(self.store.cache_put, key, self.provider.name, completion.model, row)
         return completion
 
     async def complete_json(self, request: Request, expect: type = list, *, label: str = "") -> tuple[Any, Completion]:
@@ -278,6 +280,13 @@ class LLMClient:
             # Honour the server, plus a little jitter so a crowd of waiters does not return at once.
             return float(min(retry_after, MAX_BACKOFF * 2) + random.uniform(0, self.backoff))
         return float(step / 2 + random.uniform(0, step / 2))
+
+    async def _in_store(self, function: Callable[..., T], *args: Any) -> T:
+        # A local SQLite read or write takes ~0.1 ms: a thread hop costs more than it saves. A
+        # database across the network would stall every request in flight, so it gets a thread.
+        if self._store_is_local:
+            return function(*args)
+        return await asyncio.to_thread(function, *args)
 
     def _tallies(self, label: str) -> list[Tally]:
         return [self.usage, self.usage.by_label.setdefault(label, Tally())] if label else [self.usage]

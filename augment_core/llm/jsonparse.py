@@ -15,7 +15,9 @@ from typing import Any
 from augment_core.errors import ParseError
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
-_decoder = json.JSONDecoder()
+# strict=False accepts raw newlines and tabs inside strings, which small models (and llama.cpp's
+# length-limited string grammar) produce; the text is still the model's, just not escaped.
+_decoder = json.JSONDecoder(strict=False)
 
 
 def _kind(expect: type) -> str:
