@@ -73,7 +73,8 @@ async def run(requests: int, threads: int | None) -> None:
     print(f"free text: {story.output_tokens} tokens in {free_seconds:.2f} s = "
           f"{story.output_tokens / free_seconds:.1f} tokens/s")
     print(f"schema-constrained paraphrase: {requests} requests ({failed} failed), {tokens} output tokens, "
-          f"{tokens / generating:.1f} tokens/s (failed replies and repairs included); per request median {statistics.median(per_request):.2f} s, "
+          f"{tokens / generating:.1f} tokens/s (failed replies and repairs included); "
+          f"per request median {statistics.median(per_request):.2f} s, "
           f"max {max(per_request):.2f} s")
     print(f"local SmolLM2: {story.output_tokens / free_seconds:.1f} tokens/s, "
           f"{statistics.median(per_request):.2f} s per paraphrase request (median of {requests})")
