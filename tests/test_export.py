@@ -365,3 +365,46 @@ def test_disk_write_failing_midway_is_atomic(db_url: str, store: Store, tmp_path
         timeout=120,
     ).returncode
     assert code == 0 and out.stat().st_size > limit and len(read_jsonl(out)) == 900
+
+
+def test_chat_turn_rewrite_keeps_the_rest_of_the_conversation(store: Store, tmp_path: Path) -> None:
+    chat = {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Name a prime."},
+            {"role": "assistant", "content": "7"},
+        ],
+        "source": "hand",
+    }
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, "chat", "messages", "chat.jsonl", "jsonl", {})
+        store.add_examples(conn, dataset_id, [(1, "#1", chat)])
+    example = next(store.iter_examples(dataset_id))[0]
+    store.add_candidates(
+        [
+            Candidate(
+                id=cid("chat"),
+                dataset_id=dataset_id,
+                example_id=example.id,
+                augmenter="paraphrase",
+                target_field="messages.1.content",
+                text="Give me one prime number.",
+            )
+        ]
+    )
+    store.set_decision(cid("chat"), "approved")
+    dataset = store.get_dataset("chat")
+    assert dataset is not None
+    export_dataset(store, dataset, ExportOptions(), tmp_path / "c.jsonl")
+    original, copy = read_jsonl(tmp_path / "c.jsonl")
+    assert original == chat
+    assert copy["messages"][1] == {"role": "user", "content": "Give me one prime number."}
+    assert copy["messages"][0] == chat["messages"][0] and copy["messages"][2] == chat["messages"][2]
+    assert copy["source"] == "hand"
+    export_dataset(store, dataset, ExportOptions(format="alpaca"), tmp_path / "a.jsonl")
+    assert read_jsonl(tmp_path / "a.jsonl")[1] == {
+        "instruction": "Give me one prime number.",
+        "input": "",
+        "output": "7",
+        "source": "hand",
+    }
