@@ -199,8 +199,12 @@ def score_texts(
     thresholds: Thresholds | None = None,
     meaning: MeaningModel | None = None,
 ) -> list[Score]:
-    """Scores of (original, candidate) pairs, embedding every distinct text once in one batch."""
+    """Scores of (original, candidate) pairs, embedding every distinct text once in one batch.
+
+    Without ``thresholds`` the seed's defaults apply; without ``meaning`` the fitted model does.
+    """
     thresholds = thresholds or Thresholds()
+    meaning = meaning or load_meaning_model()
     vectors, cut = embedder.embed_with_truncation([*originals, *texts])
     n = len(originals)
     sims = np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
