@@ -134,7 +134,9 @@ def test_a_failing_item_does_not_stop_the_others_and_order_is_kept(server: LLMSe
     assert server.max_in_flight <= 4
 
 
-def test_cache_second_run_makes_no_requests_and_costs_add_up(server: LLMServer, provider_name: str, db_url: str) -> None:
+def test_cache_second_run_makes_no_requests_and_costs_add_up(
+    server: LLMServer, provider_name: str, db_url: str
+) -> None:
     requests = [Request(prompt=f"say something about topic {i}", system="sys", sample_index=i % 2) for i in range(20)]
 
     def job() -> tuple[list[Any], LLMClient]:
