@@ -1,0 +1,138 @@
+"""Scoring throughput: the seed's function vs the encoder's own bound vs our scorer, on the same pairs.
+
+3,000 (original, candidate) pairs: the instructions of the first 1,000 records of
+../shared/datasets/alpaca_5000.json, three template variations each (augment_core's own templates
+augmenter, so no LLM is needed). Measured in one run:
+  1. the seed's ``measure_augmentation_quality`` as the seed wrote it (the model is loaded on every
+     call); it needs seconds per pair, so it runs on the first SEED_PAIRS pairs only;
+  2. one ``model.encode`` over all distinct texts in batches of 64: the encoder's bound;
+  3. our scorer through the store (``score_dataset``, what ``augment score`` runs), fresh cache.
+Run: .venv/bin/python benchmarks/bench_score.py [SEED_PAIRS, default 20]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from augment_core import quality  # noqa: E402
+from augment_core.augmenters.templates import variations  # noqa: E402
+from augment_core.importer import import_file  # noqa: E402
+from augment_core.records import Candidate  # noqa: E402
+from augment_core.store import Store  # noqa: E402
+
+ALPACA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "alpaca_5000.json"
+ORIGINALS, PER_ORIGINAL = 1000, 3
+MODEL_PATH = str(quality.bundled_model_path())
+
+
+# ---- the seed's function, as written in the seed -------------------------------------------------
+# Only the model name changed: 'all-MiniLM-L6-v2' from the hub becomes the same model from the
+# package folder, because this machine has no hub; loading it per call is the seed's own design.
+
+
+def measure_augmentation_quality(original: str, augmented: str) -> dict[str, object]:
+    from sentence_transformers import SentenceTransformer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    model = SentenceTransformer(MODEL_PATH)
+    embeddings = model.encode([original, augmented])
+    similarity = cosine_similarity([embeddings[0]], [embeddings[1]])[0][0]
+    return {
+        "semantic_similarity": similarity,
+        "is_valid": 0.7 < similarity < 0.98,
+        "length_ratio": len(augmented) / len(original),
+        "unique_words": len(set(augmented.split()) - set(original.split())),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_pairs() -> list[tuple[dict[str, str], list[str]]]:
+    records = json.loads(ALPACA.read_text(encoding="utf-8"))
+    chosen = []
+    for record in records:
+        variants = [v for v in dict.fromkeys(variations(record["instruction"]).values()) if v != record["instruction"]]
+        if len(variants) >= PER_ORIGINAL:
+            chosen.append((record, variants[:PER_ORIGINAL]))
+        if len(chosen) == ORIGINALS:
+            return chosen
+    raise SystemExit("not enough records with three variations")
+
+
+def score_in_fresh_store(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tuple[int, int, float]:
+    """(pairs scored, texts embedded, seconds) for score_dataset on a new SQLite store and an empty cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "alpaca_1000.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r, _ in chosen), encoding="utf-8")
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        import_file(store, str(source), name="bench")
+        dataset = store.get_dataset("bench")
+        assert dataset is not None
+        examples = [e for batch in store.iter_examples(dataset.id) for e in batch]
+        store.add_candidates(
+            [
+                Candidate(id=f"{e.id}-{i}", dataset_id=dataset.id, example_id=e.id, augmenter="templates",
+                          target_field="instruction", text=text)
+                for e, (_, variants) in zip(examples, chosen, strict=True)
+                for i, text in enumerate(variants)
+            ]
+        )  # fmt: skip
+        embedder = quality.Embedder(model)
+        start = time.perf_counter()
+        scored = quality.score_dataset(store, dataset, embedder)
+        elapsed = time.perf_counter() - start
+        store.close()
+    return scored, embedder.encoded, elapsed
+
+
+def main() -> None:
+    seed_pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    chosen = build_pairs()
+    pairs = [(r["instruction"], v) for r, variants in chosen for v in variants]
+    distinct = list(dict.fromkeys(t for pair in pairs for t in pair))
+    print(f"{len(pairs)} pairs, {len(distinct)} distinct texts, seed function on the first {seed_pairs} pairs")
+
+    # 1. the seed
+    start = time.perf_counter()
+    for original, augmented in pairs[:seed_pairs]:
+        measure_augmentation_quality(original, augmented)
+    seed_rate = seed_pairs / (time.perf_counter() - start)
+    print(f"seed measure_augmentation_quality  {seed_rate:8.2f} pairs/s")
+
+    # 2. the encoder's bound (model loaded once; warmed up; best of two runs)
+    model = quality.load_model()
+    model.encode(distinct[:64], batch_size=64)
+    # Interleaved (bound, ours, bound, ours), best of two each: the machine is shared, so a busy
+    # moment should not land on one side only.
+    bound_times, runs = [], []
+    for _ in range(2):
+        start = time.perf_counter()
+        model.encode(distinct, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
+        bound_times.append(time.perf_counter() - start)
+        # 3. our scorer through the store, as `augment score` runs it: fresh store, empty cache
+        runs.append(score_in_fresh_store(chosen, model))
+    bound_rate = len(distinct) / min(bound_times)
+    print(f"model.encode over distinct texts   {bound_rate:8.1f} texts/s  "
+          f"(runs: {', '.join(f'{t:.1f}s' for t in bound_times)})")
+    scored, encoded, elapsed = min(runs, key=lambda r: r[2])
+    ours_rate = scored / elapsed
+    per_text = encoded / elapsed
+    print(f"  runs: {', '.join(f'{r[2]:.1f}s' for r in runs)}")
+    print(f"our scorer (store, score_dataset)  {ours_rate:8.1f} pairs/s  ({encoded} texts embedded, "
+          f"{per_text:.1f} distinct texts/s)")
+    print()
+    print(f"speed-up over the seed: {ours_rate / seed_rate:.0f}x (target >= 15x)")
+    print(f"per distinct text: {per_text / bound_rate:.1%} of the encoder's bound (target >= 90 %)")
+
+
+if __name__ == "__main__":
+    main()
