@@ -34,7 +34,7 @@ target_share = float(target_augmented / (target_originals + target_augmented))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Originals", fmt_int(originals))
 m2.metric("Approved augmentations", fmt_int(approved), help=f"{fmt_int(counts['candidates'])} candidates in all")
-m3.metric("Augmented share", f"{share:.0%}", delta=f"{share - target_share:+.0%} vs target {mix.ratio}",
+m3.metric("Augmented share", f"{share:.0%}", delta=f"{(share - target_share) * 100:+.0f} pts vs target {mix.ratio}",
           delta_color="off")
 m4.metric("Growth factor", f"{(originals + approved) / originals:.2f}x" if originals else "-",
           help="(originals + approved augmentations) / originals")
