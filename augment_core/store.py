@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError
-from augment_core.errors import InputError
 from augment_core.records import Candidate, Dataset, Decision, Example, Score
 
 DEFAULT_URL = "sqlite:///augment.db"
@@ -68,6 +67,8 @@ candidates = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Index("ix_candidates_dataset_augmenter", "dataset_id", "augmenter"),
     sa.Index("ix_candidates_example", "example_id"),
+    # The review page's "file order": one dataset's candidates walked in order, a page at a time.
+    sa.Index("ix_candidates_dataset_example", "dataset_id", "example_id", "id"),
 )
 
 scores = sa.Table(
@@ -136,7 +137,8 @@ class ReviewFilter:
 
 # Review orderings; the candidate id is always appended so paging is stable.
 REVIEW_SORTS: dict[str, tuple[Any, ...]] = {
-    "file order": (examples.c.position,),
+    # Examples get their ids in file order at import, so this follows the file (refusals first).
+    "file order": (candidates.c.example_id,),
     "similarity, low first": (scores.c.semantic_similarity.asc(),),
     "similarity, high first": (scores.c.semantic_similarity.desc(),),
     "length ratio, low first": (scores.c.length_ratio.asc(),),
@@ -462,18 +464,36 @@ class Store:
         return query
 
     @staticmethod
-    def _review_from() -> Any:
-        return (
-            candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
-            .outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
-            .outerjoin(examples, examples.c.id == candidates.c.example_id)
-        )
+    def _review_from(flt: ReviewFilter | None = None) -> Any:
+        """Candidates with their score, decision and example; a count (``flt`` given) joins only what it filters on."""
+        joined = candidates
+        score_fields = ("min_similarity", "max_similarity", "valid", "optimal", "flag", "near_duplicate", "truncated",
+                        "min_meaning")
+        if flt is None or any(getattr(flt, name) is not None for name in score_fields):
+            joined = joined.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+        if flt is None or flt.status is not None:
+            joined = joined.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
+        if flt is None:
+            joined = joined.outerjoin(examples, examples.c.id == candidates.c.example_id)
+        return joined
 
     def count_review(self, dataset_id: int, flt: ReviewFilter) -> int:
         """How many candidates match ``flt`` (for the pager and the bulk-action confirmation)."""
-        query = self._review_where(sa.select(sa.func.count()).select_from(self._review_from()), dataset_id, flt)
+        query = self._review_where(sa.select(sa.func.count()).select_from(self._review_from(flt)), dataset_id, flt)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def count_review_any(self, dataset_id: int, filters: Sequence[ReviewFilter]) -> int:
+        """How many candidates match at least one of ``filters`` (a bulk action made of several), each once."""
+        selects = [
+            self._review_where(sa.select(candidates.c.id).select_from(self._review_from(f)), dataset_id, f)
+            for f in filters
+        ]
+        if not selects:
+            return 0
+        matched = (sa.union(*selects) if len(selects) > 1 else selects[0]).subquery()
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar_one())
 
     def review_page(
         self, dataset_id: int, flt: ReviewFilter, sort: str = "file order", limit: int = 20, offset: int = 0

@@ -10,7 +10,7 @@ import streamlit as st
 
 from augment_core.records import get_field
 from augment_core.store import REVIEW_SORTS, ReviewFilter
-from studio.common import fmt_int, get_store, require_dataset
+from studio.common import dataset_counts, db_url, fmt_int, get_store, require_dataset
 from studio.diff import escaped_block, highlight_changes
 
 PAGE_SIZE = 20
@@ -26,7 +26,16 @@ BANDS: dict[str, dict[str, bool]] = {
 st.title("Review")
 dataset = require_dataset()
 store = get_store()
-facets = store.review_facets(dataset.id)
+counts = dataset_counts(dataset)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def flag_names(url: str, dataset_id: int, scored: int) -> list[str]:
+    """The guard flags present; recomputed when the number of scores changes."""
+    return get_store().review_facets(dataset_id)["flags"]
+
+
+facets = {"augmenters": sorted(counts["by_augmenter"]), "flags": flag_names(db_url(), dataset.id, counts["scored"])}
 
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
@@ -110,7 +119,7 @@ def review_card() -> None:
     """One candidate at a time; a click reruns only this card, not the filters above."""
     total = store.count_review(dataset.id, flt)
     if total == 0:
-        st.info("No candidates match these filters." if store.dataset_counts(dataset.id)["candidates"] else
+        st.info("No candidates match these filters." if counts["candidates"] else
                 "No candidates yet: run augmenters on the Augment page.")
         return
     cursor = min(st.session_state[CURSOR], total - 1)
@@ -173,29 +182,50 @@ def review_card() -> None:
 review_card()
 
 # ---- bulk actions: the exact count first, then a confirmation ----
-with st.expander("Bulk actions"):
-    scope = tuple(chosen_augmenters)
-    presets: dict[str, tuple[str, ReviewFilter]] = {
-        "approve valid candidates in the optimal band": (
-            "approved", ReviewFilter(augmenters=scope, status="pending", optimal=True, valid=True)),
-        "approve all valid candidates": ("approved", ReviewFilter(augmenters=scope, status="pending", valid=True)),
-        "reject all invalid candidates": ("rejected", ReviewFilter(augmenters=scope, status="pending", valid=False)),
-        "approve everything matching the filters": ("approved", flt),
-        "reject everything matching the filters": ("rejected", flt),
-    }
-    preset = st.selectbox("Action", list(presets), key="rv_bulk_preset",
-                          help="The first three touch pending candidates only (of the chosen augmenters).")
-    bulk_status, bulk_filter = presets[preset]
-    count = store.count_review(dataset.id, bulk_filter)
-    verb, _, rest = preset.partition(" ")
-    label = f"{verb.capitalize()} {fmt_int(count)} {rest.replace('all ', '').replace('everything', 'candidates')}"
-    confirmed = st.checkbox(f"Yes: {label.lower()}", key="rv_bulk_confirm")
+# The score-based ones are the same rules as `augment review` (quality.review_filters): pending
+# candidates only, and what is doubtful (a guard flag, a near-duplicate, low meaning) stays for a human.
+SCORE_ACTIONS = {
+    "approve-optimal": ("Approve", "valid candidates in the optimal band"),
+    "approve-valid": ("Approve", "valid candidates"),
+    "reject-invalid": ("Reject", "invalid candidates (outside the window, or near-duplicates)"),
+}
+FILTER_ACTIONS = {"approve-filtered": ("Approve", "approved"), "reject-filtered": ("Reject", "rejected")}
 
-    def run_bulk() -> None:
-        changed = store.bulk_decide(dataset.id, bulk_filter, bulk_status)
-        st.session_state["rv_bulk_confirm"] = False
-        st.session_state["rv_bulk_done"] = f"{bulk_status.capitalize()}: {fmt_int(changed)} candidates."
 
-    st.button(label, key="rv_bulk_go", disabled=not confirmed or count == 0, on_click=run_bulk)
+def bulk_plan(action: str) -> list[tuple[ReviewFilter, str]]:
+    if action in FILTER_ACTIONS:
+        return [(flt, FILTER_ACTIONS[action][1])]
+    from augment_core.quality import review_filters, thresholds_from_store
+    from augment_core.scoring import load_meaning_model
+
+    return review_filters(action, thresholds_from_store(store), load_meaning_model())
+
+
+def bulk_label(action: str, count: int) -> str:
+    if action in FILTER_ACTIONS:
+        return f"{FILTER_ACTIONS[action][0]} {fmt_int(count)} candidates matching the filters"
+    verb, what = SCORE_ACTIONS[action]
+    return f"{verb} all {fmt_int(count)} {what}"
+
+
+def run_bulk(action: str) -> None:
+    changed = sum(store.bulk_decide(dataset.id, f, status) for f, status in bulk_plan(action))
+    st.session_state["rv_bulk_confirm"] = False
+    st.session_state["rv_bulk_done"] = f"{bulk_label(action, changed)}: done."
+
+
+# A toggle, not an expander: an expander's body runs (and counts) on every rerun even when closed.
+if st.toggle("Bulk actions", key="rv_bulk_open"):
+    action = st.selectbox(
+        "Action",
+        [*SCORE_ACTIONS, *FILTER_ACTIONS],
+        key="rv_bulk_preset",
+        format_func=lambda a: bulk_label(a, 0).replace(" 0 ", " ... ").replace("all ... ", "all "),
+        help="Score-based actions: pending candidates of every augmenter. The last two: the filters above.",
+    )
+    count = store.count_review_any(dataset.id, [f for f, _ in bulk_plan(action)])
+    label = bulk_label(action, count)
+    confirmed = st.checkbox(f"Yes: {label[0].lower()}{label[1:]}", key="rv_bulk_confirm")
+    st.button(label, key="rv_bulk_go", disabled=not confirmed or count == 0, on_click=run_bulk, args=(action,))
     if done := st.session_state.pop("rv_bulk_done", None):
         st.success(done)

@@ -12,6 +12,7 @@ from augment_core.records import Dataset
 from augment_core.store import DEFAULT_URL, Store
 
 DATASET_KEY = "dataset"
+COUNTS_KEY = "dataset_counts"  # the sidebar's counts of the picked dataset, for this run's pages
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,6 +43,14 @@ def require_dataset() -> Dataset:
         st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload:")
         st.stop()
     return dataset
+
+
+def dataset_counts(dataset: Dataset) -> dict[str, Any]:
+    """The picked dataset's counts as the sidebar drew them in this run (counted here otherwise)."""
+    counts = st.session_state.get(COUNTS_KEY)
+    if counts is None or st.session_state.get(DATASET_KEY) != dataset.name:
+        counts = get_store().dataset_counts(dataset.id)
+    return dict(counts)
 
 
 def select_dataset(name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.common import DATASET_KEY, fmt_int, get_store, secret
+from studio.common import COUNTS_KEY, DATASET_KEY, fmt_int, get_store, secret
 from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
 
 PROVIDER_KEY = "provider"
@@ -24,6 +24,7 @@ def draw_sidebar() -> None:
             dataset = store.get_dataset(st.session_state[DATASET_KEY])
             if dataset is not None:
                 counts = store.dataset_counts(dataset.id)
+                st.session_state[COUNTS_KEY] = counts  # the pages reuse these instead of counting again
                 d = counts["decisions"]
                 st.caption(
                     f"{dataset.schema} · {fmt_int(counts['examples'])} examples · "

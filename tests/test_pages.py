@@ -75,7 +75,7 @@ def seed(store: Store, name: str = "sample", per_example: int = 2, hostile: bool
             scores.append(
                 Score(candidate_id=cid, semantic_similarity=similarity, is_valid=0.70 < similarity < 0.98,
                       in_optimal_band=0.75 <= similarity <= 0.95, length_ratio=1.2, unique_words=1,
-                      flags=["number_changed"] if e.position % 5 == 0 else [])
+                      flags=["number_changed"] if e.position % 5 == 0 else [], meaning_preserved=0.9)
             )
     store.add_candidates(candidates)
     store.save_scores(scores)
@@ -259,16 +259,33 @@ def test_filters_and_pages_are_done_in_sql(make_app: MakeApp, store: Store) -> N
 def test_bulk_action_shows_the_count_and_needs_confirmation(make_app: MakeApp, store: Store) -> None:
     seed(store)
     at = make_app("pages/review.py", dataset="sample")
-    at.selectbox(key="rv_bulk_preset").set_value("reject everything matching the filters").run()
+    at.toggle(key="rv_bulk_open").set_value(True).run()
+    at.selectbox(key="rv_bulk_preset").set_value("reject-filtered").run()
     go = at.button(key="rv_bulk_go")
     assert go.label == "Reject 48 candidates matching the filters"
     assert go.disabled
     at.checkbox(key="rv_bulk_confirm").check().run()
     at.button(key="rv_bulk_go").click().run()
-    assert "Rejected: 48 candidates." in at.success[0].value
+    assert "Reject 48 candidates matching the filters: done." in at.success[0].value
     counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
     assert counts["decisions"]["rejected"] == 48
     assert "No candidates match these filters." in at.info[0].value
+
+
+def test_bulk_score_actions_follow_the_review_rules(make_app: MakeApp, store: Store) -> None:
+    seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.toggle(key="rv_bulk_open").set_value(True).run()
+    # Optimal band 0.75-0.95 and no guard flag: positions p % 8 in 3..7, p % 5 != 0, two candidates each.
+    expected = 2 * sum(1 for p in range(1, 25) if p % 8 in (3, 4, 5, 6, 7) and p % 5 != 0)
+    assert at.button(key="rv_bulk_go").label == f"Approve all {expected} valid candidates in the optimal band"
+    at.checkbox(key="rv_bulk_confirm").check().run()
+    at.button(key="rv_bulk_go").click().run()
+    counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
+    assert counts["decisions"]["approved"] == expected
+    at.selectbox(key="rv_bulk_preset").set_value("reject-invalid").run()
+    invalid = 2 * sum(1 for p in range(1, 25) if p % 8 in (0, 1, 2))  # similarity 0.60-0.70: outside the window
+    assert at.button(key="rv_bulk_go").label.startswith(f"Reject all {invalid} invalid candidates")
 
 
 def test_insights_draws_the_figures_and_warns_above_the_cap(make_app: MakeApp, store: Store) -> None:
