@@ -95,7 +95,7 @@ def main() -> None:
         # The card's own queries (what the fragment rerun does after the callback).
         flt = ReviewFilter(status="pending")
         sql = []
-        for i in range(args.clicks):
+        for _ in range(args.clicks):
             t0 = time.perf_counter()
             store.count_review(dataset_id, flt)
             store.review_page(dataset_id, flt, "file order", limit=20, offset=0)

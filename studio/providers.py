@@ -20,13 +20,13 @@ class ProviderChoice:
     api_key: str | None = field(default=None, repr=False)
 
 
-def provider_status(typed_key: str | None = None, base_url: str | None = None) -> dict[str, str]:
+def provider_status(typed_keys: dict[str, str] | None = None, base_url: str | None = None) -> dict[str, str]:
     """{provider: "" when usable, else the reason}; a key from secrets or the session counts too."""
     from augment_core.llm import available_providers
 
     status = dict(available_providers())
     for name, variable in KEY_VARIABLES.items():
-        if status.get(name) and variable in status[name] and (typed_key or secret(variable)):
+        if status.get(name) and variable in status[name] and ((typed_keys or {}).get(name) or secret(variable)):
             status[name] = ""
     if status.get("openai") and base_url:
         status["openai"] = ""  # a compatible server (vLLM, Ollama, llama.cpp) may need no key

@@ -10,7 +10,7 @@ from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
 PROVIDER_KEY = "provider"
 MODEL_KEY = "model"
 BASE_URL_KEY = "base_url"
-TYPED_KEY = "typed_api_key"  # a key typed in the sidebar: session state only, never stored
+TYPED_KEY = "typed_key_{}"  # a key typed in the sidebar: session state only, never stored
 
 
 def draw_sidebar() -> None:
@@ -35,9 +35,9 @@ def draw_sidebar() -> None:
             st.caption("No dataset stored yet.")
 
         st.divider()
-        typed = st.session_state.get(TYPED_KEY) or None
+        typed = {name: st.session_state.get(TYPED_KEY.format(name)) or "" for name in KEY_VARIABLES}
         base_url = (st.session_state.get(BASE_URL_KEY) or "").strip() or None
-        status = provider_status(typed_key=typed, base_url=base_url)
+        status = provider_status(typed_keys=typed, base_url=base_url)
         usable = [name for name, reason in status.items() if not reason]
         if usable:
             if st.session_state.get(PROVIDER_KEY) not in usable:
@@ -50,13 +50,14 @@ def draw_sidebar() -> None:
                 st.caption(f":gray[~~{name}~~: {reason}]")
         st.text_input("Model", key=MODEL_KEY, placeholder="provider default")
         with st.expander("API key and server"):
-            st.text_input(
-                "Key for this session",
-                type="password",
-                key=TYPED_KEY,
-                help="Kept in this browser session only: never written to the database, logs or exports. "
-                f"To keep one, set {' or '.join(KEY_VARIABLES.values())} in the environment or secrets.toml.",
-            )
+            for name, variable in KEY_VARIABLES.items():
+                st.text_input(
+                    f"{name.capitalize()} key for this session",
+                    type="password",
+                    key=TYPED_KEY.format(name),
+                    help=f"Kept in this browser session only: never written to the database, logs or exports. "
+                    f"To keep one, set {variable} in the environment or .streamlit/secrets.toml.",
+                )
             st.text_input("OpenAI-compatible base URL", key=BASE_URL_KEY, placeholder="http://127.0.0.1:8000/v1",
                           help="vLLM, Ollama, a llama.cpp server or OpenAI itself (provider openai)")
         st.caption(f"Store: `{store.engine.url.render_as_string(hide_password=True)}`")
@@ -69,6 +70,6 @@ def provider_choice() -> ProviderChoice | None:
         return None
     model = (st.session_state.get(MODEL_KEY) or "").strip() or None
     variable = KEY_VARIABLES.get(name)
-    key = (st.session_state.get(TYPED_KEY) or None) or (secret(variable) if variable else None)
+    key = (st.session_state.get(TYPED_KEY.format(name)) or None) or (secret(variable) if variable else None)
     base_url = (st.session_state.get(BASE_URL_KEY) or "").strip() or None
     return ProviderChoice(name=name, model=model, base_url=base_url if name == "openai" else None, api_key=key)

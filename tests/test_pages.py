@@ -420,3 +420,26 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     counts = store.dataset_counts(dataset.id)
     assert counts["candidates"] == 6000 and counts["by_augmenter"]["templates"]["failed"] == 0
     assert f"{6000 - stored_after_cancel:,} new candidates" in at.success[0].value
+
+
+def test_sidebar_greys_out_providers_without_a_key_and_offers_the_local_model(make_app: MakeApp) -> None:
+    at = make_app()
+    assert at.selectbox(key="provider").options == ["local"]
+    greyed = [c.value for c in at.sidebar.caption if c.value.startswith(":gray[~~")]
+    assert any("~~anthropic~~: set ANTHROPIC_API_KEY" in g for g in greyed)
+
+
+def test_a_typed_key_unlocks_anthropic_for_the_session_only(make_app: MakeApp, store: Store, db_url: str) -> None:
+    seed(store)
+    secret_key = "sk-ant-test-0123456789-never-stored"
+    at = make_app("pages/review.py", dataset="sample")
+    at.text_input(key="typed_key_anthropic").set_value(secret_key).run()
+    assert at.selectbox(key="provider").options == ["anthropic", "local"]
+    at.selectbox(key="provider").set_value("anthropic").run()
+    at.button(key="rv_approve").click().run()  # write something while the key is in the session
+    assert not at.exception
+    database = Path(db_url.removeprefix("sqlite:///"))
+    for path in database.parent.glob(database.name + "*"):  # the file and its WAL
+        assert secret_key.encode() not in path.read_bytes()
+    # A new session starts without it.
+    assert make_app().selectbox(key="provider").options == ["local"]
