@@ -9,7 +9,7 @@ import streamlit as st
 
 from augment_core.mixing import mix_settings, parse_ratio
 from augment_core.scoring import DEFAULT_OPTIMAL_BAND, DEFAULT_VALID_WINDOW, OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
-from studio.common import fmt_int, get_store, require_dataset
+from studio.common import db_url, fmt_int, get_store, require_dataset
 
 SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
 BINS = np.linspace(0.0, 1.0, 51)
@@ -129,3 +129,33 @@ right.dataframe(
                           "new_words": "{:.1f}"}),
     width="stretch",
 )
+
+
+# ---- diversity of the instructions, before and after the approved augmentations ----
+@st.cache_data(show_spinner="Measuring diversity ...", max_entries=16)
+def diversity(url: str, name: str, approved: int, semantic: bool) -> dict[str, dict[str, float | None]]:
+    """Cached per number of approvals: the figures only change when a decision does."""
+    from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
+
+    data = get_store()
+    chosen = data.get_dataset(name)
+    if chosen is None:
+        return {}
+    embedder = Embedder.load(model_name_from_store(data)) if semantic else None
+    return {part: d.as_dict() for part, d in dataset_diversity(data, chosen, embedder).items()}
+
+
+st.subheader("Diversity of the instructions")
+semantic = st.toggle("Also the embedding spread (loads the local embedding model)", key="insights_semantic")
+spread = diversity(db_url(), dataset.name, approved, semantic)
+before, after = spread["originals"], spread["with_approved"]
+d1, d2, d3 = st.columns(3)
+d1.metric("distinct-1", f"{after['distinct_1']:.3f}", delta=f"{after['distinct_1'] - before['distinct_1']:+.3f}",
+          help="distinct words over all words; originals alone vs with the approved augmentations")
+d2.metric("distinct-2", f"{after['distinct_2']:.3f}", delta=f"{after['distinct_2'] - before['distinct_2']:+.3f}")
+if after["mean_pairwise_similarity"] is not None and before["mean_pairwise_similarity"] is not None:
+    d3.metric("mean pairwise similarity", f"{after['mean_pairwise_similarity']:.3f}",
+              delta=f"{after['mean_pairwise_similarity'] - before['mean_pairwise_similarity']:+.3f}",
+              delta_color="inverse", help=f"over a random {after['sampled']:,} instructions; lower: more diverse")
+st.caption("Augmented text adds the same meaning in new words: distinct-n can drop when the templates repeat "
+           "their own phrases, which is a reason to mix augmenters.")

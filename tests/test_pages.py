@@ -303,6 +303,9 @@ def test_insights_draws_the_figures_and_warns_above_the_cap(make_app: MakeApp, s
     assert {t.name for t in histogram.data} == {"templates", "paraphrase"}
     assert sum(int(sum(t.y)) for t in histogram.data) == 96
     assert [(s.x0, s.x1) for s in histogram.layout.shapes] == [(0.70, 0.98), (0.75, 0.95)]
+    diversity = {m.label: m for m in at.metric}
+    # Every approved candidate adds "Please," to an instruction: distinct-1 over more words goes down.
+    assert float(diversity["distinct-1"].value) > 0 and diversity["distinct-1"].proto.delta.startswith("-")
 
 
 def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
