@@ -35,10 +35,10 @@ browser-deps:
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver; fi; }
 
 check: setup
-	$(PY) -m ruff check augment_core tests benchmarks pages app.py
+	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
 	$(PY) -m mypy
 
 test: setup browser-deps
-	$(PY) -m ruff check augment_core tests benchmarks pages app.py
+	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
 	$(PY) -m mypy
 	$(PY) -m pytest

@@ -446,3 +446,15 @@ def test_a_typed_key_unlocks_anthropic_for_the_session_only(make_app: MakeApp, s
         assert secret_key.encode() not in path.read_bytes()
     # A new session starts without it.
     assert make_app().selectbox(key="provider").options == ["local"]
+
+
+def test_upload_parquet_imports_with_its_detected_schema(make_app: MakeApp, store: Store, tmp_path: Path) -> None:
+    from augment_core.formats import write_records
+
+    path = tmp_path / "pc.parquet"
+    write_records(path, [{"prompt": f"Say {i}.", "completion": str(i)} for i in range(5)])
+    at = make_app()
+    at.file_uploader[0].set_value(("pc.parquet", path.read_bytes(), "application/octet-stream")).run()
+    assert any("Detected schema: **prompt-completion**" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "Imported 5 records from pc.parquet into 'pc' (prompt-completion)" in at.success[0].value
