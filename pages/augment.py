@@ -13,7 +13,7 @@ from studio.common import fmt_int, get_store, require_dataset, show_error
 from studio.runs import RunState, make_pipeline, run_registry
 from studio.sidebar import provider_choice
 
-AUTO_ESTIMATE_LIMIT = 5000  # examples; above this the estimate waits for a click
+AUTO_ESTIMATE_LIMIT = 1000  # examples; above this the estimate waits for a click
 
 
 st.title("Augment")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -94,6 +95,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
             process.kill()
             process.wait()
         log.close()
+        # Shown by pytest only when the test fails: the server's side of the story.
+        print((tmp_path / "streamlit.log").read_text(errors="replace")[-5000:])
 
 
 def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: Path) -> None:
@@ -127,7 +130,9 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
             run = page.get_by_role("button", name="Run")
             expect(run).to_be_enabled()
             run.click()
-            expect(page.get_by_text("Finished in")).to_be_visible(timeout=180_000)
+            outcome = page.get_by_text(re.compile("Finished in|The run stopped"))
+            expect(outcome).to_be_visible(timeout=180_000)
+            assert "Finished in" in outcome.inner_text(), outcome.inner_text()
             expect(page.get_by_text("15 new candidates, 0 failed")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "augment.png"), full_page=True)
 
