@@ -168,7 +168,8 @@ def draw(state: RunState) -> None:
         return
     scored = f", {fmt_int(state.scored)} scored" if state.scored else ""
     st.success(
-        f"{'Cancelled' if r.cancelled else 'Finished'} in {r.seconds:,.1f} s: {fmt_int(r.added)} new candidates, "
+        f"{'Cancelled' if r.cancelled else 'Finished'} in {(state.finished or state.started) - state.started:,.1f} s "
+        f"(generation {r.seconds:,.1f} s): {fmt_int(r.added)} new candidates, "
         f"{fmt_int(r.failed)} failed, {fmt_int(r.skipped)} items already stored{scored}.",
         icon=":material/check_circle:",
     )
