@@ -163,8 +163,18 @@ _NOT_NAMES = set(
     "in on at by of to from with as is are was were be been do does did can could will would should may "
     "might must shall however although because while after before then than".split()
 ) | set(_DATE_WORDS)
-_CAP_SEQ = re.compile(r"\b(?:[A-Z][\w'’&.-]*|[A-Z]{2,}\w*)(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’&.-]*)*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(]\s*|\n\s*)$")
+# A capitalised word may hold inner dots (U.S.) but a dot before a space ends the run.
+_CAP_WORD = r"[A-Z](?:[\w'’&-]|\.(?=\w))*"
+_CAP_SEQ = re.compile(rf"\b{_CAP_WORD}(?:[ \t]+(?:of[ \t]+|de[ \t]+|the[ \t]+)?{_CAP_WORD})*")
+_SENTENCE_ENDS = frozenset('.!?:;"“(\n')
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether position ``at`` begins a sentence: only spaces after an end mark or the start."""
+    i = at - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_ENDS
 
 
 def entities(text: str) -> set[str]:
@@ -176,8 +186,7 @@ def entities(text: str) -> set[str]:
     found: set[str] = set()
     for m in _CAP_SEQ.finditer(text):
         parts = [p.strip(".'’") for p in m[0].split()]
-        starts_sentence = bool(_SENTENCE_START.search(text[: m.start()]))
-        if starts_sentence:
+        if _starts_sentence(text, m.start()):
             parts = parts[1:]  # the first word may be capitalised only because it starts a sentence
         while parts and (parts[0].lower() in _NOT_NAMES or not parts[0][:1].isupper()):
             parts = parts[1:]

@@ -47,7 +47,7 @@ def main() -> None:
         print(f"{name:<36} {p:>9.3f} {r:>7.3f} {predicted[y == 0].mean():>17.1%}")
     p, r = precision_recall(y, combined)
     print()
-    print(f"combined score on test: precision {p:.3f} at recall {r:.3f} (goal: >= 0.85 at >= 0.70)")
+    print(f"combined score on test: precision {p:.4f} at recall {r:.4f} (goal: >= 0.85 at >= 0.70)")
 
 
 if __name__ == "__main__":
