@@ -37,17 +37,19 @@ def main() -> None:
         import_file(store, str(ALPACA), name="alpaca")
         dataset = store.get_dataset("alpaca")
         assert dataset is not None
-        total = 0
+        total = owed = 0  # a record with fewer distinct rewrites passes its shortfall on to the next
         for batch in store.iter_examples(dataset.id, batch_size=500):
             items = []
             for e in batch:
                 instruction = e.record["instruction"]
                 variants = [instruction, *dict.fromkeys(variations(instruction).values())]
                 texts = list(dict.fromkeys(v + c for c in CLOSINGS for v in variants if v + c != instruction))
+                take = texts[: per_record + owed]
+                owed = per_record + owed - len(take)
                 items += [
                     Candidate(id=f"{e.id}-{i}", dataset_id=dataset.id, example_id=e.id, augmenter="templates",
                               target_field="instruction", text=text)
-                    for i, text in enumerate(texts[:per_record])
+                    for i, text in enumerate(take)
                 ]  # fmt: skip
             total += store.add_candidates(items)
         store.close()
