@@ -234,9 +234,17 @@ def _literal_flags(kind: str, pattern: re.Pattern[str], original: str, candidate
 _NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot"}
 
 
+# Set phrases whose negation word negates nothing ("if you don't mind", "not only ... but").
+_NON_NEGATING = re.compile(
+    r"\b(?:if you (?:do not|don't|don’t) mind|(?:do not|don't|don’t) hesitate|no problem|not only|no doubt|"
+    r"(?:can't|cannot|can’t) help but|(?:would not|wouldn't|wouldn’t) mind)\b",
+    re.IGNORECASE,
+)
+
+
 def negations(text: str) -> int:
-    """How many negation cues ``text`` holds ("not", "never", "n't", "without", ...)."""
-    return sum(1 for w in words(text) if w in _NEGATIONS or w.endswith("n't"))
+    """How many negation cues ``text`` holds ("not", "never", "n't", "without", ...), set phrases aside."""
+    return sum(1 for w in words(_NON_NEGATING.sub(" ", text)) if w in _NEGATIONS or w.endswith("n't"))
 
 
 def _negation_flags(original: str, candidate: str) -> list[Flag]:

@@ -59,6 +59,7 @@ def test_negation_added_or_removed() -> None:
     assert flags("Do not delete the file.", "Delete the file.") == ["negation removed"]
     assert flags("Delete the file.", "Never delete the file.") == ["negation added"]
     assert flags("I can't go.", "I cannot go.") == []
+    assert flags("What is the capital of Australia?", "If you don't mind, what is the capital of Australia?") == []
 
 
 def test_dates_code_urls_placeholders() -> None:
