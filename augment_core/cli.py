@@ -232,17 +232,23 @@ def not_available(feature: str) -> Command:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=os.environ.get("AUGMENT_DB", DEFAULT_URL), help="SQLAlchemy URL (env AUGMENT_DB)")
+    common.add_argument(
+        "--db", default=os.environ.get("AUGMENT_DB", DEFAULT_URL), help="SQLAlchemy URL (env AUGMENT_DB)"
+    )
     common.add_argument("--dataset", help="dataset name, where more than one is stored")
 
-    parser = argparse.ArgumentParser(prog="augment", description="Augment LLM fine-tuning data with a human in the loop.")
+    parser = argparse.ArgumentParser(
+        prog="augment", description="Augment LLM fine-tuning data with a human in the loop."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", parents=[common], help="import a dataset file (JSONL, JSON, CSV, Parquet)")
     p.add_argument("input")
     p.add_argument("--name", help="dataset name (default: the file name without extension)")
     p.add_argument("--format", default="auto", choices=["auto", "alpaca", "sharegpt", "messages", "prompt-completion"])
-    p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="use COLUMN as FIELD, e.g. instruction=question")
+    p.add_argument(
+        "--map", action="append", metavar="FIELD=COLUMN", help="use COLUMN as FIELD, e.g. instruction=question"
+    )
     p.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
     p.set_defaults(func=cmd_import)
 
@@ -273,8 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
     p.add_argument("--augmenters", required=True, help="comma-separated names, e.g. templates,paraphrase")
-    p.add_argument("--provider", choices=["anthropic", "openai", "local"],
-                   help="LLM provider (default: anthropic when ANTHROPIC_API_KEY is set, else local)")
+    p.add_argument(
+        "--provider",
+        choices=["anthropic", "openai", "local"],
+        help="LLM provider (default: anthropic when ANTHROPIC_API_KEY is set, else local)",
+    )
     p.add_argument("--model", help="model name (a .gguf path for local)")
     p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
     p.add_argument("--n", type=int, help="variants per field (paraphrase default 5, templates 3)")
@@ -302,12 +311,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", parents=[common], help="bulk decisions from the scores (undecided candidates only)")
     actions = p.add_mutually_exclusive_group(required=True)
-    actions.add_argument("--approve-valid", dest="action", action="store_const", const="approve-valid",
-                         help="approve those in the validity window with no flag, no duplicate, meaning kept")
-    actions.add_argument("--approve-optimal", dest="action", action="store_const", const="approve-optimal",
-                         help="the same, within the optimal band")
-    actions.add_argument("--reject-invalid", dest="action", action="store_const", const="reject-invalid",
-                         help="reject those outside the validity window and the near-duplicates")
+    actions.add_argument(
+        "--approve-valid",
+        dest="action",
+        action="store_const",
+        const="approve-valid",
+        help="approve those in the validity window with no flag, no duplicate, meaning kept",
+    )
+    actions.add_argument(
+        "--approve-optimal",
+        dest="action",
+        action="store_const",
+        const="approve-optimal",
+        help="the same, within the optimal band",
+    )
+    actions.add_argument(
+        "--reject-invalid",
+        dest="action",
+        action="store_const",
+        const="reject-invalid",
+        help="reject those outside the validity window and the near-duplicates",
+    )
     p.set_defaults(func=cmd_review)
     return parser
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -150,7 +150,7 @@ REVIEW_SORTS: dict[str, tuple[Any, ...]] = {
 
 def now() -> str:
     """The current UTC time as an ISO 8601 string (portable across databases)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -210,7 +210,12 @@ class Store:
         """Insert a dataset row inside ``conn``'s transaction; returns its id."""
         result = conn.execute(
             datasets.insert().values(
-                name=name, schema=schema, source_path=source_path, file_type=file_type, mapping=mapping, created_at=now()
+                name=name,
+                schema=schema,
+                source_path=source_path,
+                file_type=file_type,
+                mapping=mapping,
+                created_at=now(),
             )
         )
         key = result.inserted_primary_key
@@ -265,12 +270,16 @@ class Store:
         last = -1
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(examples)
-                    .where(examples.c.dataset_id == dataset_id, examples.c.position > last)
-                    .order_by(examples.c.position)
-                    .limit(batch_size)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        sa.select(examples)
+                        .where(examples.c.dataset_id == dataset_id, examples.c.position > last)
+                        .order_by(examples.c.position)
+                        .limit(batch_size)
+                    )
+                    .mappings()
+                    .all()
+                )
             if not rows:
                 return
             yield [_example(row) for row in rows]
@@ -466,9 +475,17 @@ class Store:
     @staticmethod
     def _review_from(flt: ReviewFilter | None = None) -> Any:
         """Candidates with their score, decision and example; a count (``flt`` given) joins only what it filters on."""
-        joined = candidates
-        score_fields = ("min_similarity", "max_similarity", "valid", "optimal", "flag", "near_duplicate", "truncated",
-                        "min_meaning")
+        joined: sa.FromClause = candidates
+        score_fields = (
+            "min_similarity",
+            "max_similarity",
+            "valid",
+            "optimal",
+            "flag",
+            "near_duplicate",
+            "truncated",
+            "min_meaning",
+        )
         if flt is None or any(getattr(flt, name) is not None for name in score_fields):
             joined = joined.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
         if flt is None or flt.status is not None:
@@ -485,13 +502,14 @@ class Store:
 
     def count_review_any(self, dataset_id: int, filters: Sequence[ReviewFilter]) -> int:
         """How many candidates match at least one of ``filters`` (a bulk action made of several), each once."""
-        selects = [
+        selects: list[Any] = [
             self._review_where(sa.select(candidates.c.id).select_from(self._review_from(f)), dataset_id, f)
             for f in filters
         ]
         if not selects:
             return 0
-        matched = (sa.union(*selects) if len(selects) > 1 else selects[0]).subquery()
+        union: Any = sa.union  # typed Any: mypy 2.4 crashes expanding sa.union's generic signature
+        matched = (union(*selects) if len(selects) > 1 else selects[0]).subquery()
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar_one())
 
@@ -731,16 +749,20 @@ class Store:
                 )
                 if not ids:
                     return
-                rows = conn.execute(
-                    sa.select(candidates, scores.c.candidate_id.label("scored_id"))
-                    .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
-                    .where(
-                        candidates.c.example_id.in_(ids),
-                        candidates.c.status == "ok",
-                        candidates.c.kind == "rewrite",
+                rows = (
+                    conn.execute(
+                        sa.select(candidates, scores.c.candidate_id.label("scored_id"))
+                        .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+                        .where(
+                            candidates.c.example_id.in_(ids),
+                            candidates.c.status == "ok",
+                            candidates.c.kind == "rewrite",
+                        )
+                        .order_by(candidates.c.example_id, candidates.c.created_at, candidates.c.id)
                     )
-                    .order_by(candidates.c.example_id, candidates.c.created_at, candidates.c.id)
-                ).mappings().all()
+                    .mappings()
+                    .all()
+                )
             yield [(_candidate(row), row["scored_id"] is not None) for row in rows]
             last = ids[-1]
 
