@@ -33,6 +33,8 @@ _NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
 
 csv.field_size_limit(sys.maxsize)
 
+_PARQUET_CHUNK = 20_000
+
 Located = tuple[int, dict[str, Any]]  # (line or row number, record)
 
 
@@ -278,10 +280,20 @@ def _write_csv(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    import itertools
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = list(records)
-    table = pa.Table.from_pydict({column: [r.get(column) for r in rows] for column in _columns(rows)})
+    # Convert a chunk at a time: Arrow holds the data compactly, so the Python dicts of only one
+    # chunk are alive at once. Chunks may differ in columns or null-only types; the concat unifies them.
+    tables = []
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, _PARQUET_CHUNK)):
+        tables.append(pa.Table.from_pydict({column: [r.get(column) for r in chunk] for column in _columns(chunk)}))
+    if not tables:
+        pq.write_table(pa.table({}), path)
+        return 0
+    table = pa.concat_tables(tables, promote_options="permissive")
     pq.write_table(table, path)
-    return len(rows)
+    return table.num_rows

@@ -161,3 +161,22 @@ def test_write_is_atomic(tmp_path: Path) -> None:
         write_records(path, broken())
     assert path.read_text() == "previous content\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_parquet_chunks_with_different_columns_and_null_only_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import augment_core.formats as formats
+
+    monkeypatch.setattr(formats, "_PARQUET_CHUNK", 2)
+    records = [
+        {"instruction": "a", "output": "b", "note": None},
+        {"instruction": "c", "output": "d"},
+        {"instruction": "e", "output": "f", "note": "later a string", "score": 0.5},
+        {"instruction": "g", "output": "h", "score": 1.0},
+        {"instruction": "i", "output": "j"},
+    ]
+    path = tmp_path / "chunks.parquet"
+    assert write_records(path, records) == 5
+    # a null cell reads back as an absent field
+    assert _read(path) == [{k: v for k, v in r.items() if v is not None} for r in records]
