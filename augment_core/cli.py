@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+import sqlalchemy as sa
+
 from augment_core.errors import AugmentError, InputError, NotAvailableError
 from augment_core.formats import parse_mapping
 from augment_core.importer import import_file
@@ -349,6 +351,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except AugmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path that is a directory, a missing folder, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except sa.exc.OperationalError as exc:  # the database cannot be opened or written
+        print(f"error: database {args.db}: {exc.orig}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; what finished is stored", file=sys.stderr)

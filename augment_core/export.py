@@ -191,7 +191,7 @@ def export_bytes(
 ) -> tuple[bytes, ExportReport]:
     """The export as bytes (the studio's download button), through exactly the same path as the CLI."""
     with tempfile.TemporaryDirectory(prefix="augment-export-") as folder:
-        path = Path(folder) / f"{dataset.name}.{file_type}"
+        path = Path(folder) / f"export.{file_type}"  # never a path built from a user-typed name
         report = export_dataset(store, dataset, replace(options, file_type=file_type, report_file=None), path)
         return path.read_bytes(), report
 

@@ -144,14 +144,7 @@ def _read_csv(path: Path) -> Iterator[Located]:
                 if len(row) != len(header):
                     raise DatasetFormatError(str(path), f"expected {len(header)} columns, found {len(row)}", start)
                 record: dict[str, Any] = dict(zip(header, row, strict=True))
-                for key in _NESTED_KEYS & record.keys():
-                    try:
-                        record[key] = json.loads(record[key])
-                    except json.JSONDecodeError as exc:
-                        raise DatasetFormatError(
-                            str(path), f"not a JSON list of turns: {exc.msg}", start, key
-                        ) from None
-                yield start, record
+                yield start, decode_nested(record)
         except UnicodeDecodeError:
             raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
         except csv.Error as exc:
@@ -171,6 +164,25 @@ def _read_parquet(path: Path) -> Iterator[Located]:
             row += 1
             # A null cell is an absent field: Parquet has one schema for all rows.
             yield row, {k: v for k, v in record.items() if v is not None}
+
+
+def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
+    """Turn a chat column held as JSON text (CSV cells) into its list of turns.
+
+    Lenient on purpose: a cell that is not a JSON list stays text, so a plain-text column that
+    happens to be called ``messages`` is left alone, and validation names the field if the
+    chosen schema needs a list there.
+    """
+    for key in _NESTED_KEYS & record.keys():
+        value = record[key]
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                decoded = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(decoded, list):
+                record[key] = decoded
+    return record
 
 
 def apply_mapping(record: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:

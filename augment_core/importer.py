@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from augment_core.errors import DatasetFormatError, InputError
-from augment_core.formats import apply_mapping, detect_schema, file_type_of, read_records
+from augment_core.formats import apply_mapping, decode_nested, detect_schema, file_type_of, read_records
 from augment_core.records import SCHEMAS, RecordError, record_id, validate_record
 from augment_core.store import Store
 
@@ -63,7 +63,7 @@ def import_file(
             for line, raw in read_records(path, kind):
                 if dataset_id is None:
                     _check_mapping(path, line, raw, mapping)
-                    record = apply_mapping(raw, mapping)
+                    record = decode_nested(apply_mapping(raw, mapping))
                     if report.schema == "auto":
                         try:
                             report.schema = detect_schema(record)
@@ -71,7 +71,7 @@ def import_file(
                             raise DatasetFormatError(str(path), str(exc), line) from None
                     dataset_id = store.create_dataset(conn, name, report.schema, str(path), kind, mapping)
                 else:
-                    record = apply_mapping(raw, mapping)
+                    record = decode_nested(apply_mapping(raw, mapping))
                 try:
                     validate_record(record, report.schema)
                     key = record_id(record) or f"#{line}"
@@ -104,3 +104,11 @@ def _check_mapping(path: Path, line: int, record: dict[str, Any], mapping: dict[
     if missing:
         columns = ", ".join(sorted(record))
         raise DatasetFormatError(str(path), f"mapped column '{missing[0]}' not found; the columns are: {columns}", line)
+    # A column already called like a mapped field would be overwritten silently: refuse instead.
+    for name, column in mapping.items():
+        if name != column and name in record and name not in mapping.values():
+            raise DatasetFormatError(
+                str(path),
+                f"--map {name}={column}: the file already has a column '{name}'; map that one too or drop it",
+                line,
+            )

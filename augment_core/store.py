@@ -178,7 +178,10 @@ class Store:
             raise InputError(f"--db '{url}': not a usable database URL ({exc})") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except sa.exc.OperationalError as exc:  # a folder that does not exist, a server that is down
+            raise InputError(f"--db '{url}': cannot open the database ({exc.orig})") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from augment_core.cli import main as cli_main
+from augment_core.formats import write_records
 from augment_core.store import Store, examples
 from tests.conftest import SAMPLE, SHARED_DATASETS
 
@@ -150,3 +152,44 @@ def test_module_entry_point_and_no_streamlit_import(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 2 and "no dataset stored yet" in result.stderr
+
+
+def test_mapping_onto_an_existing_column_is_refused(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "clash.jsonl"
+    path.write_text('{"question": "Q?", "instruction": "old", "output": "A"}\n')
+    code, _, err = run_cli("import", str(path), "--map", "instruction=question")
+    assert code == 2
+    assert "clash.jsonl:1: --map instruction=question: the file already has a column 'instruction'" in err
+    # mapping the clashing column away too makes it fine, and both are kept
+    code, _, err = run_cli("import", str(path), "--map", "instruction=question", "--map", "draft=instruction")
+    assert code == 0, err
+
+
+def test_csv_chat_column_under_another_name_and_text_column_called_messages(
+    run_cli, db_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    turns = [{"role": "user", "content": "Hi, there"}, {"role": "assistant", "content": "Hello"}]
+    chat = tmp_path / "chat.csv"
+    write_records(chat, [{"chat": json.dumps(turns), "topic": "greeting"}])
+    code, out, err = run_cli("import", str(chat), "--map", "messages=chat")
+    assert code == 0, err
+    assert "(schema messages)" in out
+    store = Store(db_url)
+    dataset = store.get_dataset("chat")
+    assert dataset is not None
+    assert next(store.iter_examples(dataset.id))[0].record == {"messages": turns, "topic": "greeting"}
+    store.close()
+    # an Alpaca CSV whose free-text column happens to be called "messages" stays text
+    alpaca = tmp_path / "notes.csv"
+    alpaca.write_text("instruction,output,messages\nSay hi,Hi,[see the ticket] for context\n")
+    code, out, err = run_cli("import", str(alpaca), "--format", "alpaca")
+    assert code == 0, err
+
+
+def test_os_and_database_mistakes_are_one_line(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "folder.jsonl"
+    folder.mkdir()
+    code, _, err = run_cli("import", str(folder))
+    assert code == 2 and err == f"error: {folder}: Is a directory\n"
+    code = cli_main(["stats", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db"])
+    assert code == 2
