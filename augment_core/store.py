@@ -192,6 +192,22 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def _upsert(self, table: sa.Table, row: dict[str, Any], update: Sequence[str]) -> Any:
+        """One INSERT that updates ``update`` columns when the primary key exists (no delete-then-insert race)."""
+        name = self.engine.dialect.name
+        if name in ("sqlite", "postgresql"):
+            if name == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            stmt: Any = dialect_insert(table).values(**row)
+            keys = [c.name for c in table.primary_key.columns]
+            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+        from sqlalchemy.dialects.mysql import insert as mysql_insert  # MySQL / MariaDB
+
+        stmt = mysql_insert(table).values(**row)
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+
     def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
         """An INSERT that skips rows whose primary key exists (resume without duplicates)."""
         name = self.engine.dialect.name
@@ -405,12 +421,24 @@ class Store:
     # ---- decisions ------------------------------------------------------------------------
 
     def set_decision(self, candidate_id: str, status: str, edited_text: str | None = None) -> Decision:
-        """Record a reviewer's decision; committed before this returns."""
-        decision = Decision(candidate_id=candidate_id, status=status, edited_text=edited_text, decided_at=now())  # type: ignore[arg-type]
+        """Record a reviewer's decision; committed before this returns.
+
+        An edit made earlier is kept unless ``edited_text`` brings a new one (approving an edited
+        candidate with the Approve button keeps the edit). One upsert, so two reviewers deciding
+        the same candidate at once both succeed and the last one wins.
+        """
+        row: dict[str, Any] = {
+            "candidate_id": candidate_id,
+            "status": status,
+            "edited_text": edited_text,
+            "decided_at": now(),
+        }
+        update = ["status", "decided_at"] + (["edited_text"] if edited_text is not None else [])
         with self.engine.begin() as conn:
-            conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id))
-            conn.execute(decisions.insert().values(**asdict(decision)))
-        return decision
+            conn.execute(self._upsert(decisions, row, update))
+            stored = conn.execute(sa.select(decisions.c.edited_text).where(decisions.c.candidate_id == candidate_id))
+            row["edited_text"] = stored.scalar_one()
+        return Decision(**row)
 
     def get_decision(self, candidate_id: str) -> Decision | None:
         with self.engine.connect() as conn:
@@ -426,8 +454,7 @@ class Store:
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.engine.begin() as conn:
-            conn.execute(settings.delete().where(settings.c.key == key))
-            conn.execute(settings.insert().values(key=key, value=value))
+            conn.execute(self._upsert(settings, {"key": key, "value": value}, ["value"]))
 
     # ---- LLM response cache ---------------------------------------------------------------
 

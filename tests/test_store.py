@@ -121,3 +121,44 @@ def test_settings_and_cache(store: Store) -> None:
     store.cache_put("k", "openai", "m", {"text": "other"})  # first answer wins
     assert store.cache_get("k") == {"text": "hi"}
     assert store.cache_get("missing") is None
+
+
+def _candidates(store: Store, n: int = 3, name: str = "d") -> tuple[int, list[str]]:
+    dataset_id = _dataset(store, name)
+    example = next(store.iter_examples(dataset_id))[0]
+    ids = [f"{name}{i}" for i in range(n)]
+    store.add_candidates(
+        [
+            Candidate(id=i, dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction",
+                      text=f"text {i}")
+            for i in ids
+        ]
+    )
+    return dataset_id, ids
+
+
+def test_a_decision_keeps_an_earlier_edit_unless_a_new_one_is_given(store: Store) -> None:
+    _, (cid, _, _) = _candidates(store)
+    store.set_decision(cid, "approved", edited_text="Edited once")
+    assert store.set_decision(cid, "approved").edited_text == "Edited once"  # the Approve button / A key
+    store.set_decision(cid, "rejected")
+    decision = store.get_decision(cid)
+    assert decision is not None and (decision.status, decision.edited_text) == ("rejected", "Edited once")
+    store.set_decision(cid, "approved", edited_text="Edited twice")
+    assert store.get_decision(cid).edited_text == "Edited twice"  # type: ignore[union-attr]
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from decisions")).scalar() == 1
+
+
+def test_decisions_and_settings_are_upserts_not_delete_then_insert(store: Store) -> None:
+    # A delete-then-insert leaves a window where two writers both insert the same key; an upsert has none.
+    # Watch the statements: each write is one INSERT ... ON CONFLICT DO UPDATE and no DELETE.
+    _, (cid, _, _) = _candidates(store)
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0].upper()))
+    store.set_decision(cid, "approved")
+    store.set_decision(cid, "rejected")
+    store.set_setting("window", [0.6, 0.9])
+    store.set_setting("window", [0.5, 0.9])
+    assert "DELETE" not in seen and seen.count("INSERT") == 4
+    assert store.get_setting("window") == [0.5, 0.9]
