@@ -195,12 +195,12 @@ class Store:
     def _upsert(self, table: sa.Table, row: dict[str, Any], update: Sequence[str]) -> Any:
         """One INSERT that updates ``update`` columns when the primary key exists (no delete-then-insert race)."""
         name = self.engine.dialect.name
+        stmt: Any
         if name in ("sqlite", "postgresql"):
-            if name == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            stmt: Any = dialect_insert(table).values(**row)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = (sqlite_insert if name == "sqlite" else pg_insert)(table).values(**row)
             keys = [c.name for c in table.primary_key.columns]
             return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
         from sqlalchemy.dialects.mysql import insert as mysql_insert  # MySQL / MariaDB
