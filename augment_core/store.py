@@ -564,23 +564,36 @@ class Store:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def bulk_decide(self, dataset_id: int, flt: ReviewFilter, status: str) -> int:
-        """Give every candidate matching ``flt`` the decision ``status`` in one transaction; returns the count."""
+        """Give every candidate matching ``flt`` the decision ``status`` in one transaction; returns how many changed.
+
+        Candidates already at ``status`` are left alone (their edit and time stay); decided ones
+        get the new status and time, keeping an edited text; undecided ones get a new row.
+        """
         if status not in ("approved", "rejected", "pending"):
             raise InputError(f"unknown decision '{status}'; choose approved, rejected or pending")
         stamp = now()
         with self.engine.begin() as conn:
             # The ids are read first: the filter may itself depend on the decisions being replaced.
-            query = self._review_where(sa.select(candidates.c.id).select_from(self._review_from()), dataset_id, flt)
-            ids = list(conn.execute(query).scalars())
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(decisions.delete().where(decisions.c.candidate_id.in_(chunk)))
-                if status != "pending":
-                    conn.execute(
-                        decisions.insert(),
-                        [{"candidate_id": i, "status": status, "decided_at": stamp} for i in chunk],
-                    )
-        return len(ids)
+            query = self._review_where(
+                sa.select(candidates.c.id, decisions.c.status).select_from(self._review_from()), dataset_id, flt
+            )
+            current = conn.execute(query).all()
+            if status == "pending":
+                to_update, to_insert = [cid for cid, old in current if old is not None], []
+            else:
+                to_update = [cid for cid, old in current if old is not None and old != status]
+                to_insert = [cid for cid, old in current if old is None]
+            for start in range(0, len(to_update), 500):
+                chunk = to_update[start : start + 500]
+                where = decisions.c.candidate_id.in_(chunk)
+                if status == "pending":
+                    conn.execute(decisions.delete().where(where))
+                else:
+                    conn.execute(decisions.update().where(where).values(status=status, decided_at=stamp))
+            rows = [{"candidate_id": i, "status": status, "decided_at": stamp} for i in to_insert]
+            for start in range(0, len(rows), 500):
+                conn.execute(self._insert_ignoring_duplicates(decisions), rows[start : start + 500])
+        return len(to_update) + len(to_insert)
 
     def clear_decision(self, candidate_id: str) -> None:
         """Put a candidate back to pending."""

@@ -162,3 +162,20 @@ def test_decisions_and_settings_are_upserts_not_delete_then_insert(store: Store)
     store.set_setting("window", [0.5, 0.9])
     assert "DELETE" not in seen and seen.count("INSERT") == 4
     assert store.get_setting("window") == [0.5, 0.9]
+
+
+def test_bulk_decide_changes_only_what_differs_and_keeps_edits(store: Store) -> None:
+    from augment_core.store import ReviewFilter
+
+    dataset_id, (edited, kept, fresh) = _candidates(store)
+    store.set_decision(edited, "rejected", edited_text="A reviewer's edit")
+    store.set_decision(kept, "approved")
+    kept_at = store.get_decision(kept).decided_at  # type: ignore[union-attr]
+    assert store.bulk_decide(dataset_id, ReviewFilter(), "approved") == 2  # edited and fresh; kept already was
+    assert store.get_decision(kept).decided_at == kept_at  # type: ignore[union-attr]
+    decision = store.get_decision(edited)
+    assert decision is not None and (decision.status, decision.edited_text) == ("approved", "A reviewer's edit")
+    assert store.get_decision(fresh).status == "approved"  # type: ignore[union-attr]
+    assert store.bulk_decide(dataset_id, ReviewFilter(), "approved") == 0
+    assert store.bulk_decide(dataset_id, ReviewFilter(status="approved"), "pending") == 3
+    assert store.dataset_counts(dataset_id)["decisions"]["pending"] == 3
