@@ -337,11 +337,14 @@ class Store:
             }
             for c in items
         ]
+        insert = self._insert_ignoring_duplicates(candidates)
         with self.engine.begin() as conn:
-            before = conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one()
-            conn.execute(self._insert_ignoring_duplicates(candidates), rows)
-            after = conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one()
-        return int(after - before)
+            if self.engine.dialect.name == "postgresql":
+                # psycopg's executemany rowcount is not the sum over a batched insert; the ids it
+                # returns are (ON CONFLICT DO NOTHING returns only the rows it inserted).
+                return len(conn.execute(insert.returning(candidates.c.id), rows).all())
+            # sqlite3 and the MySQL drivers sum the rows each statement of an executemany inserted.
+            return int(conn.execute(insert, rows).rowcount)
 
     def existing_candidate_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)

@@ -179,3 +179,18 @@ def test_bulk_decide_changes_only_what_differs_and_keeps_edits(store: Store) -> 
     assert store.bulk_decide(dataset_id, ReviewFilter(), "approved") == 0
     assert store.bulk_decide(dataset_id, ReviewFilter(status="approved"), "pending") == 3
     assert store.dataset_counts(dataset_id)["decisions"]["pending"] == 3
+
+
+def test_add_candidates_counts_new_rows_from_the_insert_without_counting_the_table(store: Store) -> None:
+    dataset_id, ids = _candidates(store, n=2)  # two stored already
+    example = next(store.iter_examples(dataset_id))[0]
+    batch = [
+        Candidate(id=i, dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction",
+                  text="x")
+        for i in [*ids, "new1", "new2", "new3"]
+    ]
+    seen: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: seen.append(a[2].lower()))
+    assert store.add_candidates(batch) == 3
+    assert store.add_candidates(batch) == 0
+    assert not any("count(" in statement for statement in seen)  # no scan of the whole table per batch
