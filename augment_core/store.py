@@ -874,7 +874,7 @@ class Store:
             decided = conn.execute(
                 sa.select(decisions.c.status, sa.func.count())
                 .select_from(decisions.join(candidates, candidates.c.id == decisions.c.candidate_id))
-                .where(candidates.c.dataset_id == dataset_id)
+                .where(candidates.c.dataset_id == dataset_id, candidates.c.status == "ok")
                 .group_by(decisions.c.status)
             ).all()
             n_scored = conn.execute(
@@ -887,6 +887,7 @@ class Store:
             augmenters.setdefault(augmenter, {"ok": 0, "failed": 0})[status] = int(count)
         decision_counts = {status: int(count) for status, count in decided}
         n_candidates = sum(sum(v.values()) for v in augmenters.values())
+        n_ok = sum(v["ok"] for v in augmenters.values())  # failed candidates are never reviewed
         return {
             "examples": int(n_examples),
             "candidates": n_candidates,
@@ -895,7 +896,7 @@ class Store:
             "decisions": {
                 "approved": decision_counts.get("approved", 0),
                 "rejected": decision_counts.get("rejected", 0),
-                "pending": n_candidates - decision_counts.get("approved", 0) - decision_counts.get("rejected", 0),
+                "pending": n_ok - decision_counts.get("approved", 0) - decision_counts.get("rejected", 0),
             },
         }
 

@@ -194,3 +194,19 @@ def test_add_candidates_counts_new_rows_from_the_insert_without_counting_the_tab
     assert store.add_candidates(batch) == 3
     assert store.add_candidates(batch) == 0
     assert not any("count(" in statement for statement in seen)  # no scan of the whole table per batch
+
+
+def test_failed_candidates_are_not_pending(store: Store) -> None:
+    dataset_id, (decided, _, _) = _candidates(store)
+    example = next(store.iter_examples(dataset_id))[0]
+    store.add_candidates(
+        [
+            Candidate(id=f"f{i}", dataset_id=dataset_id, example_id=example.id, augmenter="t",
+                      target_field="instruction", text="", status="failed", error="timeout")
+            for i in range(2)
+        ]
+    )
+    store.set_decision(decided, "approved")
+    counts = store.dataset_counts(dataset_id)
+    assert counts["by_augmenter"] == {"t": {"ok": 3, "failed": 2}} and counts["candidates"] == 5
+    assert counts["decisions"] == {"approved": 1, "rejected": 0, "pending": 2}
