@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError
+from augment_core.guards import KINDS
 from augment_core.records import Candidate, Dataset, Decision, Example, Score
 
 DEFAULT_URL = "sqlite:///augment.db"
@@ -129,7 +130,7 @@ class ReviewFilter:
     max_similarity: float | None = None
     valid: bool | None = None
     optimal: bool | None = None
-    flag: str | None = None  # "any", "none" or one flag name
+    flag: str | None = None  # "any", "none" or one flag kind (guards.KINDS: "number", "entity", ...)
     near_duplicate: bool | None = None
     truncated: bool | None = None
     min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
@@ -495,8 +496,7 @@ class Store:
         elif flt.flag == "none":
             query = query.where(sa.or_(scores.c.flag_count == 0, scores.c.flag_count.is_(None)))
         elif flt.flag:
-            # Flags are a JSON list of names; matching the quoted name works on every backend.
-            query = query.where(sa.cast(scores.c.flags, sa.Text).like(f'%"{flt.flag}"%'))
+            query = query.where(_has_flag_kind(flt.flag))
         if flt.near_duplicate is not None:
             query = query.where(scores.c.near_duplicate == flt.near_duplicate)
         if flt.truncated is not None:
@@ -604,7 +604,7 @@ class Store:
             conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id))
 
     def review_facets(self, dataset_id: int) -> dict[str, list[str]]:
-        """The augmenters and flag names present in a dataset, for the filter controls."""
+        """The augmenters present in a dataset and the flag kinds, for the filter controls."""
         with self.engine.connect() as conn:
             names = list(
                 conn.execute(
@@ -614,14 +614,8 @@ class Store:
                     .order_by(candidates.c.augmenter)
                 ).scalars()
             )
-            flag_lists = conn.execute(
-                sa.select(scores.c.flags)
-                .select_from(scores.join(candidates, candidates.c.id == scores.c.candidate_id))
-                .where(candidates.c.dataset_id == dataset_id, scores.c.flag_count > 0)
-                .distinct()
-            ).scalars()
-            flags = sorted({flag for flag_list in flag_lists for flag in flag_list})
-        return {"augmenters": names, "flags": flags}
+        # The flag filter offers the guards' kinds, a fixed list: no scan of every flag list.
+        return {"augmenters": names, "flag_kinds": list(KINDS)}
 
     def review_table(self, dataset_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) of every scored candidate with its decision, for the charts."""
@@ -899,6 +893,23 @@ class Store:
                 "pending": n_ok - decision_counts.get("approved", 0) - decision_counts.get("rejected", 0),
             },
         }
+
+
+def _has_flag_kind(kind: str) -> Any:
+    """A condition: some flag of the score is of ``kind`` (its first word).
+
+    Flags are stored as a JSON list of strings; an element begins right after ``[`` or a ``,``
+    separator with an unescaped quote, which never occurs inside a JSON string, so ``"kind `` there
+    is the start of a flag. LIKE specials are escaped, and the kind must be a known one.
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown flag kind '{kind}'; choose any, none or one of {', '.join(KINDS)}")
+    text = sa.cast(scores.c.flags, sa.Text)
+    starts = [f'["{kind}{end}' for end in (" ", '"')]
+    inside = [f'{sep}"{kind}{end}' for sep in (", ", ",") for end in (" ", '"')]
+    return sa.or_(
+        *(text.startswith(p, autoescape=True) for p in starts), *(text.contains(p, autoescape=True) for p in inside)
+    )
 
 
 def _example(row: Any) -> Example:

@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from augment_core.guards import KINDS as FLAG_KINDS
 from augment_core.records import get_field
 from augment_core.store import REVIEW_SORTS, ReviewFilter
-from studio.common import dataset_counts, db_url, fmt_int, get_store, require_dataset
+from studio.common import dataset_counts, fmt_int, get_store, require_dataset
 from studio.diff import escaped_block, highlight_changes
 
 PAGE_SIZE = 20
@@ -29,22 +30,17 @@ store = get_store()
 counts = dataset_counts(dataset)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def flag_names(url: str, dataset_id: int, scored: int) -> list[str]:
-    """The guard flags present; recomputed when the number of scores changes."""
-    return get_store().review_facets(dataset_id)["flags"]
-
-
-facets = {"augmenters": sorted(counts["by_augmenter"]), "flags": flag_names(db_url(), dataset.id, counts["scored"])}
+augmenters = sorted(counts["by_augmenter"])
 
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
-chosen_augmenters = f1.multiselect("Augmenter", facets["augmenters"], key="rv_augmenters", placeholder="all")
+chosen_augmenters = f1.multiselect("Augmenter", augmenters, key="rv_augmenters", placeholder="all")
 status = f2.selectbox("Status", STATUSES, key="rv_status")
 low, high = f3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), step=0.01, key="rv_similarity")
 band = f4.selectbox("Band", list(BANDS), key="rv_band")
-flag_options = ["all", "flagged", "not flagged", *facets["flags"]]
-flag = f5.selectbox("Flags", flag_options, key="rv_flag")
+# Filtered by the guard's kind (a fixed list), not by each flag's text, which comes from the data.
+flag_options = ["all", "flagged", "not flagged", *FLAG_KINDS]
+flag = f5.selectbox("Flags", flag_options, key="rv_flag", help="a flag kind: the meaning guard that raised it")
 sort = f6.selectbox("Sort", list(REVIEW_SORTS), key="rv_sort")
 
 flt = ReviewFilter(

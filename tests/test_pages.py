@@ -458,3 +458,21 @@ def test_upload_parquet_imports_with_its_detected_schema(make_app: MakeApp, stor
     assert any("Detected schema: **prompt-completion**" in m.value for m in at.markdown)
     next(b for b in at.button if b.label == "Import").click().run()
     assert "Imported 5 records from pc.parquet into 'pc' (prompt-completion)" in at.success[0].value
+
+
+def test_flag_filter_offers_the_guard_kinds_and_filters_by_kind(make_app: MakeApp, store: Store) -> None:
+    from augment_core.guards import KINDS
+
+    ids = seed(store)
+    with store.engine.begin() as conn:  # seed's flags are not guard flags: give three candidates real ones
+        conn.exec_driver_sql("UPDATE scores SET flags = '[]', flag_count = 0")
+        for cid, flags in zip(ids[:3], (['entity \'100%_"x"\' missing'], ["number 3 missing"], ["date 2020 added"]),
+                              strict=True):
+            conn.exec_driver_sql("UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
+                                 (json.dumps(flags), cid))
+    at = make_app("pages/review.py", dataset="sample")
+    assert at.selectbox(key="rv_flag").options == ["all", "flagged", "not flagged", *KINDS]
+    at.selectbox(key="rv_flag").set_value("entity").run()
+    assert "Candidate 1 of 1**" in at.markdown[0].value
+    at.selectbox(key="rv_flag").set_value("flagged").run()
+    assert "Candidate 1 of 3**" in at.markdown[0].value

@@ -210,3 +210,38 @@ def test_failed_candidates_are_not_pending(store: Store) -> None:
     counts = store.dataset_counts(dataset_id)
     assert counts["by_augmenter"] == {"t": {"ok": 3, "failed": 2}} and counts["candidates"] == 5
     assert counts["decisions"] == {"approved": 1, "rejected": 0, "pending": 2}
+
+
+def test_flag_filter_matches_a_kind_and_no_wildcard_or_quote_breaks_it(store: Store) -> None:
+    import pytest
+
+    from augment_core.errors import InputError
+    from augment_core.store import ReviewFilter
+
+    dataset_id, ids = _candidates(store, n=4)
+    flags = [
+        ["entity 'Paris' missing"],
+        ['code `"number 5"` missing', "url http://x/a_b%20c added"],  # "number" only inside a string
+        ["negation added", "number 5 missing"],
+        [],
+    ]
+    store.save_scores(
+        [
+            Score(candidate_id=cid, semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.0,
+                  unique_words=0, flags=f)
+            for cid, f in zip(ids, flags, strict=True)
+        ]
+    )
+
+    def matching(flag: str) -> list[str]:
+        return [r["id"] for r in store.review_page(dataset_id, ReviewFilter(flag=flag))]
+
+    assert matching("entity") == [ids[0]]
+    assert matching("number") == [ids[2]]
+    assert matching("negation") == [ids[2]]
+    assert matching("code") == matching("url") == [ids[1]]
+    assert matching("date") == []
+    assert matching("any") == ids[:3] and matching("none") == [ids[3]]
+    with pytest.raises(InputError, match="unknown flag kind '%'"):
+        matching("%")
+    assert store.review_facets(dataset_id)["flag_kinds"][:2] == ["number", "quantity"]
