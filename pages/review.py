@@ -121,6 +121,14 @@ def review_card() -> None:
     cursor = min(st.session_state[CURSOR], total - 1)
     st.session_state[CURSOR] = cursor
     page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=cursor - cursor % PAGE_SIZE)
+    if cursor % PAGE_SIZE >= len(page):
+        # Decisions made elsewhere (another tab, a bulk action) since the count shortened the list:
+        # show the last candidate left on this page, or go back a page and draw again.
+        if not page:
+            st.session_state[CURSOR] = max(cursor - cursor % PAGE_SIZE - 1, 0)
+            st.rerun()
+        cursor = cursor - cursor % PAGE_SIZE + len(page) - 1
+        st.session_state[CURSOR] = cursor
     row = page[cursor % PAGE_SIZE]
     cid = row["id"]
 

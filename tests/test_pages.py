@@ -476,3 +476,23 @@ def test_flag_filter_offers_the_guard_kinds_and_filters_by_kind(make_app: MakeAp
     assert "Candidate 1 of 1**" in at.markdown[0].value
     at.selectbox(key="rv_flag").set_value("flagged").run()
     assert "Candidate 1 of 3**" in at.markdown[0].value
+
+
+def test_review_survives_a_list_shortened_by_another_tab(
+    make_app: MakeApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    # The count was taken before another tab decided three candidates: it is three too high.
+    real_count = Store.count_review
+    monkeypatch.setattr(Store, "count_review", lambda self, *a: real_count(self, *a) + 3)
+    at.session_state["rv_cursor"] = 50  # the last of the 51 counted
+    at.run()
+    assert not at.exception, at.exception
+    assert "Candidate 48 of 51" in at.markdown[0].value
+    at.session_state["rv_cursor"] = 0
+    monkeypatch.setattr(Store, "count_review", lambda self, *a: real_count(self, *a) + 30)
+    at.session_state["rv_cursor"] = 70  # a whole page past the end
+    at.run()
+    assert not at.exception, at.exception
+    assert "Candidate 48 of 78" in at.markdown[0].value
