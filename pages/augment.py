@@ -9,7 +9,7 @@ import streamlit as st
 
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
-from studio.common import fmt_int, get_store, require_dataset, show_error
+from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 from studio.runs import RunState, make_pipeline, run_registry
 from studio.sidebar import provider_choice
 
@@ -64,8 +64,10 @@ for name, spec in catalogue.items():
                 with columns[i % len(columns)]:
                     values[setting["name"]] = setting_control(name, setting)
             chosen[name] = values
-provider_line = f"LLM: `{choice.name}`" + (f" · `{choice.model}`" if choice and choice.model else "") if choice else (
-    "No LLM provider: only augmenters without a model can run.")
+if choice:  # the model name is typed by the user: a literal code span
+    provider_line = f"LLM: `{choice.name}`" + (f" · {md_code(choice.model)}" if choice.model else "")
+else:
+    provider_line = "No LLM provider: only augmenters without a model can run."
 st.caption(provider_line)
 
 run = registry.get(dataset.id)
@@ -161,7 +163,7 @@ def draw(state: RunState) -> None:
             st.caption("Stopping: items in flight finish and are stored.")
         return
     if state.error:
-        st.error(f"The run stopped: {state.error}", icon=":material/error:")
+        st.error(f"The run stopped: {md_escape(state.error)}", icon=":material/error:")
         return
     r = state.report
     if r is None:

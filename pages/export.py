@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from augment_core.errors import AugmentError
 from augment_core.export import FORMATS, ExportOptions, export_bytes
 from augment_core.mixing import SELECTIONS, mix_settings, plan_for_dataset
-from studio.common import fmt_int, get_store, require_dataset, show_error
+from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 
 FILE_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
               "parquet": "application/vnd.apache.parquet"}
@@ -90,7 +91,7 @@ elif prepared is not None:
     else:
         name = f"{dataset.name}-curated.{file_type}"
         st.download_button(
-            f"Download {name} ({fmt_int(records)} records, {len(data) / 1024:,.1f} KiB)",
+            f"Download {md_escape(name)} ({fmt_int(records)} records, {len(data) / 1024:,.1f} KiB)",
             data=data,
             file_name=name,
             mime=FILE_TYPES[file_type],
@@ -104,4 +105,5 @@ elif prepared is not None:
         )
         flags += " --provenance" if opts.provenance else ""
         flags += "" if opts.include_originals else " --no-originals"
-        st.caption(f"The same file from the command line: `augment export {name} --dataset {dataset.name} {flags}`")
+        command = f"augment export {shlex.quote(name)} --dataset {shlex.quote(dataset.name)} {flags}"
+        st.caption(f"The same file from the command line: {md_code(command)}")

@@ -11,7 +11,7 @@ import streamlit as st
 from augment_core.guards import KINDS as FLAG_KINDS
 from augment_core.records import get_field
 from augment_core.store import REVIEW_SORTS, ReviewFilter
-from studio.common import dataset_counts, fmt_int, get_store, require_dataset
+from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.diff import escaped_block, highlight_changes
 
 PAGE_SIZE = 20
@@ -83,6 +83,12 @@ def move(step: int, total: int) -> None:
     st.session_state[CURSOR] = min(max(st.session_state[CURSOR] + step, 0), max(total - 1, 0))
 
 
+def flag_kind(flag: object) -> str:
+    """A flag's first word when it is one of the guards' kinds, else "flag"."""
+    first = str(flag).split(" ", 1)[0]
+    return first if first in FLAG_KINDS else "flag"
+
+
 def _badges(row: dict[str, Any]) -> str:
     if row["semantic_similarity"] is None:
         return ":gray-badge[not scored]"
@@ -95,9 +101,10 @@ def _badges(row: dict[str, Any]) -> str:
         parts.append(":red-badge[outside window]")
     parts.append(f"length ratio **{row['length_ratio']:.2f}**")
     parts.append(f"new words **{row['unique_words']}**")
-    for flag_name in row["flags"] or []:
-        # Flag names come from the meaning guards, not from the data; escape brackets anyway.
-        parts.append(f":orange-badge[{str(flag_name).replace('[', '(').replace(']', ')')}]")
+    # A flag's text quotes the data (entity names, code, URLs): only its kind, a fixed word, goes in a
+    # badge; the text itself is drawn with st.text under the badges.
+    kinds = dict.fromkeys(flag_kind(f) for f in row["flags"] or [])
+    parts.extend(f":orange-badge[{kind}]" for kind in kinds)
     if row.get("near_duplicate"):
         parts.append(":orange-badge[near duplicate]")
     return " · ".join(parts)
@@ -133,11 +140,13 @@ def review_card() -> None:
     cid = row["id"]
 
     st.markdown(
-        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · `{row['augmenter']}`"
-        + (f" · field `{row['target_field']}`" if row["target_field"] else "")
+        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(row['augmenter'])}"
+        + (f" · field {md_code(row['target_field'])}" if row["target_field"] else "")
         + f" · {DECISION_BADGE[row['decision']]}"
     )
     st.markdown(_badges(row))
+    if row["flags"]:
+        st.text("\n".join(str(f) for f in row["flags"]))  # plain text: never Markdown or HTML
     candidate_text = row["edited_text"] or row["text"]
     if row["kind"] == "rewrite" and row["original"] is not None and row["target_field"]:
         original_text = get_field(row["original"], row["target_field"])

@@ -14,7 +14,7 @@ from augment_core.errors import AugmentError, InputError
 from augment_core.formats import apply_mapping, detect_schema, read_records
 from augment_core.importer import import_file
 from augment_core.records import SCHEMA_KEYS, SCHEMAS
-from studio.common import fmt_int, get_store, select_dataset, show_error
+from studio.common import fmt_int, get_store, md_code, md_escape, select_dataset, show_error
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
@@ -67,7 +67,8 @@ def _import(path: Path, file_name: str, name: str, schema: str, mapping: dict[st
         return
     select_dataset(report.dataset)
     st.session_state["upload_message"] = (
-        f"Imported {fmt_int(report.imported)} records from {file_name} into '{report.dataset}' ({report.schema})."
+        f"Imported {fmt_int(report.imported)} records from {md_escape(file_name)} into "
+        f"'{md_escape(report.dataset)}' ({report.schema})."
     )
 
 
@@ -113,7 +114,7 @@ if target == "auto":
     try:
         target = detect_schema(preview[0])
     except InputError as exc:
-        st.warning(f"{exc}. Pick a schema above, then map its fields to your columns.")
+        st.warning(f"{md_escape(exc)}. Pick a schema above, then map its fields to your columns.")
         target = None
 mapping: dict[str, str] = {}
 if target is not None:
@@ -129,9 +130,9 @@ if target is not None:
             mapping[field] = chosen
     try:
         detected = detect_schema(apply_mapping(preview[0], mapping))
-        st.markdown(f"Detected schema: **{detected}**" + (f" · mapping `{mapping}`" if mapping else ""))
+        st.markdown(f"Detected schema: **{detected}**" + (f" · mapping {md_code(mapping)}" if mapping else ""))
     except InputError as exc:
-        st.warning(str(exc))
+        st.warning(md_escape(exc))
 
 st.subheader(f"Preview (first {len(preview)} records)")
 st.dataframe(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import string
 from typing import Any
 
 import streamlit as st
@@ -73,14 +75,32 @@ def secret(name: str) -> str | None:
 def show_error(exc: Exception, file_name: str | None = None) -> None:
     """One clear line for an error of the library's tree; a dataset error names file, line and field."""
     if isinstance(exc, DatasetFormatError):
-        where = file_name or exc.path
+        # File names, field names and problems quote the data: never rendered as Markdown.
+        where = md_escape(file_name or exc.path)
         line = f", line {exc.line}" if exc.line is not None else ""
-        field = f", field `{exc.field}`" if exc.field else ""
-        st.error(f"**{where}**{line}{field}: {exc.problem}", icon=":material/error:")
+        field = f", field {md_code(exc.field)}" if exc.field else ""
+        st.error(f"**{where}**{line}{field}: {md_escape(exc.problem)}", icon=":material/error:")
     elif isinstance(exc, AugmentError):
-        st.error(str(exc), icon=":material/error:")
+        st.error(md_escape(exc), icon=":material/error:")
     else:  # pragma: no cover - only the library's own tree is caught by pages
         raise exc
+
+
+_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def md_escape(text: object) -> str:
+    """Text from the data as literal Markdown: every ASCII punctuation mark backslash-escaped (CommonMark
+    allows it for all of them), so no link, image, autolink, HTML, emphasis, math or colour directive
+    forms; newlines become spaces, so no block (heading, list, fence) starts either."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+def md_code(text: object) -> str:
+    """Text from the data as one inline code span (shown literally), fenced longer than any backtick run in it."""
+    value = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
+    return f"{fence} {value} {fence}" if value.startswith("`") or value.endswith("`") else f"{fence}{value}{fence}"
 
 
 def fmt_int(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,11 @@ PAGES = ["pages/upload.py", "pages/augment.py", "pages/review.py", "pages/insigh
 HOSTILE = '<script>alert("x")</script> and <img src=x onerror="alert(1)">'
 
 MakeApp = Callable[..., AppTest]
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown whose data was escaped (backslash before punctuation removed)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 class _NavigationOnly(PagesManager):
@@ -110,12 +116,12 @@ def test_sidebar_picks_the_dataset_and_counts_it(make_app: MakeApp, store: Store
 def test_load_sample_button_imports_and_selects_it(make_app: MakeApp, store: Store) -> None:
     at = make_app()
     at.button[0].click().run()
-    assert "Loaded the sample dataset: 24 records (alpaca)" in at.success[0].value
+    assert "Loaded the sample dataset: 24 records (alpaca)" in shown(at.success[0].value)
     assert at.sidebar.selectbox(key="dataset").value == "sample"
     dataset = store.get_dataset("sample")
     assert dataset is not None and dataset.example_count == 24
     at.button[0].click().run()  # a second click selects, never imports twice
-    assert "already stored" in at.success[0].value
+    assert "already stored" in shown(at.success[0].value)
     assert store.dataset_names() == ["sample"]
 
 
@@ -136,7 +142,7 @@ def test_upload_maps_columns_previews_and_imports(make_app: MakeApp, store: Stor
     import_button = next(b for b in at.button if b.label == "Import")
     import_button.click().run()
     assert not at.exception
-    assert "Imported 30 records from quiz.jsonl into 'quiz' (alpaca)" in at.success[0].value
+    assert "Imported 30 records from quiz.jsonl into 'quiz' (alpaca)" in shown(at.success[0].value)
     dataset = store.get_dataset("quiz")
     assert dataset is not None and dataset.example_count == 30
     assert dataset.mapping == {"instruction": "question", "output": "answer"}
@@ -149,7 +155,7 @@ def test_upload_of_unparseable_file_names_file_and_line(make_app: MakeApp, store
     body = b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n{"instruction": oops}\n'
     at = make_app()
     at.file_uploader[0].set_value(("broken.jsonl", body, "application/jsonl")).run()
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "**broken.jsonl**, line 3" in message and "malformed JSON" in message
     assert not any(b.label == "Import" for b in at.button)
     assert store.dataset_names() == []
@@ -163,7 +169,7 @@ def test_upload_with_a_bad_record_past_the_preview_stores_nothing(make_app: Make
     at.file_uploader[0].set_value(("late.jsonl", body, "application/jsonl")).run()
     assert not at.error  # the first 20 records preview fine
     next(b for b in at.button if b.label == "Import").click().run()
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert "**late.jsonl**, line 27, field `output`: missing required field" in message
     assert any("Nothing was stored" in c.value for c in at.caption)
     assert store.dataset_names() == []
@@ -266,7 +272,7 @@ def test_bulk_action_shows_the_count_and_needs_confirmation(make_app: MakeApp, s
     assert go.disabled
     at.checkbox(key="rv_bulk_confirm").check().run()
     at.button(key="rv_bulk_go").click().run()
-    assert "Reject 48 candidates matching the filters: done." in at.success[0].value
+    assert "Reject 48 candidates matching the filters: done." in shown(at.success[0].value)
     counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
     assert counts["decisions"]["rejected"] == 48
     assert "No candidates match these filters." in at.info[0].value
@@ -325,7 +331,7 @@ def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
     assert metrics["Augmented"] == "6" and metrics["Records"] == "30"  # 24 originals x 0.25
     at.button(key="ex_prepare").click().run()
     assert not at.exception
-    assert at.get("download_button")[0].proto.label.startswith("Download sample-curated.jsonl (30 records")
+    assert shown(at.get("download_button")[0].proto.label).startswith("Download sample-curated.jsonl (30 records")
     _, data, records = at.session_state["export_prepared"]
     assert records == 30
     out = tmp_path / "cli.jsonl"
@@ -342,7 +348,7 @@ def test_export_bad_ratio_is_one_clear_line(make_app: MakeApp, store: Store) -> 
     seed(store)
     at = make_app("pages/export.py", dataset="sample")
     at.text_input(key="ex_ratio").set_value("two to one").run()
-    assert "expected ORIGINALS:AUGMENTED" in at.error[0].value
+    assert "expected ORIGINALS:AUGMENTED" in shown(at.error[0].value)
 
 
 def _wait_for_run(at: AppTest, seconds: float = 120.0) -> None:
@@ -370,7 +376,7 @@ def test_augment_draws_each_augmenter_and_its_settings_from_the_registry(make_ap
     assert estimate.loc[0, "augmenter"] == "templates" and estimate.loc[0, "items"] == 24
     at.number_input(key="aug_templates_n").set_value(-1).run()
     at.button(key="aug_run").click().run()
-    assert "setting 'templates.n'" in at.error[0].value
+    assert "setting 'templates.n'" in shown(at.error[0].value)
 
 
 def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeApp, store: Store) -> None:
@@ -380,7 +386,7 @@ def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeAp
     at.checkbox(key="aug_score").uncheck().run()
     at.button(key="aug_run").click().run()
     _wait_for_run(at)
-    assert "72 new candidates, 0 failed" in at.success[0].value
+    assert "72 new candidates, 0 failed" in shown(at.success[0].value)
     dataset = store.get_dataset("sample")
     assert dataset is not None
     assert store.dataset_counts(dataset.id)["by_augmenter"] == {"templates": {"ok": 72, "failed": 0}}
@@ -422,7 +428,7 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     _wait_for_run(at)
     counts = store.dataset_counts(dataset.id)
     assert counts["candidates"] == 6000 and counts["by_augmenter"]["templates"]["failed"] == 0
-    assert f"{6000 - stored_after_cancel:,} new candidates" in at.success[0].value
+    assert f"{6000 - stored_after_cancel:,} new candidates" in shown(at.success[0].value)
 
 
 def test_sidebar_greys_out_providers_without_a_key_and_offers_the_local_model(make_app: MakeApp) -> None:
@@ -457,7 +463,7 @@ def test_upload_parquet_imports_with_its_detected_schema(make_app: MakeApp, stor
     at.file_uploader[0].set_value(("pc.parquet", path.read_bytes(), "application/octet-stream")).run()
     assert any("Detected schema: **prompt-completion**" in m.value for m in at.markdown)
     next(b for b in at.button if b.label == "Import").click().run()
-    assert "Imported 5 records from pc.parquet into 'pc' (prompt-completion)" in at.success[0].value
+    assert "Imported 5 records from pc.parquet into 'pc' (prompt-completion)" in shown(at.success[0].value)
 
 
 def test_flag_filter_offers_the_guard_kinds_and_filters_by_kind(make_app: MakeApp, store: Store) -> None:
@@ -496,3 +502,41 @@ def test_review_survives_a_list_shortened_by_another_tab(
     at.run()
     assert not at.exception, at.exception
     assert "Candidate 48 of 78" in at.markdown[0].value
+
+
+MARKDOWN_TRAPS = "[click](http://127.0.0.1/x) ![img](http://127.0.0.1/i.png) <http://127.0.0.1/a> **bold** $x$"
+HOSTILE_FLAG = "entity '![x](http://127.0.0.1/x)' missing"
+
+
+def _rendered_markdown(at: AppTest) -> list[str]:
+    """Every element drawn from Markdown source, sidebar included."""
+    kinds = ("markdown", "caption", "error", "warning", "success", "info")
+    return [e.value for kind in kinds for e in at.get(kind)] + [b.label for b in at.button]
+
+
+def _no_live_markdown(sources: list[str]) -> None:
+    for source in sources:
+        assert not re.search(r"(?<!\\)\]\(|(?<!\\)!\[|(?<!\\)<http|(?<!\\)\*\*bold", source), source
+
+
+def test_dataset_text_never_renders_as_markdown(make_app: MakeApp, store: Store) -> None:
+    ids = seed(store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE candidates SET text = ?, target_field = ? WHERE id = ?",
+                             (f"Please {MARKDOWN_TRAPS}", "instruction`](http://127.0.0.1/f)", ids[0]))
+        conn.exec_driver_sql("UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
+                             (json.dumps([HOSTILE_FLAG, f"url {MARKDOWN_TRAPS} added"]), ids[0]))
+    at = make_app("pages/review.py", dataset="sample")
+    assert ":orange-badge[entity]" in at.markdown[1].value and ":orange-badge[url]" in at.markdown[1].value
+    assert at.text[0].value == f"{HOSTILE_FLAG}\nurl {MARKDOWN_TRAPS} added"  # st.text: shown as it is
+    assert "``instruction`](http://127.0.0.1/f)``" in at.markdown[0].value  # a literal code span
+    _no_live_markdown([s for s in _rendered_markdown(at) if "instruction`](" not in s])
+    _, candidate = _card_html(at)
+    assert "[click](http://127.0.0.1/x)" in candidate and "&lt;http://127.0.0.1/a&gt;" in candidate  # text in HTML
+
+    # A file name and a parse error quoting the data, on the upload page.
+    body = b'{"instruction": "a", "output": "b"}\n{"instruction": ![x](http://127.0.0.1/x)}\n'
+    at = make_app()
+    at.file_uploader[0].set_value(("[evil](http://127.0.0.1/x).jsonl", body, "application/jsonl")).run()
+    assert "**[evil](http://127.0.0.1/x).jsonl**, line 2" in shown(at.error[0].value)
+    _no_live_markdown(_rendered_markdown(at))
