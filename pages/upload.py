@@ -44,14 +44,16 @@ def _load_sample() -> None:
 
 
 def _spool(upload: Any) -> Path:
-    """The uploaded bytes in a temp file under the upload's own name (the importer reads a path).
+    """The uploaded bytes in a temp file (the importer reads a path), written once per upload, not on every rerun.
 
-    Written once per upload, not on every rerun.
+    Only the extension comes from the upload's name (the importer reads the file type from it):
+    a path is never built from a name the user chose, however long or odd.
     """
     spooled: dict[str, str] = st.session_state.setdefault("upload_spooled", {})
     if upload.file_id not in spooled or not Path(spooled[upload.file_id]).exists():
         folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
-        path = folder / Path(upload.name).name
+        suffix = Path(upload.name).suffix.lower()
+        path = folder / f"upload{suffix if suffix[1:].isalnum() else ''}"
         path.write_bytes(upload.getvalue())
         spooled[upload.file_id] = str(path)
     return Path(spooled[upload.file_id])

@@ -540,3 +540,16 @@ def test_dataset_text_never_renders_as_markdown(make_app: MakeApp, store: Store)
     at.file_uploader[0].set_value(("[evil](http://127.0.0.1/x).jsonl", body, "application/jsonl")).run()
     assert "**[evil](http://127.0.0.1/x).jsonl**, line 2" in shown(at.error[0].value)
     _no_live_markdown(_rendered_markdown(at))
+
+
+def test_upload_spools_to_a_path_not_built_from_the_file_name(make_app: MakeApp, store: Store) -> None:
+    long_name = "x" * 300 + ".jsonl"  # longer than a file name may be: a path built from it fails
+    body = b'{"instruction": "a", "output": "b"}\n'
+    at = make_app()
+    at.file_uploader[0].set_value((long_name, body, "application/jsonl")).run()
+    assert not at.exception, at.exception
+    at.text_input[0].set_value("long").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert f"Imported 1 records from {long_name} into 'long'" in shown(at.success[0].value)
+    spooled = Path(next(iter(at.session_state["upload_spooled"].values())))
+    assert spooled.name == "upload.jsonl"
