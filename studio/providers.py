@@ -28,6 +28,7 @@ def provider_status(typed_keys: dict[str, str] | None = None, base_url: str | No
     for name, variable in KEY_VARIABLES.items():
         if status.get(name) and variable in status[name] and ((typed_keys or {}).get(name) or secret(variable)):
             status[name] = ""
-    if status.get("openai") and base_url:
-        status["openai"] = ""  # a compatible server (vLLM, Ollama, llama.cpp) may need no key
+    if status.get("openai") and base_url and KEY_VARIABLES["openai"] in status["openai"]:
+        # A compatible server (vLLM, Ollama, llama.cpp) may need no key; it still needs the SDK installed.
+        status["openai"] = ""
     return status

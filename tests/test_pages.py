@@ -553,3 +553,14 @@ def test_upload_spools_to_a_path_not_built_from_the_file_name(make_app: MakeApp,
     assert f"Imported 1 records from {long_name} into 'long'" in shown(at.success[0].value)
     spooled = Path(next(iter(at.session_state["upload_spooled"].values())))
     assert spooled.name == "upload.jsonl"
+
+
+def test_a_base_url_clears_only_the_missing_key_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    import augment_core.llm as llm
+    from studio.providers import provider_status
+
+    for variable in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    assert provider_status(base_url="http://127.0.0.1:8000/v1")["openai"] == ""  # the SDK is installed here
+    monkeypatch.setattr(llm, "available_providers", lambda: {"openai": "pip install openai"})
+    assert provider_status(base_url="http://127.0.0.1:8000/v1")["openai"] == "pip install openai"
