@@ -10,10 +10,11 @@ import streamlit as st
 
 from augment_core.errors import AugmentError
 from augment_core.export import FORMATS, ExportOptions, export_bytes
+from augment_core.formats import FILE_TYPES
 from augment_core.mixing import SELECTIONS, mix_settings, plan_for_dataset
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 
-FILE_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
+MIME_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
               "parquet": "application/vnd.apache.parquet"}
 SELECTION_HELP = {"approved": "approved by a reviewer", "valid": "approved, or pending inside the valid window",
                   "all": "every candidate not rejected"}
@@ -27,7 +28,7 @@ stored = mix_settings(store)
 c1, c2, c3 = st.columns(3)
 schema = c1.selectbox("Schema", FORMATS, key="ex_format",
                       format_func=lambda f: f"same as input ({dataset.schema})" if f == "same" else f)
-file_type = c2.selectbox("File type", list(FILE_TYPES), key="ex_file_type")
+file_type = c2.selectbox("File type", FILE_TYPES, key="ex_file_type")
 status = c3.selectbox("Candidates", SELECTIONS, key="ex_status", format_func=lambda s: f"{s}: {SELECTION_HELP[s]}")
 m1, m2, m3, m4 = st.columns(4)
 ratio = m1.text_input("Target ratio (originals:augmented)", value=stored.ratio, key="ex_ratio")
@@ -94,7 +95,7 @@ elif prepared is not None:
             f"Download {md_escape(name)} ({fmt_int(records)} records, {len(data) / 1024:,.1f} KiB)",
             data=data,
             file_name=name,
-            mime=FILE_TYPES[file_type],
+            mime=MIME_TYPES.get(file_type, "application/octet-stream"),
             icon=":material/download:",
             key="ex_download",
             on_click="ignore",

@@ -7,9 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from augment_core.errors import AugmentError
 from augment_core.mixing import mix_settings, parse_ratio
-from augment_core.scoring import DEFAULT_OPTIMAL_BAND, DEFAULT_VALID_WINDOW, OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
-from studio.common import db_url, fmt_int, get_store, require_dataset
+from augment_core.quality import thresholds_from_store
+from studio.common import db_url, fmt_int, get_store, require_dataset, show_error
 
 SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
 BINS = np.linspace(0.0, 1.0, 51)
@@ -21,9 +22,13 @@ store = get_store()
 columns, rows = store.review_table(dataset.id)
 frame = pd.DataFrame(rows, columns=columns)
 counts = store.dataset_counts(dataset.id)
-valid_low, valid_high = store.get_setting(VALID_WINDOW_KEY, DEFAULT_VALID_WINDOW)
-band_low, band_high = store.get_setting(OPTIMAL_BAND_KEY, DEFAULT_OPTIMAL_BAND)
-mix = mix_settings(store)
+try:  # the settings are checked where they are read: a bad one is one clear line, not a traceback
+    thresholds = thresholds_from_store(store)
+    mix = mix_settings(store)
+except AugmentError as exc:
+    show_error(exc)
+    st.stop()
+(valid_low, valid_high), (band_low, band_high) = thresholds.valid_window, thresholds.optimal_band
 
 # ---- the mix: originals against approved augmentations ----
 originals = counts["examples"]

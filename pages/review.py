@@ -9,14 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from augment_core.guards import KINDS as FLAG_KINDS
-from augment_core.records import get_field
+from augment_core.records import STATUSES, get_field
 from augment_core.store import REVIEW_SORTS, ReviewFilter
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.diff import escaped_block, highlight_changes
 
 PAGE_SIZE = 20
 CURSOR = "rv_cursor"
-STATUSES = ["pending", "approved", "rejected", "all"]
 BANDS: dict[str, dict[str, bool]] = {
     "any": {},
     "optimal band": {"optimal": True},
@@ -35,7 +34,7 @@ augmenters = sorted(counts["by_augmenter"])
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
 chosen_augmenters = f1.multiselect("Augmenter", augmenters, key="rv_augmenters", placeholder="all")
-status = f2.selectbox("Status", STATUSES, key="rv_status")
+status = f2.selectbox("Status", [*STATUSES, "all"], key="rv_status")
 low, high = f3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), step=0.01, key="rv_similarity")
 band = f4.selectbox("Band", list(BANDS), key="rv_band")
 # Filtered by the guard's kind (a fixed list), not by each flag's text, which comes from the data.

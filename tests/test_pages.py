@@ -564,3 +564,27 @@ def test_a_base_url_clears_only_the_missing_key_reason(monkeypatch: pytest.Monke
     assert provider_status(base_url="http://127.0.0.1:8000/v1")["openai"] == ""  # the SDK is installed here
     monkeypatch.setattr(llm, "available_providers", lambda: {"openai": "pip install openai"})
     assert provider_status(base_url="http://127.0.0.1:8000/v1")["openai"] == "pip install openai"
+
+
+def test_insights_reads_window_and_band_through_the_quality_settings(make_app: MakeApp, store: Store) -> None:
+    from augment_core.scoring import OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
+
+    seed(store)
+    store.set_setting(VALID_WINDOW_KEY, [0.6, "0.9"])  # numbers as text are still numbers
+    store.set_setting(OPTIMAL_BAND_KEY, [0.8])  # a broken setting: one clear line, not a traceback
+    at = make_app("pages/insights.py", dataset="sample")
+    assert f"setting {OPTIMAL_BAND_KEY}: expected [low, high]" in shown(at.error[0].value)
+    store.set_setting(OPTIMAL_BAND_KEY, [0.8, 0.9])
+    at.run()
+    assert not at.exception and not at.error
+    histogram = plotly.io.from_json(at.get("plotly_chart")[0].proto.spec)
+    assert [(s.x0, s.x1) for s in histogram.layout.shapes] == [(0.6, 0.9), (0.8, 0.9)]
+
+
+def test_export_and_review_offer_the_library_lists(make_app: MakeApp, store: Store) -> None:
+    from augment_core.formats import FILE_TYPES
+    from augment_core.records import STATUSES
+
+    seed(store)
+    assert make_app("pages/export.py", dataset="sample").selectbox(key="ex_file_type").options == list(FILE_TYPES)
+    assert make_app("pages/review.py", dataset="sample").selectbox(key="rv_status").options == [*STATUSES, "all"]
