@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,15 @@ def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
-def read_records(path: str | Path, file_type: str | None = None) -> Iterator[Located]:
-    """Yield ``(line, record)`` for every record in the file; raise DatasetFormatError on bad input."""
+def read_records(
+    path: str | Path, file_type: str | None = None, on_skip: Callable[[DatasetFormatError], None] | None = None
+) -> Iterator[Located]:
+    """Yield ``(line, record)`` for every record in the file; raise DatasetFormatError on bad input.
+
+    With ``on_skip``, a problem confined to one record (a malformed JSONL line, a CSV row with the
+    wrong number of cells, an array element that is not an object) is passed to it and the record
+    left out; a problem with the file as a whole still raises.
+    """
     path = Path(path)
     kind = file_type_of(path, file_type)
     if not path.exists():
@@ -73,57 +81,109 @@ def read_records(path: str | Path, file_type: str | None = None) -> Iterator[Loc
         raise DatasetFormatError(str(path), "the file is empty (no records)")
     readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet}
     count = 0
-    for located in readers[kind](path):
+    for line, item in readers[kind](path):
+        if isinstance(item, DatasetFormatError):
+            if on_skip is None:
+                raise item
+            on_skip(item)
+            continue
         count += 1
-        yield located
+        yield line, item
     if count == 0:
         raise DatasetFormatError(str(path), "the file holds no records")
 
 
-def _read_jsonl(path: Path) -> Iterator[Located]:
+# Readers yield a DatasetFormatError in place of a record whose problem is its own (see on_skip).
+_Item = tuple[int, dict[str, Any] | DatasetFormatError]
+
+
+def _read_jsonl(path: Path) -> Iterator[_Item]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise DatasetFormatError(
-                    str(path), f"not valid UTF-8 (byte {exc.start + 1} of the line)", number
-                ) from None
+                yield (
+                    number,
+                    DatasetFormatError(str(path), f"not valid UTF-8 (byte {exc.start + 1} of the line)", number),
+                )
+                continue
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetFormatError(
-                    str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", number
-                ) from None
+                yield number, _malformed(path, exc, number)
+                continue
             if not isinstance(record, dict):
-                raise DatasetFormatError(str(path), f"expected a JSON object, got {type(record).__name__}", number)
+                yield number, DatasetFormatError(str(path), f"expected a JSON object, got {_json_type(record)}", number)
+                continue
             yield number, record
 
 
-def _read_json(path: Path) -> Iterator[Located]:
+def _malformed(path: Path, exc: json.JSONDecodeError, line: int | None = None) -> DatasetFormatError:
+    return DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", line or exc.lineno)
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "a number")
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _read_json(path: Path) -> Iterator[_Item]:
+    """A JSON array read element by element, so each record is named by the line it starts on."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", exc.lineno) from None
-    if isinstance(data, dict) and isinstance(data.get("data"), list):
-        data = data["data"]
-    if not isinstance(data, list):
+    pos = _WHITESPACE.match(text).end()  # type: ignore[union-attr]
+    if text.startswith("{", pos):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _malformed(path, exc) from None
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise DatasetFormatError(str(path), 'expected a JSON array of records or {"data": [...]}')
+        # {"data": [...]}: records are numbered by position, as the wrapper hides their lines.
+        for index, record in enumerate(data["data"], start=1):
+            problem = None if isinstance(record, dict) else f"record {index}: expected a JSON object"
+            yield index, record if problem is None else DatasetFormatError(str(path), problem)
+        return
+    if not text.startswith("[", pos):
         raise DatasetFormatError(str(path), 'expected a JSON array of records or {"data": [...]}')
-    # JSON has no line per record; number records by their position (1-based) instead.
-    for index, record in enumerate(data, start=1):
-        if not isinstance(record, dict):
-            raise DatasetFormatError(str(path), f"record {index}: expected a JSON object, got {type(record).__name__}")
-        yield index, record
+    decoder = json.JSONDecoder()
+    pos, line, counted = pos + 1, 1, 0
+    while True:
+        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith("]", pos):
+            break
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            record, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise _malformed(path, exc) from None
+        if isinstance(record, dict):
+            yield line, record
+        else:
+            yield line, DatasetFormatError(str(path), f"expected a JSON object, got {_json_type(record)}", line)
+        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos += 1
+        elif not text.startswith("]", pos):
+            lineno = text.count("\n", 0, pos) + 1
+            raise DatasetFormatError(str(path), "malformed JSON: expected ',' or ']' after a record", lineno)
+    if text[pos + 1 :].strip():
+        raise DatasetFormatError(str(path), "malformed JSON: extra data after the array", text.count("\n", 0, pos) + 1)
 
 
-def _read_csv(path: Path) -> Iterator[Located]:
+def _read_csv(path: Path) -> Iterator[_Item]:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         line = 1
@@ -142,7 +202,9 @@ def _read_csv(path: Path) -> Iterator[Located]:
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise DatasetFormatError(str(path), f"expected {len(header)} columns, found {len(row)}", start)
+                    problem = f"expected {len(header)} columns, found {len(row)}"
+                    yield start, DatasetFormatError(str(path), problem, start)
+                    continue
                 record: dict[str, Any] = dict(zip(header, row, strict=True))
                 yield start, decode_nested(record)
         except UnicodeDecodeError:
@@ -308,4 +370,4 @@ def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
         return 0
     table = pa.concat_tables(tables, promote_options="permissive")
     pq.write_table(table, path)
-    return table.num_rows
+    return int(table.num_rows)

@@ -57,10 +57,13 @@ def import_file(
     keys: set[str] = set()
     batch: list[tuple[int, str, dict[str, Any]]] = []
     position = 0
+    ordinal = 0
     try:
         with store.transaction() as conn:
             dataset_id: int | None = None
-            for line, raw in read_records(path, kind):
+            on_skip = (lambda error: report.skipped.append(str(error))) if skip_invalid else None
+            for line, raw in read_records(path, kind, on_skip):
+                ordinal += 1
                 if dataset_id is None:
                     _check_mapping(path, line, raw, mapping)
                     record = decode_nested(apply_mapping(raw, mapping))
@@ -74,7 +77,9 @@ def import_file(
                     record = decode_nested(apply_mapping(raw, mapping))
                 try:
                     validate_record(record, report.schema)
-                    key = record_id(record) or f"#{line}"
+                    # Without an id of its own a record is known by its place among the records read
+                    # (not its line: a JSON array may hold every record on one line).
+                    key = record_id(record) or f"#{ordinal}"
                     if key in keys:
                         raise RecordError(f"duplicate id '{key}'", "id")
                 except RecordError as exc:

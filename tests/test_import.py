@@ -193,3 +193,30 @@ def test_os_and_database_mistakes_are_one_line(run_cli, tmp_path: Path) -> None:
     assert code == 2 and err == f"error: {folder}: Is a directory\n"
     code = cli_main(["stats", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db"])
     assert code == 2
+
+
+def test_skip_invalid_also_skips_lines_that_do_not_parse(run_cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "messy.jsonl"
+    path.write_bytes(
+        b'{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": }\n[1]\n'
+        b'{"instruction": "\xff", "output": "b"}\n{"instruction": "e", "output": "f"}\n'
+    )
+    code, out, err = run_cli("import", str(path), "--skip-invalid")
+    assert code == 0, err
+    assert "imported 2 records" in out and "skipped 3 invalid records" in out
+    assert "messy.jsonl:2: malformed JSON at column 32" in err
+    assert "messy.jsonl:3: expected a JSON object, got an array" in err
+    assert "messy.jsonl:4: not valid UTF-8" in err
+    rows = tmp_path / "rows.csv"
+    rows.write_text('instruction,output\na,b\n"c","d",extra\ne,f\n')
+    code, out, err = run_cli("import", str(rows), "--skip-invalid")
+    assert code == 0 and "imported 2 records" in out and "rows.csv:3: expected 2 columns, found 3" in err
+
+
+def test_pretty_json_array_errors_name_the_real_line(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    records = [{"instruction": "a", "output": "b"}, {"instruction": "c", "output": 7}]
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(records, indent=2))
+    code, _, err = run_cli("import", str(path))
+    assert code == 2
+    assert "pretty.json:6: field 'output': expected a string, got int" in err  # the second record opens on line 6
