@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 
 from augment_core.errors import AugmentError, InputError, NotAvailableError
-from augment_core.formats import parse_mapping
+from augment_core.formats import FILE_TYPES, parse_mapping
 from augment_core.importer import import_file
-from augment_core.records import Dataset
+from augment_core.records import SCHEMAS, Dataset
 from augment_core.store import DEFAULT_URL, Store
 
 Command = Callable[[argparse.Namespace, Store], int]
@@ -36,20 +36,53 @@ def pick_dataset(store: Store, name: str | None) -> Dataset:
     raise InputError(f"several datasets are stored ({', '.join(names)}); choose one with --dataset")
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def positive_int(text: str) -> int:
+    """An argparse type for counts and limits: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 def cmd_import(args: argparse.Namespace, store: Store) -> int:
     report = import_file(
         store,
         args.input,
-        name=args.name,
+        name=args.name or args.dataset,
         schema=args.format,
         mapping=parse_mapping(args.map or []),
         skip_invalid=args.skip_invalid,
+        file_type=args.file_type,
     )
     for skipped in report.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
-    print(f"imported {report.imported} records into dataset '{report.dataset}' (schema {report.schema})")
+    print(f"imported {plural(report.imported, 'record')} into dataset '{report.dataset}' (schema {report.schema})")
     if report.skipped:
-        print(f"skipped {len(report.skipped)} invalid records")
+        print(f"skipped {plural(len(report.skipped), 'invalid record')}")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.settings import SETTINGS, change_setting, check_key, current_settings
+
+    if args.key is None:
+        for key, value in current_settings(store).items():
+            shown = "(default)" if value is None else json.dumps(value)
+            print(f"{key:<28} {shown:<24} {SETTINGS[key]}")
+        return 0
+    check_key(args.key)
+    if args.unset or args.value is not None:
+        change_setting(store, args.key, None if args.unset else args.value)
+    value = current_settings(store)[args.key]
+    print(f"{args.key} = {'(default)' if value is None else json.dumps(value)}")
     return 0
 
 
@@ -71,6 +104,8 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     print(f"candidates   {counts['candidates']} ({counts['scored']} scored)")
     for augmenter, by_status in sorted(counts["by_augmenter"].items()):
         print(f"  {augmenter:<16} {by_status['ok']} ok, {by_status['failed']} failed")
+    for reason, count in store.failure_reasons(dataset.id):
+        print(f"  failed x{count:<6} {reason[:160]}")
     d = counts["decisions"]
     print(f"decisions    {d['approved']} approved, {d['rejected']} rejected, {d['pending']} pending")
     print("diversity    (instructions)    distinct-1  distinct-2  mean pairwise similarity")
@@ -245,39 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", parents=[common], help="import a dataset file (JSONL, JSON, CSV, Parquet)")
-    p.add_argument("input")
-    p.add_argument("--name", help="dataset name (default: the file name without extension)")
-    p.add_argument("--format", default="auto", choices=["auto", "alpaca", "sharegpt", "messages", "prompt-completion"])
+    p.add_argument("input", help="the dataset file")
+    p.add_argument("--name", help="dataset name (default: --dataset, else the file name without extension)")
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "alpaca", "sharegpt", "messages", "prompt-completion"],
+        help="schema (default: detected)",
+    )
     p.add_argument(
         "--map", action="append", metavar="FIELD=COLUMN", help="use COLUMN as FIELD, e.g. instruction=question"
     )
     p.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
+    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
     p.set_defaults(func=cmd_import)
-
-    p = sub.add_parser("stats", parents=[common], help="counts and diversity for a dataset")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--similarity", action="store_true", help="also mean pairwise similarity (loads the model)")
-    p.set_defaults(func=cmd_stats)
-
-    p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
-    p.add_argument("output", help="file to write (.jsonl, .json, .csv, .parquet)")
-    p.add_argument("--format", default="same", choices=["same", "alpaca", "sharegpt", "messages", "prompt-completion"])
-    p.add_argument(
-        "--status",
-        default="approved",
-        choices=["approved", "valid", "all"],
-        help="approved ones; or also the pending valid ones; or every one not rejected",
-    )
-    p.add_argument("--ratio", help="target ORIGINALS:AUGMENTED (setting mix.ratio, default 1:2)")
-    p.add_argument("--max-augmented-share", type=float, help="cap on the augmented share (setting, default 0.7)")
-    p.add_argument("--max-refusal-share", type=float, help="cap on refusal examples in the set (setting, default 0.1)")
-    p.add_argument("--seed", type=int, help="tie-break seed for the choice (setting mix.seed, default 0)")
-    p.add_argument("--no-originals", action="store_true", help="write only the augmented records")
-    p.add_argument("--provenance", action="store_true", help="add provenance (metadata object/columns)")
-    p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
-    p.add_argument("--file-type", choices=["jsonl", "json", "csv", "parquet"], help="default: from OUTPUT's extension")
-    p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
-    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
     p.add_argument("--augmenters", required=True, help="comma-separated names, e.g. templates,paraphrase")
@@ -288,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="model name (a .gguf path for local)")
     p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
-    p.add_argument("--n", type=int, help="variants per field (paraphrase default 5, templates 3)")
+    p.add_argument("--n", type=positive_int, help="variants per field (paraphrase default 5, templates 3)")
     p.add_argument("--pivots", help="backtranslation pivot languages, e.g. de,fr,ja (default de)")
     p.add_argument("--chain", action="store_true", help="backtranslate through all pivots in one chain")
     p.add_argument("--translator", choices=["google", "deepl", "mymemory", "libre", "llm"], help="default google")
@@ -298,16 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-input", action="store_true", help="also rewrite the input field")
     p.add_argument("--seed", type=int, help="templates seed")
     p.add_argument("--set", action="append", metavar="AUGMENTER.SETTING=VALUE", help="any augmenter setting")
-    p.add_argument("--concurrency", type=int, default=16, help="parallel calls (default 16)")
-    p.add_argument("--rpm", type=int, help="requests per minute limit")
-    p.add_argument("--tpm", type=int, help="tokens per minute limit")
-    p.add_argument("--batch-size", type=int, default=200, help="examples per batch written to the store")
+    p.add_argument("--concurrency", type=positive_int, default=16, help="parallel calls (default 16)")
+    p.add_argument("--rpm", type=positive_int, help="requests per minute limit")
+    p.add_argument("--tpm", type=positive_int, help="tokens per minute limit")
+    p.add_argument("--batch-size", type=positive_int, default=200, help="examples per batch written to the store")
     p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("score", parents=[common], help="score every unscored candidate (a rerun is a no-op)")
-    p.add_argument("--batch-size", type=int, default=64, help="texts per model call (default 64)")
-    p.add_argument("--examples-per-batch", type=int, default=200, help="examples read and saved at a time")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default 64)")
+    p.add_argument("--examples-per-batch", type=positive_int, default=200, help="examples read and saved at a time")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
 
@@ -335,6 +351,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject those outside the validity window and the near-duplicates",
     )
     p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
+    p.add_argument("output", help="file to write (.jsonl, .json, .csv, .parquet)")
+    p.add_argument("--format", default="same", choices=["same", *SCHEMAS])
+    p.add_argument(
+        "--status",
+        default="approved",
+        choices=["approved", "valid", "all"],
+        help="approved ones; or also the pending valid ones; or every one not rejected",
+    )
+    p.add_argument("--ratio", help="target ORIGINALS:AUGMENTED (setting mix.ratio, default 1:2)")
+    p.add_argument("--max-augmented-share", type=float, help="cap on the augmented share (setting, default 0.7)")
+    p.add_argument("--max-refusal-share", type=float, help="cap on refusal examples in the set (setting, default 0.1)")
+    p.add_argument("--seed", type=int, help="tie-break seed for the choice (setting mix.seed, default 0)")
+    p.add_argument("--no-originals", action="store_true", help="write only the augmented records")
+    p.add_argument("--provenance", action="store_true", help="add provenance (metadata object/columns)")
+    p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
+    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from OUTPUT's extension")
+    p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("stats", parents=[common], help="counts and diversity for a dataset")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--similarity", action="store_true", help="also mean pairwise similarity (loads the model)")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("settings", parents=[common], help="show or change the settings (window, band, mix, prices)")
+    p.add_argument("key", nargs="?", help="a setting; without it, list them all")
+    p.add_argument("value", nargs="?", help="new value: JSON ([0.7, 0.98], 0.5, {...}) or text (1:2)")
+    p.add_argument("--unset", action="store_true", help="back to the default")
+    p.set_defaults(func=cmd_settings)
+
     return parser
 
 
@@ -351,6 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except AugmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `augment ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as exc:  # a path that is a directory, a missing folder, a full disk
         where = f"{exc.filename}: " if exc.filename else ""

@@ -460,6 +460,23 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(self._upsert(settings, {"key": key, "value": value}, ["value"]))
 
+    def failure_reasons(self, dataset_id: int, limit: int = 5) -> list[tuple[str, int]]:
+        """The most common reasons candidates of a dataset failed, with their counts."""
+        count = sa.func.count().label("n")
+        query = (
+            sa.select(candidates.c.error, count)
+            .where(candidates.c.dataset_id == dataset_id, candidates.c.status == "failed")
+            .group_by(candidates.c.error)
+            .order_by(count.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(str(error or "no reason recorded"), int(n)) for error, n in conn.execute(query)]
+
+    def delete_setting(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(settings.delete().where(settings.c.key == key))
+
     # ---- LLM response cache ---------------------------------------------------------------
 
     def cache_get(self, key: str) -> dict[str, Any] | None:

@@ -1,0 +1,79 @@
+"""The CLI's own surface: settings, failure reasons in stats, argument checks, plurals, pipes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from augment_core.records import Candidate
+from augment_core.store import Store
+from tests.conftest import SAMPLE
+
+
+def test_settings_list_set_check_and_unset(run_cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli("settings")
+    assert code == 0 and "quality.valid_window" in out and "mix.ratio" in out and "llm.prices" in out
+    assert run_cli("settings", "quality.valid_window", "[0.6, 0.97]")[1] == "quality.valid_window = [0.6, 0.97]\n"
+    code, _, err = run_cli("settings", "quality.valid_window", "[0.9, 0.5]")
+    assert code == 2 and "setting quality.valid_window = [0.9, 0.5]" in err
+    assert Store(db_url).get_setting("quality.valid_window") == [0.6, 0.97]  # the bad value was not kept
+    code, _, err = run_cli("settings", "llm.prices", '{"my-model": {"input": "cheap"}}')
+    assert code == 2 and "price of 'my-model'" in err
+    assert Store(db_url).get_setting("llm.prices") is None
+    assert run_cli("settings", "mix.ratio", "1:3")[1] == 'mix.ratio = "1:3"\n'
+    assert run_cli("settings", "mix.ratio", "--unset")[1] == "mix.ratio = (default)\n"
+    code, _, err = run_cli("settings", "nope")
+    assert code == 2 and "unknown setting 'nope'" in err
+
+
+def test_stats_lists_why_candidates_failed_and_counts_read_well(run_cli, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run_cli("import", str(SAMPLE), "--name", "s")
+    assert out.startswith("imported 24 records")
+    store = Store(db_url)
+    dataset = store.get_dataset("s")
+    assert dataset is not None
+    example = next(store.iter_examples(dataset.id))[0]
+    store.add_candidates(
+        [
+            Candidate(
+                id=f"f{i}",
+                dataset_id=dataset.id,
+                example_id=example.id,
+                augmenter="paraphrase",
+                target_field="instruction",
+                text="",
+                status="failed",
+                error="reply is not a JSON array" if i < 2 else "timed out after 60 s",
+            )
+            for i in range(3)
+        ]
+    )
+    store.close()
+    code, out, _ = run_cli("stats")
+    assert "failed x2      reply is not a JSON array" in out and "failed x1      timed out after 60 s" in out
+    assert json.loads(run_cli("stats", "--json")[1])["decisions"]["pending"] == 0  # failed ones are not pending
+
+
+def test_counts_and_limits_must_be_positive(run_cli) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    for flag in ("--concurrency", "--rpm", "--batch-size"):
+        with pytest.raises(SystemExit) as info:
+            run_cli("run", "--augmenters", "templates", flag, "0")
+        assert info.value.code == 2
+
+
+def test_one_record_is_singular_and_dataset_names_the_import(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"instruction": "a", "output": "b"}\n')
+    assert (
+        run_cli("import", str(path), "--dataset", "mine")[1]
+        == "imported 1 record into dataset 'mine' (schema alpaca)\n"
+    )
+
+
+def test_import_with_explicit_file_type(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "export"
+    path.write_text("instruction,output\na,b\n")
+    code, out, err = run_cli("import", str(path), "--file-type", "csv")
+    assert code == 0, err
