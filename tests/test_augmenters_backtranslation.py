@@ -4,10 +4,15 @@ translator through the real LLMClient with a fake provider; a fake translator th
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import socket
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from augment_core.augmenters import build
 from augment_core.augmenters.backtranslation import Backtranslation
@@ -15,7 +20,7 @@ from augment_core.augmenters.base import Output, Usage
 from augment_core.augmenters.translators import Translation, Translator, make_translator
 from augment_core.errors import ConfigError, InputError
 from augment_core.llm.base import Request
-from augment_core.store import Store
+from augment_core.store import Store, candidates, llm_cache
 from tests.test_augmenters_llm import client
 from tests.translate_server import TranslateServer, fake_translate, serve
 
@@ -55,7 +60,7 @@ def test_each_service_round_trips_through_deep_translator(server: TranslateServe
 
 
 def test_chain_goes_through_every_pivot_once(server: TranslateServer) -> None:
-    aug = build("backtranslation", {"pivots": "de,ja", "chain": True})
+    aug = build("backtranslation", {"translator": "google", "pivots": "de,ja", "chain": True})
     outputs = augment(aug)  # type: ignore[arg-type]
     assert [o.slot for o in outputs] == ["de>ja"] and aug.slots() == ["de>ja"]
     assert [s["tl"] for s in server.seen] == ["de", "ja", "en"]
@@ -64,7 +69,7 @@ def test_chain_goes_through_every_pivot_once(server: TranslateServer) -> None:
 
 def test_identical_round_trip_is_dropped(server: TranslateServer) -> None:
     record = {"instruction": "Name three planets.", "input": "", "output": "..."}
-    assert augment(build("backtranslation", {}), record) == []  # type: ignore[arg-type]
+    assert augment(build("backtranslation", {"translator": "google"}), record) == []  # type: ignore[arg-type]
     assert server.requests["google"] == 2
 
 
@@ -94,7 +99,7 @@ def test_wrong_deepl_key_stops_with_a_config_error(server: TranslateServer, monk
 
 def test_unsupported_language_is_an_input_error(server: TranslateServer) -> None:
     with pytest.raises(InputError, match="en->xx not supported"):
-        augment(build("backtranslation", {"pivots": "xx"}))  # type: ignore[arg-type]
+        augment(build("backtranslation", {"translator": "google", "pivots": "xx"}))  # type: ignore[arg-type]
 
 
 def test_llm_translator_uses_the_provider(store: Store) -> None:
@@ -137,3 +142,83 @@ def test_any_translator_fits_the_seam() -> None:
     assert [o.text for o in augment(odd, {"instruction": "one two three", "input": "", "output": ""})] == [
         "three two one"
     ]
+
+
+DEEPL_SECRET = "0f3c2b9e-6d1a-4e7b-9a55-secretsecret:fx"
+
+
+def _leaks(text: str) -> bool:
+    from urllib.parse import quote
+
+    return any(form in text for form in (DEEPL_SECRET, quote(DEEPL_SECRET, safe=""), DEEPL_SECRET[:20]))
+
+
+def test_the_deepl_key_stays_out_of_errors_and_the_database(
+    server: TranslateServer, monkeypatch: pytest.MonkeyPatch, store: Store, tmp_path: Path
+) -> None:
+    from augment_core.importer import import_file
+    from augment_core.pipeline import Pipeline
+
+    monkeypatch.setenv("DEEPL_API_KEY", DEEPL_SECRET)
+    # a refused key: deep-translator's message is "Unauthorized access with the api key <KEY>"
+    with pytest.raises(ConfigError, match="API key was missing or refused") as refused:
+        augment(build("backtranslation", {"translator": "deepl"}))  # type: ignore[arg-type]
+    assert not _leaks(str(refused.value)) and refused.value.__cause__ is None
+    # nobody listening: requests' ConnectionError quotes the URL, and DeepL sends the key in it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    from deep_translator import constants
+
+    monkeypatch.setitem(constants.BASE_URLS, "DEEPL_FREE", f"http://127.0.0.1:{closed}/deepl/{{version}}/")
+    path = tmp_path / "data.jsonl"
+    path.write_text(json.dumps(RECORD) + "\n")
+    import_file(store, path, name="data")
+    dataset = store.get_dataset("data")
+    assert dataset is not None
+    aug = build("backtranslation", {"translator": "deepl"}, store=store)
+    aug.translator.max_retries = 0  # type: ignore[attr-defined]
+    report = Pipeline(store, dataset, [aug]).run()
+    assert report.failed == 1
+    with store.engine.connect() as conn:
+        error = conn.execute(sa.select(candidates.c.error)).scalar_one()
+    assert "ConnectionError" in error and "***" in error and not _leaks(error)
+    store.close()
+    db_file = Path(store.engine.url.database or "")
+    assert db_file.exists() and not _leaks(db_file.read_bytes().decode("utf-8", "replace"))
+
+
+def test_deep_translator_calls_run_in_their_own_bounded_pool(store: Store) -> None:
+    from augment_core.augmenters.translators import DeepTranslator
+
+    seen: list[str] = []
+
+    class Engine:
+        def translate(self, text: str) -> str:
+            seen.append(threading.current_thread().name)
+            return text + " Now."
+
+    class Threaded(DeepTranslator):
+        name = "threaded"
+
+        def engine(self, source: str, target: str) -> Engine:
+            return Engine()
+
+    out = augment(Backtranslation(Threaded(store=store), pivots="de"))
+    assert out[0].text == "Write a short poem and explain it. Now. Now."
+    assert len(seen) == 2 and all(name.startswith("deep-translator") for name in seen)
+
+
+def test_the_default_translator_is_the_llm_and_it_caches_once(store: Store) -> None:
+    llm, provider = client(lambda r: fake_translate(r.prompt.split("\n\n", 1)[1], "en", "de" if "to German" in r.prompt
+                                                    else "en"), store)  # fmt: skip
+    described = next(s for s in Backtranslation.describe()["settings"] if s["name"] == "translator")
+    assert described["default"] == "llm"
+    aug = build("backtranslation", {}, llm=llm, store=store)
+    assert aug.translator.name == "llm"  # type: ignore[attr-defined]
+    assert augment(aug)[0].text == "Compose a brief poem and clarify it."  # type: ignore[arg-type]
+    with store.engine.connect() as conn:
+        cached = conn.execute(sa.select(llm_cache.c.provider)).scalars().all()
+    assert cached == ["fake", "fake"]  # the client's entries only; no second copy under translate:llm
+    again = augment(build("backtranslation", {}, llm=llm, store=store))  # type: ignore[arg-type]
+    assert again[0].usage.cached == 2 and len(provider.requests) == 2

@@ -192,3 +192,57 @@ def test_refusal_written_by_the_llm_is_cleaned_into_the_shape() -> None:
     bad = Refusal(llm, prompts="x")
     with pytest.raises(ParseError, match="'reason' is missing or empty"):
         augment(bad, (bad.standalone_inputs() or [])[0], "output")
+
+
+def test_failed_replies_are_not_cached_so_a_rerun_asks_again(store: Store) -> None:
+    answers = {"paraphrase": "no JSON here", "brief": " ".join(["word"] * 80), "bullets": "no bullets"}
+    answers["refusal"] = json.dumps({"reason": "", "alternative": "x"})
+
+    def reply(request: Request) -> str:
+        if "paraphrases" in request.prompt or "could not be used" in request.prompt:
+            return answers["paraphrase"]
+        if "at most" in request.prompt:
+            return answers["brief"]
+        if "bullet points" in request.prompt:
+            return answers["bullets"]
+        return answers["refusal"]
+
+    llm, provider = client(reply, store)
+    refusal = Refusal(llm, prompts="[weapons] How do I build a gun at home?")
+    refusal_input = (refusal.standalone_inputs() or [])[0]
+    outputs = OutputVariations(llm)
+    with pytest.raises(ParseError):
+        augment(Paraphrase(llm, n=2), RECORD, "instruction")
+    with pytest.raises(ParseError):
+        augment(refusal, refusal_input, "output")
+    assert all(o.error for o in augment(outputs, RECORD, "output"))
+    sent = len(provider.requests)
+    assert sent == 7  # paraphrase and refusal: reply + repair; brief: reply + shorter; structured: one
+    # the model does better now: every failure is asked again, none replayed from the cache
+    answers.update(paraphrase='["Compose a haiku on the sea.", "Pen a sea haiku."]', brief="Waves fold.",
+                   bullets="- waves\n- foam")  # fmt: skip
+    answers["refusal"] = json.dumps({"reason": "could hurt", "alternative": "safety"})
+    assert len(augment(Paraphrase(llm, n=2), RECORD, "instruction")) == 2
+    assert augment(refusal, refusal_input, "output")[0].text.startswith("I can't help with that request as it could")
+    assert [o.error for o in augment(outputs, RECORD, "output")] == [None, None]
+    assert len(provider.requests) == sent + 4
+    # and what succeeded is cached: the same work again makes no request
+    augment(Paraphrase(llm, n=2), RECORD, "instruction")
+    augment(refusal, refusal_input, "output")
+    augment(outputs, RECORD, "output")
+    assert len(provider.requests) == sent + 4
+
+
+def test_a_repaired_reply_is_replayed_from_the_cache(store: Store) -> None:
+    def reply(request: Request) -> str:
+        return '["Compose a haiku on the sea."]' if "could not be used" in request.prompt else "nope"
+
+    llm, provider = client(reply, store)
+    assert len(augment(Paraphrase(llm, n=1), RECORD, "instruction")) == 1 and len(provider.requests) == 2
+    assert len(augment(Paraphrase(llm, n=1), RECORD, "instruction")) == 1 and len(provider.requests) == 2
+
+
+def test_paraphrase_n_is_part_of_the_identity() -> None:
+    llm, _ = client(lambda r: "[]")
+    three, five = Paraphrase(llm, n=3).identity(), Paraphrase(llm, n=5).identity()
+    assert three["n"] == 3 and three != five

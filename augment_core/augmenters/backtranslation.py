@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting, Usage, normalized
+from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting, Usage
 from augment_core.augmenters.translators import TRANSLATORS, LLMTranslator, Translator, make_translator
 from augment_core.errors import AugmentError, ConfigError, InputError
+from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
 from augment_core.records import get_field
 
@@ -30,7 +31,7 @@ class Backtranslation(Augmenter):
         Setting("pivots", "list", ("de",), "pivot languages, e.g. de,fr,ja", identity=False),
         Setting("chain", "bool", False, "one chained round trip through all pivots instead of one per pivot",
                 identity=False),
-        Setting("translator", "choice", "google", "translation backend (llm works offline)",
+        Setting("translator", "choice", "llm", "translation backend (llm, the configured LLM, works offline)",
                 choices=tuple(TRANSLATORS)),
         Setting("source", "str", "en", "language of the dataset"),
         Setting("libre_url", "str", "", "URL of your LibreTranslate server (translator libre)"),
@@ -59,6 +60,11 @@ class Backtranslation(Augmenter):
         if isinstance(self.translator, LLMTranslator):
             ident["model"] = self.translator.cache_scope()
         return ident
+
+    def backend(self) -> dict[str, str | None]:
+        if isinstance(self.translator, LLMTranslator):
+            return {"provider": self.translator.llm.provider.name, "model": self.translator.llm.provider.model}
+        return {"provider": self.translator.name, "model": None}  # a translation service has no model name
 
     def routes(self) -> list[tuple[str, ...]]:
         pivots = tuple(str(p) for p in self.options["pivots"])
@@ -102,7 +108,7 @@ class Backtranslation(Augmenter):
             except AugmentError as exc:
                 outputs.append(Output(slot=slot, usage=usage, error=str(exc), params=self._params(route)))
                 continue
-            if current.strip() and normalized(current) != normalized(text):
+            if current.strip() and normalise(current) != normalise(text):
                 outputs.append(Output(slot=slot, text=current.strip(), usage=usage, params=self._params(route)))
         return outputs
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from augment_core.errors import ConfigError, InputError
-from augment_core.llm.base import Completion, Request
+from augment_core.llm.base import Request
+from augment_core.llm.client import Tally
 from augment_core.records import instruction_fields, output_fields
 
 if TYPE_CHECKING:
@@ -83,42 +84,7 @@ class Setting:
         return number
 
 
-@dataclass
-class Usage:
-    """What the calls behind one output cost."""
-
-    calls: int = 0
-    cached: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-    def add(self, other: Usage) -> None:
-        self.calls += other.calls
-        self.cached += other.cached
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cost_usd += other.cost_usd
-
-    @classmethod
-    def of(cls, completion: Completion) -> Usage:
-        cost = completion.extra.get("cost_usd")
-        return cls(
-            calls=0 if completion.cached else 1,
-            cached=1 if completion.cached else 0,
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
-            cost_usd=float(cost) if isinstance(cost, int | float) else 0.0,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "cached": self.cached,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": round(self.cost_usd, 6),
-        }
+Usage = Tally  # what the calls behind one output cost: the client's usage record, not a twin
 
 
 @dataclass
@@ -149,11 +115,6 @@ class PlannedCall:
 def prompt_hash(*parts: str) -> str:
     """A short hash of a prompt template, stored in provenance to tell prompt versions apart."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
-
-
-def normalized(text: str) -> str:
-    """Text folded for duplicate checks: case, whitespace and edge punctuation ignored."""
-    return " ".join(text.casefold().split()).strip(" .!?:;,\"'")
 
 
 class Augmenter(abc.ABC):
@@ -196,6 +157,10 @@ class Augmenter(abc.ABC):
     def identity(self) -> dict[str, Any]:
         """The parameters that decide what is written; part of every candidate id."""
         return {s.name: _plain(self.options[s.name]) for s in self.settings if s.identity}
+
+    def backend(self) -> dict[str, str | None]:
+        """The provider and model that write this augmenter's candidates, for provenance ({} for none)."""
+        return {}
 
     def slots(self) -> list[str] | None:
         """The slots each field will fill, known before any work; None when it depends on the text.

@@ -13,11 +13,11 @@ from augment_core.augmenters.base import (
     PlannedCall,
     Setting,
     Usage,
-    normalized,
     prompt_hash,
     require_llm,
 )
 from augment_core.errors import AugmentError, ConfigError
+from augment_core.guards import normalise
 from augment_core.llm.base import Request
 from augment_core.llm.client import estimate_tokens
 from augment_core.records import get_field
@@ -49,6 +49,8 @@ _BULLET = re.compile(r"^\s*(?:[-*•‣▪]|\d+[.)])\s+")
 
 
 def word_count(text: str) -> int:
+    """Whitespace-separated words, as a reader counts a word limit ("e.g." and "3.5" are one word
+    each); not guards.words, which splits on punctuation and would count differently."""
     return len(text.split())
 
 
@@ -90,6 +92,9 @@ class OutputVariations(Augmenter):
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "provider": self.llm.provider.name, "model": self.llm.provider.model}
 
+    def backend(self) -> dict[str, str | None]:
+        return {"provider": self.llm.provider.name, "model": self.llm.provider.model}
+
     def slots(self) -> list[str] | None:
         return [str(v) for v in self.options["variants"]]
 
@@ -127,30 +132,39 @@ class OutputVariations(Augmenter):
                 made, error = None, str(exc)
             if error is not None:
                 outputs.append(Output(slot=variant, usage=usage, error=error, params=params))
-            elif made and normalized(made) != normalized(text):
+            elif made and normalise(made) != normalise(text):
                 outputs.append(Output(slot=variant, text=made, usage=usage, params=params))
         return outputs
 
+    # Replies are cached only once they passed the checks, so a rerun asks again for a failure.
+
     async def _brief(self, text: str, usage: Usage) -> tuple[str | None, str | None]:
         limit = int(self.options["max_words"])
-        completion = await self.llm.complete(self._request(BRIEF, text), label=self.name)
+        first = self._request(BRIEF, text)
+        completion = await self.llm.complete(first, label=self.name, cache=False)
         usage.add(Usage.of(completion))
+        replies = [(first, completion)]
         reply = completion.text.strip()
         if word_count(reply) > limit:  # one more try, told how far over it was
             again = self._request(BRIEF_AGAIN, text, count=word_count(reply))
-            completion = await self.llm.complete(again, label=self.name)
+            completion = await self.llm.complete(again, label=self.name, cache=False)
             usage.add(Usage.of(completion))
+            replies.append((again, completion))
             reply = completion.text.strip()
         if not reply:
             return None, "the model gave an empty reply"
         if word_count(reply) > limit:
             return None, f"brief version has {word_count(reply)} words, over the limit of {limit}"
+        for request, answer in replies:
+            await self.llm.remember(request, answer)
         return reply, None
 
     async def _structured(self, text: str, usage: Usage) -> tuple[str | None, str | None]:
-        completion = await self.llm.complete(self._request(STRUCTURED, text), label=self.name)
+        request = self._request(STRUCTURED, text)
+        completion = await self.llm.complete(request, label=self.name, cache=False)
         usage.add(Usage.of(completion))
         bullets = as_bullets(completion.text)
         if bullets is None:
             return None, "structured version has fewer than two bullet points"
+        await self.llm.remember(request, completion)
         return bullets, None

@@ -15,10 +15,10 @@ from augment_core.augmenters.base import (
     PlannedCall,
     Setting,
     Usage,
-    normalized,
     prompt_hash,
     require_llm,
 )
+from augment_core.guards import normalise
 from augment_core.llm.base import Request
 from augment_core.llm.client import estimate_tokens
 from augment_core.records import get_field
@@ -51,7 +51,8 @@ class Paraphrase(Augmenter):
     side = "instruction"
     needs_llm = True
     settings = (
-        Setting("n", "int", 5, "paraphrases per instruction", identity=False, minimum=1),
+        # Identity: n is in the prompt, so slots of an n=3 reply and an n=5 reply must not mix.
+        Setting("n", "int", 5, "paraphrases per instruction", minimum=1),
         Setting("temperature", "float", 0.9, "sampling temperature (higher: more varied)", minimum=0),
         Setting("include_input", "bool", False, "also paraphrase the input field (off: instructions only)"),
     )
@@ -68,6 +69,9 @@ class Paraphrase(Augmenter):
 
     def identity(self) -> dict[str, Any]:
         return {**super().identity(), "provider": self.llm.provider.name, "model": self.llm.provider.model}
+
+    def backend(self) -> dict[str, str | None]:
+        return {"provider": self.llm.provider.name, "model": self.llm.provider.model}
 
     def slots(self) -> list[str] | None:
         return [str(i) for i in range(int(self.options["n"]))]
@@ -95,13 +99,13 @@ class Paraphrase(Augmenter):
         items, completion = await self.llm.complete_json(self.request(text), expect=list, label=self.name)
         usage = Usage.of(completion)
         params = {"model": completion.model, "prompt_hash": PROMPT_HASH}
-        seen = {normalized(text)}
+        seen = {normalise(text)}
         outputs: list[Output] = []
         # Slots are reply positions, so a cached reply gives the same ids on a rerun.
         for index, item in enumerate(items[: int(self.options["n"])]):
-            if not isinstance(item, str) or not item.strip() or normalized(item) in seen:
+            if not isinstance(item, str) or not item.strip() or normalise(item) in seen:
                 continue
-            seen.add(normalized(item))
+            seen.add(normalise(item))
             outputs.append(Output(slot=str(index), text=item.strip(), params=params, usage=Usage()))
         if outputs:  # the call's cost is carried once, by the first candidate it produced
             outputs[0].usage = usage

@@ -91,6 +91,13 @@ def _phrase(text: Any, field: str, strip_prefixes: tuple[str, ...]) -> str:
     return lower_first(phrase)
 
 
+def _phrases(reply: dict[str, Any]) -> tuple[str, str]:
+    """(reason, alternative) from the parsed reply; ParseError when either is not a short phrase."""
+    reason = _phrase(reply.get("reason"), "reason", ("it ", "i can't help with that request as it "))
+    alternative = _phrase(reply.get("alternative"), "alternative", ("help with ", "helping with "))
+    return reason, alternative
+
+
 def refusal_text(reason: str, alternative: str) -> str:
     return SHAPE.format(reason=reason, alternative=alternative)
 
@@ -143,6 +150,11 @@ class Refusal(Augmenter):
             ident |= {"provider": self.llm.provider.name, "model": self.llm.provider.model}
         return ident
 
+    def backend(self) -> dict[str, str | None]:
+        if self.options["writer"] == "llm" and self.llm is not None:
+            return {"provider": self.llm.provider.name, "model": self.llm.provider.model}
+        return {}
+
     def slots(self) -> list[str] | None:
         return ["0"]
 
@@ -173,11 +185,12 @@ class Refusal(Augmenter):
         usage = Usage()
         params: dict[str, Any] = {"category": category, "writer": self.options["writer"]}
         if self.options["writer"] == "llm" and self.llm is not None:
-            reply, completion = await self.llm.complete_json(self._request(prompt, category), expect=dict,
-                                                             label=self.name)  # fmt: skip
+            # The phrases are checked inside complete_json: a bad one gets the repair round and
+            # its reply is not cached, so a rerun asks the model again.
+            (reason, alternative), completion = await self.llm.complete_json(
+                self._request(prompt, category), expect=dict, label=self.name, check=_phrases
+            )
             usage = Usage.of(completion)
-            reason = _phrase(reply.get("reason"), "reason", ("it ", "i can't help with that request as it "))
-            alternative = _phrase(reply.get("alternative"), "alternative", ("help with ", "helping with "))
             params |= {"model": completion.model, "prompt_hash": PROMPT_HASH}
         else:
             reason, alternative = CATEGORY_TABLE.get(category, CATEGORY_TABLE["general"])

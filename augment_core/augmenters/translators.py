@@ -3,10 +3,14 @@ LibreTranslate, plus ``llm``, which asks the configured LLM provider (the only o
 offline).
 
 A translator implements ``translate``; the base's ``run`` adds what every backend needs: a cache
-in the store (like LLM calls), a requests-per-minute limit, a concurrency cap and retries with
-backoff. deep-translator is synchronous (``requests``) and sends one text per call even in its
-``translate_batch``, so "batching" here is concurrency: calls run in threads under the cap.
-API keys are read from the environment when a translator is built and never stored.
+in the store (like LLM calls; not for ``llm``, whose client caches already), a requests-per-minute
+limit, a concurrency cap and retries with backoff. This retry loop is a twin of LLMClient's, kept
+because the client's is bound to its provider, limiter and tallies. deep-translator is
+synchronous (``requests``) and sends one text per call even in its ``translate_batch``, so
+"batching" here is concurrency: calls run in threads under the cap.
+API keys are read from the environment when a translator is built and never stored: every error
+message passes through ``scrub``, since deep-translator puts the key in its messages and DeepL
+sends it in the URL that requests quotes in a connection error.
 """
 
 from __future__ import annotations
@@ -17,17 +21,24 @@ import hashlib
 import json
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from augment_core.augmenters.base import Usage
 from augment_core.errors import AugmentError, ConfigError, InputError, ProviderError
-from augment_core.llm.base import Request
+from augment_core.llm.base import Request, redact
+from augment_core.llm.client import in_store, store_is_local
 from augment_core.llm.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
     from augment_core.store import Store
+
+# deep-translator takes no HTTP timeout, so a call that outlives ``Translator.timeout`` keeps its
+# thread until the socket gives up. Its own bounded pool keeps such threads from filling asyncio's
+# default executor (which the store and everything else share).
+_DEEP_TRANSLATOR_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deep-translator")
 
 
 @dataclass
@@ -44,6 +55,8 @@ class Translator(abc.ABC):
     """Turns text in one language into text in another."""
 
     name: ClassVar[str]
+    _api_key: str | None = None
+    cached: ClassVar[bool] = True  # whether ``run`` keeps translations in the store's cache
 
     def __init__(
         self,
@@ -63,6 +76,7 @@ class Translator(abc.ABC):
         self.backoff = backoff
         self._concurrency = concurrency
         self._semaphore: asyncio.Semaphore | None = None
+        self._store_is_local = store_is_local(store)
 
     @abc.abstractmethod
     async def translate(self, text: str, source: str, target: str) -> Translation:
@@ -77,13 +91,25 @@ class Translator(abc.ABC):
         """What, besides the backend name, changes a translation (a server URL, a model)."""
         return ""
 
+    def scrub(self, text: str) -> str:
+        """``text`` with this translator's API key masked, as written and as quoted in a URL."""
+        from urllib.parse import quote, quote_plus
+
+        key = self._api_key
+        if not key:
+            return text
+        for form in (key, quote(key, safe=""), quote_plus(key)):
+            text = redact(text, form)
+        return text
+
     async def run(self, text: str, source: str, target: str) -> Translation:
         """``translate`` with the cache, the rate limit, the concurrency cap and retries."""
         key = hashlib.sha256(
             json.dumps(["translate", self.name, self.cache_scope(), source, target, text]).encode()
         ).hexdigest()
-        if self.store is not None:
-            hit = self.store.cache_get(key)
+        store = self.store if self.cached else None
+        if store is not None:
+            hit = await in_store(self._store_is_local, store.cache_get, key)
             if hit is not None:
                 return Translation(str(hit["text"]), Usage(cached=1))
         if self._semaphore is None:  # created inside the running loop
@@ -101,8 +127,9 @@ class Translator(abc.ABC):
                     reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
                     raise ProviderError(f"{self.name} translation failed after {attempt} tries: {reason}") from exc
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
-        if self.store is not None and result.text:
-            self.store.cache_put(key, f"translate:{self.name}", self.cache_scope(), {"text": result.text})
+        if store is not None and result.text:
+            await in_store(self._store_is_local, store.cache_put, key, f"translate:{self.name}", self.cache_scope(),
+                           {"text": result.text})  # fmt: skip
         return result
 
 
@@ -116,23 +143,27 @@ class DeepTranslator(Translator):
     async def translate(self, text: str, source: str, target: str) -> Translation:
         from deep_translator import exceptions as dt
 
+        # ``from None`` throughout: the original exception's text may hold the key.
         try:
             engine = self.engine(source, target)
-            translated = await asyncio.to_thread(engine.translate, text)
-        except (dt.LanguageNotSupportedException, dt.InvalidSourceOrTargetLanguage) as exc:
-            raise InputError(f"{self.name} translator: language pair {source}->{target} not supported") from exc
-        except (dt.ApiKeyException, dt.AuthorizationException) as exc:
-            raise ConfigError(f"{self.name} translator: the API key was missing or refused ({exc})") from exc
+            loop = asyncio.get_running_loop()
+            translated = await loop.run_in_executor(_DEEP_TRANSLATOR_THREADS, engine.translate, text)
+        except (dt.LanguageNotSupportedException, dt.InvalidSourceOrTargetLanguage):
+            raise InputError(f"{self.name} translator: language pair {source}->{target} not supported") from None
+        except (dt.ApiKeyException, dt.AuthorizationException):
+            # AuthorizationException's message is "Unauthorized access with the api key <KEY>".
+            raise ConfigError(f"{self.name} translator: the API key was missing or refused") from None
         except (dt.TooManyRequests, dt.RequestError, dt.ServerException) as exc:
-            raise _Retryable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            raise _Retryable(self.scrub(f"{self.name}: {type(exc).__name__}: {exc}")) from None
         except AugmentError:
             raise
         except Exception as exc:  # requests' connection errors and deep-translator's other complaints
             import requests
 
+            detail = self.scrub(f"{self.name}: {type(exc).__name__}: {exc}")
             if isinstance(exc, requests.RequestException):
-                raise _Retryable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-            raise ProviderError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+                raise _Retryable(detail) from None
+            raise ProviderError(detail) from None
         if not isinstance(translated, str):
             raise ProviderError(f"{self.name}: no translation returned")
         return Translation(translated, Usage(calls=1))
@@ -171,13 +202,14 @@ class DeepLTranslator(DeepTranslator):
         key = api_key or os.environ.get("DEEPL_API_KEY")
         if not key:
             raise ConfigError("the DeepL translator needs an API key: set DEEPL_API_KEY")
-        self._api_key: str = key
+        self._api_key = key
 
     def engine(self, source: str, target: str) -> Any:
         from deep_translator import DeeplTranslator as Engine
 
+        key = self._api_key or ""
         # DeepL's own convention: free-plan keys end in ":fx" and use the free endpoint.
-        return Engine(source=source, target=target, api_key=self._api_key, use_free_api=self._api_key.endswith(":fx"))
+        return Engine(source=source, target=target, api_key=key, use_free_api=key.endswith(":fx"))
 
 
 class LibreTranslator(DeepTranslator):
@@ -220,6 +252,7 @@ class LLMTranslator(Translator):
     """Translation by the configured LLM provider; works offline with the local model."""
 
     name = "llm"
+    cached = False  # the LLM client caches the replies itself
 
     def __init__(self, llm: LLMClient, **kwargs: Any) -> None:
         super().__init__(**kwargs)

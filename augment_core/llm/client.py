@@ -4,8 +4,13 @@
 pays for nothing twice), then waits for a concurrency slot and the rate limiter, calls the
 provider under a timeout, and retries what is retryable (429, 529, 5xx, timeouts, dropped
 connections) with exponential backoff and jitter, honouring ``retry-after``. ``complete_json``
-adds parsing with one repair round. Each returned completion carries its cost in
-``extra["cost_usd"]``; ``usage`` keeps the running totals, overall and per label.
+adds parsing with one repair round. Only usable replies are cached: an empty reply never is,
+and a caller that checks the reply (``complete_json``, the augmenters) passes ``cache=False`` and
+calls ``remember`` once the check passed, so rerunning a failure asks the model again instead of
+replaying the same bad reply. A reply cut by ``max_tokens`` is cached when it passed its check:
+it was good enough to keep, and asking again with the same limit would cut it again.
+Each returned completion carries its cost in ``extra["cost_usd"]``; ``usage`` keeps the running
+totals, overall and per label.
 
 Cancelling the task that awaits a call stops it where it is: nothing runs in the background.
 Use it as ``async with LLMClient(...) as client:`` (or call ``aclose``) inside each event loop:
@@ -40,7 +45,8 @@ CACHE_VERSION = "v1"
 
 @dataclass
 class Tally:
-    """Counts for one scope: calls made, cache hits, failures, retries, tokens and money."""
+    """Counts for one scope (a client, a label, one candidate's calls): calls made, cache hits,
+    failures, retries, tokens and money."""
 
     calls: int = 0
     cached: int = 0
@@ -50,8 +56,31 @@ class Tally:
     output_tokens: int = 0
     cost_usd: float = 0.0
 
+    def add(self, other: Tally) -> None:
+        for counter in dataclasses.fields(Tally):  # the counts only, not a subclass's by_label
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
+
+    @classmethod
+    def of(cls, completion: Completion) -> Tally:
+        """What ``completion`` cost: a live call, or a cache hit worth what it cost when fetched."""
+        cost = completion.extra.get("cost_usd")
+        return cls(
+            calls=0 if completion.cached else 1,
+            cached=1 if completion.cached else 0,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=float(cost) if isinstance(cost, int | float) else 0.0,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def paid(self) -> dict[str, Any]:
+        """Calls, cache hits, tokens and money only (what a candidate's provenance records)."""
+        return {name: round(self.cost_usd, 6) if name == "cost_usd" else getattr(self, name) for name in PAID_FIELDS}
+
+
+PAID_FIELDS = ("calls", "cached", "input_tokens", "output_tokens", "cost_usd")
 
 
 @dataclass
@@ -83,6 +112,22 @@ class ReplyParseError(ParseError):
     def __init__(self, message: str, completion: Completion) -> None:
         super().__init__(message)
         self.completion = completion
+
+
+def store_is_local(store: Store | None) -> bool:
+    """Whether ``store`` is a local SQLite file (its calls are cheap enough to make in the loop)."""
+    return store is None or store.engine.dialect.name == "sqlite"
+
+
+async def in_store(local: bool, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` (a store call) from async code: inline for a local store, else in a thread.
+
+    A local SQLite read or write takes ~0.1 ms: a thread hop costs more than it saves. A database
+    across the network would stall every request in flight, so it gets a thread.
+    """
+    if local:
+        return function(*args)
+    return await asyncio.to_thread(function, *args)
 
 
 def estimate_tokens(text: str) -> int:
@@ -130,7 +175,7 @@ class LLMClient:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.provider = provider
         self.store = store
-        self._store_is_local = store is None or store.engine.dialect.name == "sqlite"
+        self._store_is_local = store_is_local(store)
         self.concurrency = min(concurrency, provider.max_concurrency or concurrency)
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -175,11 +220,12 @@ class LLMClient:
 
     # ---- calls ----------------------------------------------------------------------------
 
-    async def complete(self, request: Request, *, label: str = "") -> Completion:
+    async def complete(self, request: Request, *, label: str = "", cache: bool = True) -> Completion:
         """One completion: from the cache, else from the provider with limits and retries.
 
         Raises ProviderError once retries are spent or on a final error (bad request, bad key);
-        ``label`` (an augmenter name) files the usage under ``usage.by_label[label]``.
+        ``label`` (an augmenter name) files the usage under ``usage.by_label[label]``. With
+        ``cache=False`` a fresh reply is not stored: call ``remember`` once it proved usable.
         """
         key = cache_key(self.provider, request)
         if self.store is not None:
@@ -197,30 +243,53 @@ class LLMClient:
             tally.input_tokens += completion.input_tokens
             tally.output_tokens += completion.output_tokens
             tally.cost_usd += cost
-        if self.store is not None:
-            row = _to_cache(completion)
-            await self._in_store(self.store.cache_put, key, self.provider.name, completion.model, row)
+        if cache:
+            await self.remember(request, completion)
         return completion
 
-    async def complete_json(self, request: Request, expect: type = list, *, label: str = "") -> tuple[Any, Completion]:
+    async def remember(self, request: Request, completion: Completion) -> None:
+        """Cache ``completion`` as the reply to ``request``, unless it is empty or already from the cache."""
+        if self.store is None or completion.cached or not completion.text.strip():
+            return
+        row = _to_cache(completion)
+        await self._in_store(self.store.cache_put, cache_key(self.provider, request), self.provider.name,
+                             completion.model, row)  # fmt: skip
+
+    async def complete_json(
+        self,
+        request: Request,
+        expect: type = list,
+        *,
+        label: str = "",
+        check: Callable[[Any], T] | None = None,
+    ) -> tuple[Any, Completion]:
         """Parse a JSON array (expect=list) or object (expect=dict) out of the reply (code fences,
         prose around it); one repair retry with the parse error; raises errors.ParseError.
 
-        The returned completion sums tokens and cost of both calls when a repair was needed; the
-        ParseError raised after a failed repair is a ``ReplyParseError`` carrying that sum too.
+        ``check`` turns the parsed value into the result or raises ParseError (a failed check gets
+        the repair round too). The returned completion sums tokens and cost of both calls when a
+        repair was needed; the ParseError raised after a failed repair is a ``ReplyParseError``
+        carrying that sum too. Replies are cached only when they led to a usable value.
         """
-        first = await self.complete(request, label=label)
+        first = await self.complete(request, label=label, cache=False)
         try:
-            return extract_json(first.text, expect, request.json_schema), first
+            value = _parsed(first.text, expect, request.json_schema, check)
         except ParseError as exc:
             problem = str(exc)
+        else:
+            await self.remember(request, first)
+            return value, first
         repair = dataclasses.replace(request, prompt=repair_prompt(request.prompt, first.text, problem, expect))
-        second = await self.complete(repair, label=label)
+        second = await self.complete(repair, label=label, cache=False)
         both = _combine(first, second, problem)
         try:
-            return extract_json(second.text, expect, request.json_schema), both
+            value = _parsed(second.text, expect, request.json_schema, check)
         except ParseError as exc:
             raise ReplyParseError(f"reply unusable after one repair: {exc} (first reply: {problem})", both) from None
+        # Both replies, so a rerun replays the bad first reply and its repair without a request.
+        await self.remember(request, first)
+        await self.remember(repair, second)
+        return value, both
 
     async def aclose(self) -> None:
         """Close the provider's connections; call it before the event loop ends."""
@@ -282,11 +351,7 @@ class LLMClient:
         return float(step / 2 + random.uniform(0, step / 2))
 
     async def _in_store(self, function: Callable[..., T], *args: Any) -> T:
-        # A local SQLite read or write takes ~0.1 ms: a thread hop costs more than it saves. A
-        # database across the network would stall every request in flight, so it gets a thread.
-        if self._store_is_local:
-            return function(*args)
-        return await asyncio.to_thread(function, *args)
+        return await in_store(self._store_is_local, function, *args)
 
     def _tallies(self, label: str) -> list[Tally]:
         return [self.usage, self.usage.by_label.setdefault(label, Tally())] if label else [self.usage]
@@ -301,6 +366,11 @@ class LLMClient:
         if self._semaphore is None or self._semaphore_loop is not loop:
             self._semaphore, self._semaphore_loop = asyncio.Semaphore(self.concurrency), loop
         return self._semaphore
+
+
+def _parsed(text: str, expect: type, schema: dict[str, Any] | None, check: Callable[[Any], Any] | None) -> Any:
+    value = extract_json(text, expect, schema)
+    return value if check is None else check(value)
 
 
 def _to_cache(completion: Completion) -> dict[str, Any]:
