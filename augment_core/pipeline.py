@@ -3,7 +3,8 @@ written back after each batch, progress reported through a callback.
 
 Resume: a candidate's id is a hash of (example, augmenter, identity parameters, target field,
 slot), so a rerun inserts nothing twice; a field whose slots are all stored as ``ok`` is skipped
-before any work, and a stored failure is retried and replaced. A failure on one item is recorded
+before any work, and a stored failure is retried and replaced (or deleted, when the retry fills
+fewer slots). A failure on one item is recorded
 on a candidate with status ``failed`` and its reason; only a ConfigError (a missing key, package
 or model: every item would fail alike) or an InputError (a bad setting) stops the run.
 Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
@@ -117,6 +118,7 @@ class Pipeline:
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
         self._identity = {a.name: a.identity() for a in self.augmenters}
+        self._backend = {a.name: a.backend() for a in self.augmenters}
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -219,11 +221,11 @@ class Pipeline:
     async def _run_batch(self, items: list[_Item]) -> None:
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
-        results: list[list[Candidate]] = []
+        results: list[tuple[list[Candidate], list[str]]] = []
 
         halted = False  # a fatal error: start nothing more in this batch
 
-        async def work(item: _Item) -> list[Candidate] | None:
+        async def work(item: _Item) -> tuple[list[Candidate], list[str]] | None:
             nonlocal halted
             async with semaphore:
                 if self.cancel.is_set() or halted:
@@ -244,25 +246,30 @@ class Pipeline:
         consumed = 0
         try:
             for task, item in zip(tasks, pending, strict=True):
-                made = await task
+                done = await task
                 consumed += 1
-                if made is not None:
-                    results.append(made)
+                if done is not None:
+                    results.append(done)
                     self._worked += 1
-                    self._advance(item, made)
+                    self._advance(item, done[0])
         except BaseException:
             for task in tasks:
                 task.cancel()
             # Keep what finished before the cancel or the fatal error, so a rerun does not redo it.
             for task in tasks[consumed:]:
-                if task.done() and not task.cancelled() and task.exception() is None and task.result():
-                    results.append(task.result() or [])
-            self._write([c for made in results for c in made])
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    finished = task.result()
+                    if finished is not None:
+                        results.append(finished)
+            self._write(results)
             raise
-        self._write([c for made in results for c in made])
+        self._write(results)
 
-    async def _run_item(self, item: _Item) -> list[Candidate]:
+    async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
+        """The candidates made for the item's fields to do, and the ids of the known slots of those
+        fields that got nothing this time (a stored failure there is stale)."""
         made: list[Candidate] = []
+        empty: list[str] = []
         augmenter = item.augmenter
         for field_path in item.todo:
             try:
@@ -272,8 +279,11 @@ class Pipeline:
             except Exception as exc:  # one item's failure is recorded on it, never fatal
                 reason = str(exc) or type(exc).__name__
                 outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
-            made += [self._candidate(item, field_path, out) for out in outputs]
-        return made
+            fresh = [self._candidate(item, field_path, out) for out in outputs]
+            filled = {c.id for c in fresh}
+            empty += [i for i in (self._id(item, field_path, s) for s in augmenter.slots() or []) if i not in filled]
+            made += fresh
+        return made, empty
 
     def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
         name = item.augmenter.name
@@ -284,8 +294,9 @@ class Pipeline:
             "augmenter": name,
             "params": params,
             "slot": out.slot,
-            "usage": out.usage.as_dict(),
+            "usage": out.usage.paid(),
             "created_at": stamp,
+            **self._backend_of(name, out),
             "refusal": out.kind == "refusal",
         }
         if out.kind == "refusal":
@@ -306,7 +317,20 @@ class Pipeline:
             created_at=stamp,
         )
 
-    def _write(self, made: list[Candidate]) -> None:
+    def _backend_of(self, name: str, out: Output) -> dict[str, Any]:
+        """Provider and model of a candidate (none for templates or the refusal table); the model the
+        reply names, when the augmenter recorded it, else the configured one."""
+        backend = self._backend[name]
+        if not backend:
+            return {}
+        return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
+
+    def _write(self, results: list[tuple[list[Candidate], list[str]]]) -> None:
+        made = [c for candidates_, _ in results for c in candidates_]
+        # A retry that filled fewer slots than before leaves the other slots' failures stale: drop them.
+        stale = [i for _, empty in results for i in empty]
+        if stale:
+            self.store.delete_failed_candidates(stale)
         if not made:
             return
         unique = list({c.id: c for c in made}.values())

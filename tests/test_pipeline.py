@@ -339,3 +339,55 @@ def test_cli_end_to_end_with_the_local_model(run_cli: Any, tmp_path: Path) -> No
     assert all(r["error"] for r in stored if r["status"] == "failed")
     ok = [r for r in stored if r["augmenter"] == "paraphrase" and r["status"] == "ok"]
     assert all(r["provenance"]["params"]["model"] for r in ok)
+
+
+def test_provenance_names_the_provider_and_model(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(3))
+    llm, _ = client(lambda r: paraphrases(r.prompt), store)
+    augs = [build("paraphrase", {"n": 3}, llm=llm), build("templates", {"n": 1})]
+    Pipeline(store, dataset, augs, llm=llm).run()
+    by_aug: dict[str, list[dict[str, Any]]] = {}
+    for r in rows(store):
+        by_aug.setdefault(r["augmenter"], []).append(r["provenance"])
+    assert by_aug["paraphrase"]
+    assert all(p["provider"] == "fake" and p["model"] == "fake-1" for p in by_aug["paraphrase"])
+    assert all("provider" not in p for p in by_aug["templates"])  # no model wrote these
+
+
+def test_raising_paraphrase_n_asks_again_instead_of_mixing_replies(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(2))
+
+    def reply(request: Request) -> str:
+        n = int(re.search(r"Write (\d+) different", request.prompt).group(1))  # type: ignore[union-attr]
+        text = request.prompt.rsplit("Instruction:\n", 1)[-1].strip()
+        return json.dumps([f"Variant {i} of {n}: {text}" for i in range(n)])
+
+    llm, _ = client(reply, store)
+    Pipeline(store, dataset, [build("paraphrase", {"n": 3}, llm=llm)], llm=llm).run()
+    report = Pipeline(store, dataset, [build("paraphrase", {"n": 5}, llm=llm)], llm=llm).run()
+    assert report.added == 10
+    five = [r for r in rows(store) if r["params"].get("n") == 5]
+    assert len(five) == 10 and all(" of 5: " in r["text"] for r in five)  # all from the n=5 reply
+
+
+def test_a_retry_with_fewer_slots_clears_the_stale_failures(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(2))
+    broken = {"on": True}
+
+    def reply(request: Request) -> str:
+        if broken["on"]:
+            return "Sorry, no JSON today."
+        text = request.prompt.rsplit("Instruction:\n", 1)[-1].strip()
+        return json.dumps([f"Kindly: {text}", f"kindly {text}", f"Kindly: {text}!"])  # two are duplicates
+
+    llm, provider = client(reply, store)
+    first = Pipeline(store, dataset, [build("paraphrase", {"n": 3}, llm=llm)], llm=llm).run()
+    assert first.failed == 6
+    broken["on"] = False
+    again = Pipeline(store, dataset, [build("paraphrase", {"n": 3}, llm=llm)], llm=llm).run()
+    assert again.failed == 0 and len(provider.requests) == 6  # the bad replies were not cached: asked again
+    stored = rows(store)
+    assert [r["status"] for r in stored] == ["ok", "ok"]  # one paraphrase each; slots 1 and 2 failures gone
+    calls = len(provider.requests)
+    last = Pipeline(store, dataset, [build("paraphrase", {"n": 3}, llm=llm)], llm=llm).run()
+    assert last.failed == 0 and len(provider.requests) == calls  # a successful job reruns from the cache
