@@ -307,7 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, help="variants per field (paraphrase default 5, templates 3)")
     p.add_argument("--pivots", help="backtranslation pivot languages, e.g. de,fr,ja (default de)")
     p.add_argument("--chain", action="store_true", help="backtranslate through all pivots in one chain")
-    p.add_argument("--translator", choices=["google", "deepl", "mymemory", "libre", "llm"], help="default google")
+    p.add_argument(
+        "--translator",
+        choices=["google", "deepl", "mymemory", "libre", "llm"],
+        help="default llm (the configured LLM; works offline)",
+    )
     p.add_argument("--libre-url", help="URL of your LibreTranslate server")
     p.add_argument("--refusal-prompts", metavar="FILE", help="prompts, one per line: '[category] prompt'")
     p.add_argument("--refusal-writer", choices=["llm", "table"], help="who writes the reason")

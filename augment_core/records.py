@@ -140,10 +140,19 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
             for key in (role_key, text_key):
                 if not isinstance(turn.get(key), str):
                     raise RecordError(f"expected a string, got {_type_name(turn.get(key))}", f"{list_key}.{i}.{key}")
+        _, _, _, user_roles, assistant_roles = CHAT_LAYOUT[schema]
+        roles = {turn[role_key] for turn in turns}
+        for side, names in (("user", user_roles), ("assistant", assistant_roles)):
+            if not roles & set(names):
+                raise RecordError(f"no {side} turn (roles: {', '.join(sorted(roles))})", list_key)
         return
     for key in SCHEMA_KEYS[schema]:
         if key in record and record[key] is not None and not isinstance(record[key], str):
             raise RecordError(f"expected a string, got {_type_name(record[key])}", key)
+    # The instruction side is what every augmenter rewrites: an empty one is no example at all.
+    first = REQUIRED_KEYS[schema][0]
+    if not record[first].strip():
+        raise RecordError("empty", first)
 
 
 def _type_name(value: Any) -> str:

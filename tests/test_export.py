@@ -259,7 +259,7 @@ def test_same_schema_gives_back_the_users_columns(run_cli, db_url: str, tmp_path
         ("How much is 1+1?", "2", "x"),
         ("What is 2+2?", "4", "y"),
     ]
-    assert rows[1]["metadata.source_id"] == "#2"  # CSV rows without an id are keyed by their line
+    assert rows[1]["metadata.source_id"] == "#1"  # records without an id are keyed by their place in the file
 
 
 def test_studio_bytes_equal_the_cli_file(run_cli, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

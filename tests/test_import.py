@@ -220,3 +220,19 @@ def test_pretty_json_array_errors_name_the_real_line(run_cli, tmp_path: Path) ->
     code, _, err = run_cli("import", str(path))
     assert code == 2
     assert "pretty.json:6: field 'output': expected a string, got int" in err  # the second record opens on line 6
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"instruction": "  ", "output": "b"}', "field 'instruction': empty"),
+        ('{"prompt": "", "completion": "b"}', "field 'prompt': empty"),
+        ('{"messages": [{"role": "user", "content": "hi"}]}', "field 'messages': no assistant turn (roles: user)"),
+        ('{"conversations": [{"from": "gpt", "value": "hi"}]}', "field 'conversations': no user turn (roles: gpt)"),
+    ],
+)
+def test_records_useless_for_training_are_refused(run_cli, tmp_path: Path, line: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "useless.jsonl"
+    path.write_text(line + "\n")
+    code, _, err = run_cli("import", str(path))
+    assert code == 2 and f"useless.jsonl:1: {message}" in err, err
