@@ -370,7 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-refusal-share", type=float, help="cap on refusal examples in the set (setting, default 0.1)")
     p.add_argument("--seed", type=int, help="tie-break seed for the choice (setting mix.seed, default 0)")
     p.add_argument("--no-originals", action="store_true", help="write only the augmented records")
-    p.add_argument("--provenance", action="store_true", help="add provenance (metadata object/columns)")
+    p.add_argument(
+        "--provenance",
+        action="store_true",
+        help="add provenance (metadata object/columns); metadata a record already has is kept under metadata.previous",
+    )
     p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
     p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from OUTPUT's extension")
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")

@@ -234,6 +234,10 @@ def _records(
             record = dict(unapply_mapping(record, dataset.mapping))
         else:
             record = convert_record(record, dataset.schema, options.format)
+        if style is not None:
+            previous = _pop_earlier_metadata(record)
+            if previous is not None:
+                meta = {**meta, "previous": previous}
         if style == "object":
             record["metadata"] = meta
         elif style == "columns":
@@ -296,6 +300,21 @@ def _candidate_record(
             record[key] = f"{record[key]}~{candidate.id[:16]}"
             break
     return record
+
+
+def _pop_earlier_metadata(record: dict[str, Any]) -> Any:
+    """Take the metadata a record already carries (a re-imported provenance export) out of it.
+
+    Both shapes are taken: a ``metadata`` value and ``metadata.*`` columns (gathered into one
+    object). None when there is none. The new provenance keeps it under ``previous``, so each
+    round of export and re-import nests the lineage instead of overwriting it.
+    """
+    previous = record.pop("metadata", None)
+    columns = [key for key in record if key.startswith("metadata.")]
+    if columns:
+        gathered = {key.removeprefix("metadata."): record.pop(key) for key in columns}
+        previous = gathered if previous is None else {"metadata": previous, **gathered}
+    return previous
 
 
 @functools.lru_cache(maxsize=4096)

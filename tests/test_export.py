@@ -408,3 +408,53 @@ def test_chat_turn_rewrite_keeps_the_rest_of_the_conversation(store: Store, tmp_
         "output": "7",
         "source": "hand",
     }
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "csv"])
+def test_provenance_of_a_reexport_keeps_the_earlier_lineage(run_cli, db_url: str, tmp_path: Path, ext: str) -> None:  # type: ignore[no-untyped-def]
+    store = Store(db_url)
+    build_dataset(store, 2, {"paraphrase": 1})
+    store.close()
+    first = tmp_path / f"first.{ext}"
+    assert run_cli("export", str(first), "--dataset", "hand", "--provenance")[0] == 0
+    assert run_cli("import", str(first), "--name", "round2")[0] == 0
+    store = Store(db_url)
+    dataset = store.get_dataset("round2")
+    assert dataset is not None
+    by_id = {e.record["id"]: e for batch in store.iter_examples(dataset.id) for e in batch}
+    copy = by_id[next(i for i in by_id if i.startswith("ex-1~"))]
+    store.add_candidates(
+        [
+            Candidate(
+                id=cid("r2"),
+                dataset_id=dataset.id,
+                example_id=copy.id,
+                augmenter="templates",
+                target_field="instruction",
+                text="Round two?",
+            )
+        ]
+    )
+    store.set_decision(cid("r2"), "approved")
+    store.close()
+    second = tmp_path / "second.jsonl"
+    code, _, err = run_cli("export", str(second), "--dataset", "round2", "--provenance", "--provenance-style", "object")
+    assert code == 0, err
+    records = read_jsonl(second)
+    assert all(not k.startswith("metadata.") for r in records for k in r)
+    newest = next(r for r in records if r["metadata"]["candidate_id"] == cid("r2"))
+    # This round's lineage on top, the first round's (an augmented copy of ex-1) kept under previous.
+    assert newest["metadata"]["augmenter"] == "templates" and newest["metadata"]["source_id"] == copy.key
+    previous = newest["metadata"]["previous"]
+    assert previous["origin"] == "augmented" and previous["augmenter"] == "paraphrase"
+    assert previous["source_id"] == "ex-1" and previous["candidate_id"] == cid("hand", 1, "paraphrase", 0)
+    original = next(r for r in records if r["id"] == "ex-2")
+    assert original["metadata"]["origin"] == "original" and original["metadata"]["previous"]["origin"] == "original"
+    # Columns style: the earlier lineage as one JSON column.
+    third = tmp_path / "third.csv"
+    assert run_cli("export", str(third), "--dataset", "round2", "--provenance")[0] == 0
+    with third.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    row = next(r for r in rows if r["metadata.candidate_id"] == cid("r2"))
+    assert row["metadata.augmenter"] == "templates"
+    assert json.loads(row["metadata.previous"])["augmenter"] == "paraphrase"
