@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export AUGMENT_DB ?= sqlite:///augment.db
 
-.PHONY: setup run test check browser-deps sample
+.PHONY: setup run test check system-deps sample
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,17 +28,19 @@ run: setup sample
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501 \
 		--server.headless true --browser.gatherUsageStats false
 
-# Debian's Chromium for the browser tests (never a downloaded browser build).
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
-		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver; fi; }
+# Debian's packages the tests use: Chromium for the browser tests (never a downloaded browser
+# build) and the PostgreSQL server for the store's PostgreSQL test.
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(1); \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq $(1); fi
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(call APT_INSTALL,chromium chromium-driver); }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(call APT_INSTALL,postgresql); }
 
 check: setup
 	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
 	$(PY) -m mypy
 
-test: setup browser-deps
+test: setup system-deps
 	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
 	$(PY) -m mypy
 	$(PY) -m pytest

@@ -177,6 +177,8 @@ class Store:
             self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise InputError(f"--db '{url}': not a usable database URL ({exc})") from None
+        except ModuleNotFoundError as exc:  # e.g. mysql:// without its driver; PostgreSQL's psycopg is installed
+            raise InputError(f"--db '{url}': its database driver is not installed ({exc.name})") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
