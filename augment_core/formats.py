@@ -278,7 +278,10 @@ def detect_schema(record: dict[str, Any]) -> str:
         missing = next((key for key in REQUIRED_KEYS[partial[0]] if key not in record), None)
         if missing is None:  # a chat column that does not hold a list of turns
             raise InputError(f"column '{REQUIRED_KEYS[partial[0]][0]}' must be a list of turns")
-        raise InputError(f"missing required column '{missing}' for the {partial[0]} schema (columns: {columns})")
+        raise InputError(
+            f"missing required column '{missing}' for the {partial[0]} schema (columns: {columns})"
+            + _nesting_hint(record)
+        )
     if not fits:
         raise InputError(
             f"cannot detect the schema from the columns ({columns}); expected instruction/output, "
@@ -286,6 +289,14 @@ def detect_schema(record: dict[str, Any]) -> str:
             "or choose one with --format"
         )
     raise InputError(f"the columns ({columns}) fit several schemas: {', '.join(fits)}; choose one with --format")
+
+
+def _nesting_hint(record: dict[str, Any]) -> str:
+    """A hint for records that nest their fields (Self-Instruct's ``instances``), which no schema reads."""
+    nested = [key for key, value in record.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+    if not nested:
+        return ""
+    return f"; '{nested[0]}' holds a list of objects: flatten it to one record per item first"
 
 
 def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type: str | None = None) -> int:

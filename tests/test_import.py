@@ -236,3 +236,10 @@ def test_records_useless_for_training_are_refused(run_cli, tmp_path: Path, line:
     path.write_text(line + "\n")
     code, _, err = run_cli("import", str(path))
     assert code == 2 and f"useless.jsonl:1: {message}" in err, err
+
+
+def test_nested_records_get_a_hint(run_cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run_cli("import", str(SHARED_DATASETS / "alpaca_seed_tasks.jsonl"))
+    assert code == 2
+    assert "missing required column 'output'" in err
+    assert "'instances' holds a list of objects: flatten it to one record per item first" in err
