@@ -71,7 +71,9 @@ def import_file(
                         try:
                             report.schema = detect_schema(record)
                         except InputError as exc:
-                            raise DatasetFormatError(str(path), str(exc), line) from None
+                            # In a CSV the columns are the header's: point there, not at the first row.
+                            where = 1 if kind == "csv" else line
+                            raise DatasetFormatError(str(path), str(exc), where) from None
                     dataset_id = store.create_dataset(conn, name, report.schema, str(path), kind, mapping)
                 else:
                     record = decode_nested(apply_mapping(raw, mapping))

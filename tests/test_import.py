@@ -60,7 +60,7 @@ def test_column_mapping(run_cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     path = tmp_path / "qa.csv"
     path.write_text("question,answer,extra\nWhat is 1+1?,2,x\n")
     code, _, err = run_cli("import", str(path))
-    assert code == 2 and "cannot detect the schema" in err and "qa.csv:2" in err
+    assert code == 2 and "cannot detect the schema" in err and "qa.csv:1" in err
     code, out, err = run_cli("import", str(path), "--map", "instruction=question", "--map", "output=answer")
     assert code == 0, err
     code, _, err = run_cli("import", str(path), "--name", "x", "--map", "instruction=nope")
@@ -74,7 +74,7 @@ BAD_INPUTS = {
     ),
     "missing_column.csv": (
         "instruction,input\nDo it,now\n",
-        "missing_column.csv:2: missing required column 'output' for the alpaca schema",
+        "missing_column.csv:1: missing required column 'output' for the alpaca schema",
     ),
     "not_utf8.jsonl": (
         b'{"instruction": "a", "output": "b"}\n{"instruction": "\xff", "output": "b"}\n',
