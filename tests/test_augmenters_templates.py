@@ -11,6 +11,7 @@ import pytest
 from augment_core.augmenters import build
 from augment_core.augmenters.templates import Templates, lower_first, parse, variations
 from augment_core.errors import InputError
+from augment_core.guards import normalise
 from tests.conftest import SHARED_DATASETS
 
 
@@ -42,7 +43,7 @@ def test_lower_first_keeps_names_and_acronyms(text: str, expected: str) -> None:
 
 def test_question_becomes_can_you_tell_me_never_doubled() -> None:
     found = variations("What is the capital of France?")
-    assert found["can_you"] == "Can you tell me what is the capital of France?"
+    assert found["can_you"] == "Can you tell me what the capital of France is?"
     assert "??" not in " ".join(found.values())
     assert all(not v.startswith("Can you what") for v in found.values())
     assert "colon" not in found and "question" not in found and "terse" not in found  # imperative-only forms
@@ -54,10 +55,9 @@ def test_imperative_gets_every_form_with_fitted_endings() -> None:
         "please": "Please explain SQL joins.",
         "can_you": "Can you explain SQL joins?",
         "i_need": "I need you to explain SQL joins.",
-        "colon": "Explain SQL joins:",
         "question": "Could you explain SQL joins?",
         "polite": "I would appreciate it if you could explain SQL joins.",
-    }  # "terse" would equal the original, so it is dropped
+    }  # "terse" and "colon" differ from the original only in punctuation, so they are dropped
 
 
 def test_trailing_colon_is_kept_where_input_follows() -> None:
@@ -106,16 +106,20 @@ def test_noisy_caps_only_on_request_and_deterministic_for_a_seed() -> None:
     assert set(first) <= set(run(Templates(n=4, seed=7), record))
 
 
-def test_empty_fields_give_nothing_and_input_only_when_asked() -> None:
+def test_empty_fields_give_nothing_and_the_input_is_never_a_target() -> None:
     aug = Templates(n=3)
     assert run(aug, {"instruction": "", "input": "", "output": "x"}) == {}
-    record = {"instruction": "Summarize the text.", "input": "", "output": "A summary."}
+    record = {
+        "instruction": "Summarize the text.",
+        "input": "The library opens at 9 a.m. on weekdays.",
+        "output": "9 a.m.",
+    }
     assert aug.fields(record, "alpaca") == ["instruction"]
-    with_input = Templates(n=3, include_input=True)
-    assert with_input.fields(record, "alpaca") == ["instruction"]  # empty input is not a target
-    record["input"] = "Translate this."
-    assert with_input.fields(record, "alpaca") == ["instruction", "input"]
-    assert aug.fields(record, "alpaca") == ["instruction"]
+    # The input is data the instruction works on: "Please help with the following: The library ..."
+    # would no longer match the output, so templates have no include_input setting at all.
+    with pytest.raises(InputError, match="no setting 'include_input'"):
+        Templates(n=3, include_input=True)
+    assert "include_input" not in {s["name"] for s in Templates.describe()["settings"]}
 
 
 def test_chat_targets_only_user_turns_and_output_untouched() -> None:
@@ -141,13 +145,17 @@ def test_settings_are_checked() -> None:
     with pytest.raises(InputError, match="no setting 'colour'"):
         build("templates", {"colour": "red"})
     assert build("templates", {"n": "4", "noisy": "yes"}).options == {
-        "n": 4, "seed": 0, "noisy": True, "include_input": False,
+        "n": 4, "seed": 0, "noisy": True,
     }  # fmt: skip
 
 
 def test_rules_hold_on_every_alpaca_instruction() -> None:
     data = json.loads((SHARED_DATASETS / "alpaca_5000.json").read_text())
     doubled = re.compile(r"\?\?|\?\.|\.\?|:\?|\?:|\.\.(?!\.)|::|!\?")
+    inverted = re.compile(
+        r"Can you tell me (what|how|why|when|where|who|which)('s| (is|are|do|does|did|should|can))\b", re.I
+    )
+    lower_after_stop = re.compile(r"^[a-z]|\? [a-z]")
     problems = []
     for record in data:
         text = record["instruction"]
@@ -158,7 +166,57 @@ def test_rules_hold_on_every_alpaca_instruction() -> None:
                 problems.append((template_id, text, variant))
             if variant.startswith(("Can you what", "Can you how", "Can you why", "Please what", "Please how")):
                 problems.append((template_id, text, variant))
+            same = template_id != "noisy_caps" and normalise(variant) == normalise(text)
+            if inverted.match(variant) or lower_after_stop.search(variant) or same:
+                problems.append((template_id, text, variant))
         first = text.split()[0] if text.split() else ""
         if parse(text).kind == "imperative" and first.isupper() and len(first) > 1:
             assert variations(text)["please"].split()[1] == first  # an acronym stays as it was
     assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What does the HTML <br> tag do?", "Can you tell me what the HTML <br> tag does?"),
+        ("How do I bake bread?", "Can you tell me how I bake bread?"),
+        ("Where should I go on holiday?", "Can you tell me where I should go on holiday?"),
+        ("What are the benefits of exercise?", "Can you tell me what the benefits of exercise are?"),
+        ("How does photosynthesis work?", "Can you tell me how photosynthesis works?"),
+        ("Who wrote Dune?", "Can you tell me who wrote Dune?"),  # no inversion to undo
+        ("Which European countries border France?", "Can you tell me which European countries border France?"),
+        ("Why is the sky blue?", None),  # not safe to reorder: no "Can you tell me" form at all
+        ("How many legs does a spider have?", None),
+        ("What is the sky made of?", None),
+        ("What's the difference between a list and a tuple?", None),
+    ],
+)
+def test_embedded_questions_are_uninverted_or_not_offered(text: str, expected: str | None) -> None:
+    assert variations(text).get("can_you") == expected
+
+
+def test_contractions_are_lowered_when_embedded() -> None:
+    found = variations("What's the difference between a list and a tuple?")
+    assert found["polite"] == "If you don't mind, what's the difference between a list and a tuple?"
+    assert variations("Who's the author of Dune?")["i_need"] == "I need to know: who's the author of Dune?"
+
+
+def test_a_quoted_question_mark_does_not_make_a_question() -> None:
+    text = 'translate the sentence "Hola, ¿cómo estás?" to English'
+    assert parse(text).kind == "imperative"
+    assert variations(text)["please"] == 'Please translate the sentence "Hola, ¿cómo estás?" to English.'
+
+
+def test_lower_case_imperatives_are_recognised_and_never_start_a_sentence_lower_case() -> None:
+    found = variations("rewrite this sentence as a question")
+    assert parse("rewrite this sentence as a question").kind == "imperative"
+    assert found["can_you"] == "Can you rewrite this sentence as a question?"
+    assert "terse" not in found  # "Rewrite this sentence as a question." differs only in case
+    framed = variations("the sky is blue. rewrite it as a question.")
+    assert framed["can_you"] == "Can you help me with the following? The sky is blue. rewrite it as a question."
+
+
+def test_punctuation_only_variants_are_dropped() -> None:
+    found = variations("Translate the sentence into French.")
+    assert "colon" not in found and "terse" not in found
+    assert all(normalise(v) != normalise("Translate the sentence into French.") for v in found.values())

@@ -6,6 +6,13 @@ or acronym ("Python", "SQL", "I"); never doubled punctuation (a question becomes
 template; an instruction with embedded content (a colon mid-text, several sentences, a line
 break, a closing quote) keeps its own ending and only gets prefixes that do not disturb it.
 All-caps is an opt-in "noisy" variation. The choice of templates is deterministic for a seed.
+
+Only instructions are varied: the input field is the data the instruction operates on, so
+templates never rewrite it (there is no include_input setting). An embedded wh-question is
+un-inverted only where that is safe ("what does X do" -> "what X does", "how do I" -> "how I",
+"where should I" -> "where I should", "what are the X" -> "what the X are"); otherwise the
+"Can you tell me" form is not offered. A variant that differs from the original only in case
+or punctuation adds nothing and is dropped (the opt-in ALL-CAPS variation excepted).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from augment_core.augmenters.base import Augmenter, Output, Setting
+from augment_core.guards import normalise
 from augment_core.records import get_field
 
 Kind = Literal["imperative", "wh", "yn", "other"]
@@ -76,6 +84,8 @@ def lower_first(text: str) -> str:
 
 def _keeps_case(word: str, following: str) -> bool:
     bare = re.sub(r"['’]s$", "", word)
+    if bare.lower() in WH_WORDS or (bare != word and bare.lower() in COMMON_WORDS):
+        return False  # a question word is never a name; "What's", "It's" are contractions
     if word == "I" or word.startswith(("I'", "I’")):
         return True
     if any(c.isupper() for c in word[1:]):  # SQL, JavaScript, McDonald
@@ -93,6 +103,7 @@ _POLITE_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z\"'(]")
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»')
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,8 @@ def parse(text: str) -> Parsed:
     core = re.sub(r",\s*please$", "", core, flags=re.IGNORECASE)
     first = core.split(maxsplit=1)[0].lower() if core else ""
     # "Can you write a poem?" is a request, not a question; "What is X" without "?" is a question.
-    asks = bool(re.match(r"[^.!?]*\?", original)) and not polite  # the first sentence ends with "?"
+    # The first sentence ends with "?"; a "?" inside a quotation belongs to the quoted text.
+    asks = bool(re.match(r"[^.!?]*\?", _QUOTED.sub('""', original))) and not polite
     kind: Kind
     if first in WH_WORDS:
         kind = "wh"
@@ -136,7 +148,7 @@ def parse(text: str) -> Parsed:
 def _names_thing(core: str) -> bool:
     """The first word is a name or a noun-ish form ("Classification", "Comparing"), not a verb."""
     word = core.split(maxsplit=1)[0]
-    return lower_first(core) == core or word.lower().endswith(("ing", "tion", "sion"))
+    return (core[:1].isupper() and lower_first(core) == core) or word.lower().endswith(("ing", "tion", "sion"))
 
 
 def _framed(p: Parsed) -> bool:
@@ -155,6 +167,57 @@ def _question(p: Parsed) -> str:
     return p.core + "?"
 
 
+def _sentence(text: str) -> str:
+    """``text`` able to start a sentence: its first letter upper-cased ("rewrite ..." -> "Rewrite ...")."""
+    return text[:1].upper() + text[1:]
+
+
+_SUBJECT_PRONOUNS = frozenset("i you we they he she it".split())
+_MODALS = frozenset("can could will would should shall may might must".split())
+_COPULAS = frozenset({"is", "are", "was", "were"})
+_DETERMINERS = frozenset("the a an this that these those your my our their his her its some".split())
+_FINAL_VERBS = {"do": "does", "mean": "means", "work": "works", "cost": "costs", "represent": "represents",
+                "say": "says", "stand for": "stands for", "look like": "looks like"}  # fmt: skip
+_TAIL_WORDS = frozenset("of for with about in on from to like by at into".split())
+
+
+def uninvert(core: str) -> str | None:
+    """A direct wh-question as an embedded clause ("what does X do" -> "what X does"); the question
+    itself when it has no inversion ("who wrote Dune"); None when un-inverting it is not safe."""
+    words = core.split()
+    if len(words) < 2 or words[0].lower() not in WH_WORDS:
+        return None
+    wh, aux, rest = words[0], words[1].lower(), words[2:]
+    lowered = [w.lower().strip(",;") for w in rest]
+    if aux not in AUX_WORDS:
+        # No auxiliary right after the wh-word: a subject question ("who wrote X") needs nothing,
+        # but one later ("what color is the sky", "how many legs does X have") is inverted.
+        return None if any(w.lower() in AUX_WORDS or "'" in w for w in words[1:]) else core
+    # A second auxiliary makes the clause too complex to reorder ("does" keeps its final "do").
+    if not rest or any(w in AUX_WORDS for w in (lowered[:-1] if aux == "does" else lowered)):
+        return None
+    if aux == "do" and lowered[0] in ("i", "you", "we", "they"):
+        return " ".join([wh, *rest])  # how do I bake bread -> how I bake bread
+    if aux in _MODALS and lowered[0] in _SUBJECT_PRONOUNS and len(rest) > 1:
+        return " ".join([wh, rest[0], aux, *rest[1:]])  # where should I go -> where I should go
+    if aux == "does":
+        tail = " ".join(lowered[-2:])
+        for verb, third in _FINAL_VERBS.items():
+            size = len(verb.split())
+            if (tail if size == 2 else lowered[-1]) == verb and len(rest) > size:
+                return " ".join([wh, *rest[:-size], third])  # what does the tag do -> what the tag does
+        return None
+    if (
+        aux in _COPULAS
+        and wh.lower() in ("what", "who", "which", "where")
+        and lowered[0] in _DETERMINERS | _SUBJECT_PRONOUNS
+        and lowered[-1] not in _TAIL_WORDS
+        and not any(w.endswith(("ing", "ed")) for w in lowered[1:])
+    ):
+        return " ".join([wh, *rest, aux])  # what are the benefits of X -> what the benefits of X are
+    return None
+
+
 Template = Callable[[Parsed], str | None]
 
 
@@ -168,11 +231,12 @@ def _please(p: Parsed) -> str | None:
 
 def _can_you(p: Parsed) -> str | None:
     if _framed(p):
-        return f"Can you help me with the following? {p.original}"
+        return f"Can you help me with the following? {_sentence(p.original)}"
     if p.kind == "imperative":
         return f"Can you {lower_first(p.core)}?" if p.simple else None
     if p.kind == "wh":
-        return f"Can you tell me {lower_first(p.core)}?"
+        clause = uninvert(p.core)  # "Can you tell me what does X do?" is never written
+        return f"Can you tell me {lower_first(clause)}?" if clause else None
     return None
 
 
@@ -187,7 +251,7 @@ def _i_need(p: Parsed) -> str | None:
 def _colon(p: Parsed) -> str | None:
     if p.kind != "imperative" or not p.simple or p.end.startswith(":"):
         return None
-    return f"{p.core}:"
+    return f"{_sentence(p.core)}:"
 
 
 def _could_you(p: Parsed) -> str | None:
@@ -215,16 +279,12 @@ TEMPLATES: dict[str, tuple[str, Template]] = {
     "please": ("Please ...", _please),
     "can_you": ("Can you ...? / Can you tell me ...?", _can_you),
     "i_need": ("I need you to ...", _i_need),
+    "terse": ("terse imperative", _terse),  # before "colon": of two forms that differ only in punctuation, the plainer
     "colon": ("...:", _colon),
     "question": ("Could you ...?", _could_you),
     "polite": ("I would appreciate it if you could ...", _polite),
-    "terse": ("terse imperative", _terse),
 }
 NOISY = "noisy_caps"
-
-
-def _folded(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def variations(text: str, *, noisy: bool = False) -> dict[str, str]:
@@ -233,12 +293,12 @@ def variations(text: str, *, noisy: bool = False) -> dict[str, str]:
         return {}
     parsed = parse(text)
     out: dict[str, str] = {}
-    # Punctuation counts here: "Explain X:" is the seed's colon form of "Explain X."
-    seen = {_folded(parsed.original)}
+    # Case and punctuation do not count: "Explain X:" for "Explain X." teaches nothing new.
+    seen = {normalise(parsed.original)}
     for template_id, (_, template) in TEMPLATES.items():
         variant = template(parsed)
-        if variant and _folded(variant) not in seen:
-            seen.add(_folded(variant))
+        if variant and normalise(variant) not in seen:
+            seen.add(normalise(variant))
             out[template_id] = variant
     if noisy and parsed.original.upper() != parsed.original:
         out[NOISY] = parsed.original.upper()
@@ -246,16 +306,18 @@ def variations(text: str, *, noisy: bool = False) -> dict[str, str]:
 
 
 class Templates(Augmenter):
-    """Instruction-format variations from fixed patterns (no model)."""
+    """Instruction-format variations from fixed patterns (no model); the input field is never varied."""
 
     name = "templates"
-    description = "Rewrite instructions with fixed patterns (Please ..., Can you ...?, ...:), no model needed."
+    description = (
+        "Rewrite instructions with fixed patterns (Please ..., Can you ...?, I need you to ...), no model "
+        "needed; the input field is data and is never rewritten."
+    )
     side = "instruction"
     settings = (
         Setting("n", "int", 3, "variations per instruction (at most those that fit)", identity=False, minimum=1),
         Setting("seed", "int", 0, "random seed: the same seed picks the same templates"),
         Setting("noisy", "bool", False, "also allow the ALL-CAPS variation (noisy data)"),
-        Setting("include_input", "bool", False, "also vary the input field (off: instructions only)"),
     )
 
     async def augment(self, record: dict[str, Any], field: str, schema: str) -> list[Output]:
