@@ -18,7 +18,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from augment_core.errors import AugmentError, InputError
 from augment_core.formats import file_type_of, unapply_mapping, write_records
 from augment_core.mixing import SELECTIONS, Eligible, MixReport, mix_settings, plan_for_dataset
 from augment_core.records import (
+    CHAT_LAYOUT,
     ID_KEYS,
     SCHEMAS,
     Candidate,
@@ -36,6 +38,7 @@ from augment_core.records import (
     RecordError,
     Score,
     convert_record,
+    to_turns,
     validate_record,
     with_field,
 )
@@ -111,11 +114,22 @@ class ExportReport:
     provenance: bool
     mix: MixReport
     report_file: str | None = None
+    # Chat exported to a single-turn schema: conversations written that lost turns, and the
+    # candidates left out because they rewrote a turn the single-turn record cannot hold.
+    conversations_cut: int = 0
+    later_turn_candidates: int = 0
 
     def lines(self) -> list[str]:
         head = f"exported {self.records} records to {self.path} ({self.schema}, {self.file_type})"
+        cut = []
+        if self.conversations_cut or self.later_turn_candidates:
+            cut = [
+                f"single-turn      {self.conversations_cut} multi-turn conversations kept only their first exchange "
+                f"(system prompt and later turns dropped); {self.later_turn_candidates} candidates for later turns "
+                "left out"
+            ]
         tail = [f"report written to {self.report_file}"] if self.report_file else []
-        return [head, *self.mix.lines(), *tail]
+        return [head, *self.mix.lines(), *cut, *tail]
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -141,10 +155,15 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
         max_refusal_share=options.max_refusal_share,
         seed=options.seed,
     )
-    plan = plan_for_dataset(
-        store, dataset.id, dataset.example_count, options.status, settings, options.include_originals
-    )
     schema = dataset.schema if options.format == "same" else options.format
+    # Chat to a single-turn schema keeps the first user and assistant turns of each conversation
+    # (records.convert_record): a rewrite of any other turn would come out as a copy of its original.
+    single_turn = dataset.schema in CHAT_LAYOUT and schema not in CHAT_LAYOUT
+    left_out = Counter[str]()
+    keep = _first_exchange_filter(store, dataset, left_out) if single_turn else None
+    plan = plan_for_dataset(
+        store, dataset.id, dataset.example_count, options.status, settings, options.include_originals, keep
+    )
     style = options.provenance_style
     if style == "auto":
         style = "object" if file_type in ("jsonl", "json") else "columns"
@@ -153,7 +172,7 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
     # garbage collection while the records are built.
     mix = plan.report
     del plan
-    records = _records(store, dataset, by_example, options, style if options.provenance else None)
+    records = _records(store, dataset, by_example, options, style if options.provenance else None, left_out)
     try:
         count = write_records(path, records, file_type)
     except OSError as exc:
@@ -171,6 +190,8 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
         records=count,
         provenance=options.provenance,
         mix=mix,
+        conversations_cut=left_out["conversations"],
+        later_turn_candidates=left_out["candidates"],
     )
     if options.report_file:
         side = Path(options.report_file)
@@ -219,20 +240,58 @@ def _group_by_example(chosen: list[Eligible]) -> dict[int | None, tuple[str, ...
     return {example_id: tuple(ids) for example_id, ids in groups.items()}
 
 
+def _first_exchange(record: dict[str, Any], schema: str) -> tuple[int, ...]:
+    """Indexes of the turns a single-turn schema keeps: the first user and the first assistant turn."""
+    turns = [role for role, _ in to_turns(record, schema)]
+    return tuple(turns.index(role) for role in ("user", "assistant") if role in turns)
+
+
+def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str]) -> Callable[[Eligible], bool]:
+    """A mix filter keeping only rewrites of a turn in their conversation's first exchange.
+
+    Counts what it leaves out in ``left_out["candidates"]``. Refusals are whole records: kept.
+    """
+    list_key, _, text_key, _, _ = CHAT_LAYOUT[dataset.schema]
+    kept = {
+        example.id: _first_exchange(example.record, dataset.schema)
+        for batch in store.iter_examples(dataset.id, batch_size=_BATCH)
+        for example in batch
+    }
+
+    def keep(item: Eligible) -> bool:
+        if item.kind == "refusal" or item.example_id is None:
+            return True
+        paths = (f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ()))
+        if item.target_field in paths:
+            return True
+        left_out["candidates"] += 1
+        return False
+
+    return keep
+
+
 def _records(
     store: Store,
     dataset: Dataset,
     by_example: dict[int | None, tuple[str, ...]],
     options: ExportOptions,
     style: str | None,
+    left_out: Counter[str],
 ) -> Iterator[dict[str, Any]]:
-    """Every exported record in order: each original, then its chosen candidates; orphan refusals last."""
+    """Every exported record in order: each original, then its chosen candidates; orphan refusals last.
+
+    Conversations written to a single-turn schema that lose turns are counted in ``left_out["conversations"]``.
+    """
+    single_turn = dataset.schema in CHAT_LAYOUT and options.format not in ("same", *CHAT_LAYOUT)
 
     def finish(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         if options.format == "same":
             # A fresh dict: the original's record is reused for its candidates after this.
             record = dict(unapply_mapping(record, dataset.mapping))
         else:
+            list_key = CHAT_LAYOUT[dataset.schema][0] if single_turn else ""
+            if single_turn and len(_first_exchange(record, dataset.schema)) < len(record[list_key]):
+                left_out["conversations"] += 1
             record = convert_record(record, dataset.schema, options.format)
         if style is not None:
             previous = _pop_earlier_metadata(record)

@@ -20,7 +20,7 @@ import hashlib
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -111,6 +111,7 @@ class Eligible:
     similarity: float = 0.0
     flag_count: int = 0
     near_duplicate: bool = False
+    target_field: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Eligible:
@@ -128,6 +129,7 @@ class Eligible:
             similarity=float(row["semantic_similarity"] or 0.0),
             flag_count=int(row["flag_count"] or 0),
             near_duplicate=bool(row["near_duplicate"]),
+            target_field=row["target_field"],
         )
 
 
@@ -335,9 +337,15 @@ def plan_for_dataset(
     selection: str,
     settings: MixSettings,
     include_originals: bool = True,
+    keep: Callable[[Eligible], bool] | None = None,
 ) -> MixPlan:
-    """Read the eligible candidates of a dataset from ``store`` (light rows, in batches) and plan the mix."""
+    """Read the eligible candidates of a dataset from ``store`` (light rows, in batches) and plan the mix.
+
+    ``keep``, when given, leaves out the candidates it returns False for before anything is chosen.
+    """
     if selection not in SELECTIONS:
         raise InputError(f"--status '{selection}': choose one of {', '.join(SELECTIONS)}")
     items = (Eligible.from_row(row) for batch in store.iter_mix_rows(dataset_id, selection) for row in batch)
+    if keep is not None:
+        items = (item for item in items if keep(item))
     return plan_mix(items, n_originals, settings, include_originals)

@@ -674,6 +674,7 @@ class Store:
             candidates.c.example_id,
             candidates.c.augmenter,
             candidates.c.kind,
+            candidates.c.target_field,
             decisions.c.status.label("decision"),
             scores.c.is_valid,
             scores.c.in_optimal_band,

@@ -458,3 +458,53 @@ def test_provenance_of_a_reexport_keeps_the_earlier_lineage(run_cli, db_url: str
     row = next(r for r in rows if r["metadata.candidate_id"] == cid("r2"))
     assert row["metadata.augmenter"] == "templates"
     assert json.loads(row["metadata.previous"])["augmenter"] == "paraphrase"
+
+
+def test_chat_to_single_turn_leaves_out_rewrites_of_later_turns(run_cli, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    long_chat = {
+        "id": "a",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Name a prime."},
+            {"role": "assistant", "content": "7"},
+            {"role": "user", "content": "Another one?"},
+            {"role": "assistant", "content": "11"},
+        ],
+    }
+    short_chat = {
+        "id": "b",
+        "messages": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "Hi."}],
+    }
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, "chat", "messages", "chat.jsonl", "jsonl", {})
+        store.add_examples(conn, dataset_id, [(1, "a", long_chat), (2, "b", short_chat)])
+    long_id, short_id = (e.id for e in next(store.iter_examples(dataset_id)))
+    rewrites = [
+        (long_id, "messages.1.content", "Give me a prime."),
+        (long_id, "messages.3.content", "One more?"),  # a later turn: alpaca cannot hold it
+        (long_id, "messages.4.content", "Eleven."),  # a later turn too
+        (short_id, "messages.1.content", "Hello."),
+    ]
+    store.add_candidates(
+        [
+            Candidate(id=cid("turn", i), dataset_id=dataset_id, example_id=e, augmenter="p", target_field=f, text=t)
+            for i, (e, f, t) in enumerate(rewrites)
+        ]
+    )
+    for i in range(len(rewrites)):
+        store.set_decision(cid("turn", i), "approved")
+    out = tmp_path / "a.jsonl"
+    mix = ("--ratio", "1:5", "--max-augmented-share", "1")
+    code, stdout, err = run_cli("export", str(out), "--format", "alpaca", *mix)
+    assert code == 0, err
+    records = read_jsonl(out)
+    assert [r["instruction"] for r in records] == ["Name a prime.", "Give me a prime.", "Say hi.", "Say hi."]
+    assert [r["output"] for r in records] == ["7", "7", "Hi.", "Hello."]
+    assert "augmented        2 (p 2)" in stdout and "candidates       2 eligible, 0 left out" in stdout
+    assert (
+        "single-turn      2 multi-turn conversations kept only their first exchange "
+        "(system prompt and later turns dropped); 2 candidates for later turns left out"
+    ) in stdout
+    # A chat schema holds every turn: nothing left out, no such line.
+    code, stdout, _ = run_cli("export", str(out), "--format", "sharegpt", *mix)
+    assert code == 0 and len(read_jsonl(out)) == 6 and "single-turn" not in stdout
