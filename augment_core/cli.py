@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
-from augment_core.errors import AugmentError, InputError, NotAvailableError
+from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES, parse_mapping
 from augment_core.importer import import_file
 from augment_core.records import SCHEMAS, Dataset
@@ -258,13 +258,6 @@ def cmd_review(args: argparse.Namespace, store: Store) -> int:
     verb = "rejected" if args.action.startswith("reject") else "approved"
     print(f"{verb} {count} candidates")
     return 0
-
-
-def not_available(feature: str) -> Command:
-    def command(args: argparse.Namespace, store: Store) -> int:
-        raise NotAvailableError(f"`augment {feature}` is not available yet")
-
-    return command
 
 
 def build_parser() -> argparse.ArgumentParser:

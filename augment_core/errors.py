@@ -6,7 +6,6 @@ AugmentError                 base: pages and the CLI catch only this tree
   ConfigError                a missing key, package or setting; says what to set or install
   ProviderError              an LLM or translation backend failed after its retries
   ParseError                 a model reply that is not the JSON shape asked for
-  NotAvailableError          a feature that has not landed yet
 """
 
 from __future__ import annotations
@@ -43,7 +42,3 @@ class ProviderError(AugmentError):
 
 class ParseError(AugmentError):
     """A model reply that does not have the shape asked for."""
-
-
-class NotAvailableError(AugmentError):
-    """A feature that is not available yet."""

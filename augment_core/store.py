@@ -349,44 +349,6 @@ class Store:
             # sqlite3 and the MySQL drivers sum the rows each statement of an executemany inserted.
             return int(conn.execute(insert, rows).rowcount)
 
-    def existing_candidate_ids(self, ids: Iterable[str]) -> set[str]:
-        wanted = list(ids)
-        found: set[str] = set()
-        with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                found.update(conn.execute(sa.select(candidates.c.id).where(candidates.c.id.in_(chunk))).scalars())
-        return found
-
-    def get_candidate(self, candidate_id: str) -> Candidate | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(candidates).where(candidates.c.id == candidate_id)).mappings().first()
-        return None if row is None else _candidate(row)
-
-    def iter_unscored_candidates(self, dataset_id: int, batch_size: int = 1000) -> Iterator[list[Candidate]]:
-        """Successful rewrite candidates that have no score yet, a batch at a time."""
-        last = ""
-        while True:
-            query = (
-                sa.select(candidates)
-                .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
-                .where(
-                    candidates.c.dataset_id == dataset_id,
-                    candidates.c.status == "ok",
-                    candidates.c.kind == "rewrite",
-                    scores.c.candidate_id.is_(None),
-                    candidates.c.id > last,
-                )
-                .order_by(candidates.c.id)
-                .limit(batch_size)
-            )
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).mappings().all()
-            if not rows:
-                return
-            yield [_candidate(row) for row in rows]
-            last = rows[-1]["id"]
-
     def count_unscored_candidates(self, dataset_id: int) -> int:
         query = (
             sa.select(sa.func.count())

@@ -125,17 +125,6 @@ def test_skip_invalid_reports_each_record(run_cli, db_url: str, tmp_path: Path) 
     assert _example_count(db_url) == 2
 
 
-def test_not_yet_available_commands_say_so(run_cli) -> None:  # type: ignore[no-untyped-def]
-    for command in ("run", "score", "review", "export"):
-        parser_ok = True
-        try:
-            code, _, err = run_cli(command)
-        except SystemExit:  # argparse: the command landed and requires arguments
-            parser_ok = False
-        if parser_ok and "not available yet" in err:
-            assert code == 1
-
-
 def test_module_entry_point_and_no_streamlit_import(tmp_path: Path) -> None:
     # every module of the library, including those added later
     code = (

@@ -52,8 +52,10 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
     ]
     assert store.add_candidates(cands) == 3
     assert store.add_candidates(cands) == 0  # a rerun adds nothing twice
-    batches = list(store.iter_unscored_candidates(dataset_id, batch_size=2))
-    assert [len(b) for b in batches] == [2, 1]
+    groups = list(store.iter_unscored_groups(dataset_id))
+    assert [[(c.id, scored) for c, scored in group] for group in groups] == [
+        [("c0", False), ("c1", False), ("c2", False)]
+    ]
     store.save_scores(
         [
             Score(
@@ -129,8 +131,14 @@ def _candidates(store: Store, n: int = 3, name: str = "d") -> tuple[int, list[st
     ids = [f"{name}{i}" for i in range(n)]
     store.add_candidates(
         [
-            Candidate(id=i, dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction",
-                      text=f"text {i}")
+            Candidate(
+                id=i,
+                dataset_id=dataset_id,
+                example_id=example.id,
+                augmenter="t",
+                target_field="instruction",
+                text=f"text {i}",
+            )
             for i in ids
         ]
     )
@@ -185,8 +193,9 @@ def test_add_candidates_counts_new_rows_from_the_insert_without_counting_the_tab
     dataset_id, ids = _candidates(store, n=2)  # two stored already
     example = next(store.iter_examples(dataset_id))[0]
     batch = [
-        Candidate(id=i, dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction",
-                  text="x")
+        Candidate(
+            id=i, dataset_id=dataset_id, example_id=example.id, augmenter="t", target_field="instruction", text="x"
+        )
         for i in [*ids, "new1", "new2", "new3"]
     ]
     seen: list[str] = []
@@ -201,8 +210,16 @@ def test_failed_candidates_are_not_pending(store: Store) -> None:
     example = next(store.iter_examples(dataset_id))[0]
     store.add_candidates(
         [
-            Candidate(id=f"f{i}", dataset_id=dataset_id, example_id=example.id, augmenter="t",
-                      target_field="instruction", text="", status="failed", error="timeout")
+            Candidate(
+                id=f"f{i}",
+                dataset_id=dataset_id,
+                example_id=example.id,
+                augmenter="t",
+                target_field="instruction",
+                text="",
+                status="failed",
+                error="timeout",
+            )
             for i in range(2)
         ]
     )
@@ -227,8 +244,15 @@ def test_flag_filter_matches_a_kind_and_no_wildcard_or_quote_breaks_it(store: St
     ]
     store.save_scores(
         [
-            Score(candidate_id=cid, semantic_similarity=0.9, is_valid=True, in_optimal_band=True, length_ratio=1.0,
-                  unique_words=0, flags=f)
+            Score(
+                candidate_id=cid,
+                semantic_similarity=0.9,
+                is_valid=True,
+                in_optimal_band=True,
+                length_ratio=1.0,
+                unique_words=0,
+                flags=f,
+            )
             for cid, f in zip(ids, flags, strict=True)
         ]
     )
