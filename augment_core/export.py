@@ -283,6 +283,7 @@ def _records(
     Conversations written to a single-turn schema that lose turns are counted in ``left_out["conversations"]``.
     """
     single_turn = dataset.schema in CHAT_LAYOUT and options.format not in ("same", *CHAT_LAYOUT)
+    id_key = _id_key(store, dataset)
 
     def finish(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         if options.format == "same":
@@ -314,7 +315,7 @@ def _records(
             for cid in by_example.get(example.id, ()):
                 candidate, score, decision = details[cid]
                 yield finish(
-                    _candidate_record(candidate, example, decision, dataset.schema),
+                    _candidate_record(candidate, example, decision, dataset.schema, id_key),
                     _meta(candidate, example, score, decision),
                 )
     orphans = by_example.get(None, ())
@@ -324,14 +325,25 @@ def _records(
         for cid in chunk:
             candidate, score, decision = details[cid]
             yield finish(
-                _candidate_record(candidate, None, decision, dataset.schema), _meta(candidate, None, score, decision)
+                _candidate_record(candidate, None, decision, dataset.schema, id_key),
+                _meta(candidate, None, score, decision),
             )
 
 
+def _id_key(store: Store, dataset: Dataset) -> str | None:
+    """The id key the dataset's records carry (the first record's), None when they carry none."""
+    first = next(store.iter_examples(dataset.id, batch_size=1), [])
+    return next((key for key in ID_KEYS for e in first if e.record.get(key) not in (None, "")), None)
+
+
 def _candidate_record(
-    candidate: Candidate, example: Example | None, decision: Decision | None, schema: str
+    candidate: Candidate, example: Example | None, decision: Decision | None, schema: str, id_key: str | None = None
 ) -> dict[str, Any]:
-    """The full record a candidate stands for: its (edited) text put into its original, or its own record."""
+    """The full record a candidate stands for: its (edited) text put into its original, or its own record.
+
+    A refusal without an id gets ``refusal~<candidate id>`` under ``id_key`` (the dataset's own id
+    key), so an export of records with ids imports again with every record keyed by its id.
+    """
     text = decision.edited_text if decision is not None and decision.edited_text is not None else candidate.text
     where = f"candidate {candidate.id} ({candidate.augmenter})"
     try:
@@ -358,6 +370,9 @@ def _candidate_record(
         if record.get(key) not in (None, ""):
             record[key] = f"{record[key]}~{candidate.id[:16]}"
             break
+    else:
+        if candidate.kind == "refusal" and id_key is not None:
+            record = {id_key: f"refusal~{candidate.id[:16]}", **record}
     return record
 
 

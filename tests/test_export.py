@@ -508,3 +508,31 @@ def test_chat_to_single_turn_leaves_out_rewrites_of_later_turns(run_cli, store: 
     # A chat schema holds every turn: nothing left out, no such line.
     code, stdout, _ = run_cli("export", str(out), "--format", "sharegpt", *mix)
     assert code == 0 and len(read_jsonl(out)) == 6 and "single-turn" not in stdout
+
+
+def test_refusals_get_an_id_when_the_records_carry_ids(run_cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(db_url)
+    build_dataset(store, 20, {"paraphrase": 2}, n_refusals=3)
+    build_dataset(store, 20, {"paraphrase": 2}, name="no-ids", n_refusals=3)
+    dataset = store.get_dataset("no-ids")
+    assert dataset is not None
+    with store.transaction() as conn:  # the same records without their ids
+        sql = "UPDATE examples SET record = json_remove(record, '$.id') WHERE dataset_id = ?"
+        conn.exec_driver_sql(sql, (dataset.id,))
+    store.close()
+    out = tmp_path / "out.jsonl"
+    assert run_cli("export", str(out), "--dataset", "hand")[0] == 0
+    records = read_jsonl(out)
+    refusal_ids = [r["id"] for r in records if r["output"] == "I can't help with that."]
+    assert len(refusal_ids) == 3 and all(i.startswith("refusal~") for i in refusal_ids)
+    assert list(records[-1])[0] == "id" and len({r["id"] for r in records}) == len(records) == 60
+    code, stdout, err = run_cli("import", str(out), "--name", "again")
+    assert code == 0, err
+    store = Store(db_url)
+    again = store.get_dataset("again")
+    assert again is not None and again.example_count == 60
+    assert sorted(e.key for batch in store.iter_examples(again.id) for e in batch) == sorted(r["id"] for r in records)
+    store.close()
+    # Records without ids: the refusals get none either.
+    assert run_cli("export", str(out), "--dataset", "no-ids")[0] == 0
+    assert all("id" not in r for r in read_jsonl(out))
