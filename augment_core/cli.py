@@ -220,11 +220,12 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
 
     assert isinstance(report, RunReport)
     print(f"ran in {report.seconds:.1f} s: {report.added} candidates stored, {report.failed} of them failed, "
-          f"{report.skipped} items already done")  # fmt: skip
+          f"{report.skipped} items already done, {report.duplicates} duplicates not stored")  # fmt: skip
     for s in report.by_augmenter.values():
         u = s.usage
-        print(f"  {s.name:<16} {s.added} stored, {s.failed} failed, {s.skipped} skipped | {u.calls} calls, "
-              f"{u.cached} cached, {u.input_tokens} in + {u.output_tokens} out tokens, ${u.cost_usd:.4f}")  # fmt: skip
+        print(f"  {s.name:<16} {s.added} stored, {s.failed} failed, {s.skipped} skipped, {s.duplicates} duplicates"
+              f" | {u.calls} calls, {u.cached} cached, {u.input_tokens} in + {u.output_tokens} out tokens,"
+              f" ${u.cost_usd:.4f}")  # fmt: skip
     if report.failed:
         print(f"error: {report.failed} candidates failed (reasons stored on them); rerun to retry", file=sys.stderr)
         return 1

@@ -4,9 +4,13 @@ written back after each batch, progress reported through a callback.
 Resume: a candidate's id is a hash of (example, augmenter, identity parameters, target field,
 slot), so a rerun inserts nothing twice; a field whose slots are all stored as ``ok`` is skipped
 before any work, and a stored failure is retried and replaced (or deleted, when the retry fills
-fewer slots). A failure on one item is recorded
-on a candidate with status ``failed`` and its reason; only a ConfigError (a missing key, package
-or model: every item would fail alike) or an InputError (a bad setting) stops the run.
+fewer slots). A new candidate whose text (case and punctuation aside) is already stored for the
+same example and field, by any augmenter, is not stored: it counts as a duplicate. An item
+whose every candidate is already stored counts as already done. A failure on one item is
+recorded on a candidate with status ``failed`` and its reason; only a ConfigError (a missing
+key, package or model: every item would fail alike; an LLM server that refuses every connection
+before anything succeeded) or an InputError (a bad setting) stops the run.
+Progress: the event after a batch's write is the last of that batch, so its counts are the report's.
 Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
 are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
 """
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
+from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
 from augment_core.records import Candidate, Dataset, output_fields
 from augment_core.store import Store, now
@@ -52,6 +57,7 @@ class AugmenterSummary:
     added: int = 0
     failed: int = 0
     skipped: int = 0
+    duplicates: int = 0  # new candidates not stored: their text is already stored for the example
     usage: Usage = field(default_factory=Usage)  # live calls and cache hits of this run
 
 
@@ -65,6 +71,7 @@ class RunReport:
     cancelled: bool
     seconds: float
     by_augmenter: dict[str, AugmenterSummary]
+    duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,8 @@ class Pipeline:
     async def run_async(self) -> RunReport:
         self._started = time.monotonic()
         self._total = self.total()
-        self._done = self._failed = self._added = self._skipped = self._worked = 0
+        self._done = self._failed = self._added = self._skipped = self._worked = self._duplicates = 0
+        self._reached = False  # some backend call has got an answer in this run
         self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
         spent_before = self._spent()
         cancelled = False
@@ -216,12 +224,13 @@ class Pipeline:
             cancelled=cancelled,
             seconds=time.monotonic() - self._started,
             by_augmenter=self._summaries,
+            duplicates=self._duplicates,
         )
 
     async def _run_batch(self, items: list[_Item]) -> None:
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
-        results: list[tuple[list[Candidate], list[str]]] = []
+        results: list[tuple[_Item, list[Candidate], list[str]]] = []
 
         halted = False  # a fatal error: start nothing more in this batch
 
@@ -242,28 +251,31 @@ class Pipeline:
             if not item.todo:
                 self._skipped += 1
                 self._summaries[item.augmenter.name].skipped += 1
-                self._advance(item, [])
+                self._advance(item, [], report=False)
         consumed = 0
         try:
             for task, item in zip(tasks, pending, strict=True):
                 done = await task
                 consumed += 1
                 if done is not None:
-                    results.append(done)
+                    results.append((item, *done))
                     self._worked += 1
-                    self._advance(item, done[0])
+                    # The batch's last event comes after its write (below), with the stored counts.
+                    self._advance(item, done[0], report=consumed < len(pending))
         except BaseException:
             for task in tasks:
                 task.cancel()
             # Keep what finished before the cancel or the fatal error, so a rerun does not redo it.
-            for task in tasks[consumed:]:
+            for task, item in zip(tasks[consumed:], pending[consumed:], strict=True):
                 if task.done() and not task.cancelled() and task.exception() is None:
                     finished = task.result()
                     if finished is not None:
-                        results.append(finished)
+                        results.append((item, *finished))
             self._write(results)
+            self._report()
             raise
         self._write(results)
+        self._report()
 
     async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
         """The candidates made for the item's fields to do, and the ids of the known slots of those
@@ -279,11 +291,23 @@ class Pipeline:
             except Exception as exc:  # one item's failure is recorded on it, never fatal
                 reason = str(exc) or type(exc).__name__
                 outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
+            self._check_reached(outputs)
             fresh = [self._candidate(item, field_path, out) for out in outputs]
             filled = {c.id for c in fresh}
             empty += [i for i in (self._id(item, field_path, s) for s in augmenter.slots() or []) if i not in filled]
             made += fresh
         return made, empty
+
+    def _check_reached(self, outputs: list[Output]) -> None:
+        """Stop the run when the LLM server refuses every connection and nothing has succeeded yet:
+        every item would fail alike, so storing one failure per item only hides the cause."""
+        refused = [o for o in outputs if o.error is not None and "connection failed" in o.error]
+        if outputs and len(refused) == len(outputs) and not self._reached:
+            provider = self.llm.provider if self.llm is not None else None
+            where = getattr(provider, "base_url", None) or (provider.name if provider else "the LLM server")
+            raise ConfigError(f"cannot reach {where}: connection refused")
+        if len(refused) < len(outputs):
+            self._reached = True
 
     def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
         name = item.augmenter.name
@@ -325,29 +349,51 @@ class Pipeline:
             return {}
         return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
 
-    def _write(self, results: list[tuple[list[Candidate], list[str]]]) -> None:
-        made = [c for candidates_, _ in results for c in candidates_]
+    def _write(self, results: list[tuple[_Item, list[Candidate], list[str]]]) -> None:
+        made = [c for _, candidates_, _ in results for c in candidates_]
         # A retry that filled fewer slots than before leaves the other slots' failures stale: drop them.
-        stale = [i for _, empty in results for i in empty]
+        stale = [i for _, _, empty in results for i in empty]
         if stale:
             self.store.delete_failed_candidates(stale)
         if not made:
             return
         unique = list({c.id: c for c in made}.values())
         statuses = self.store.candidate_statuses(c.id for c in unique)
+        for item, candidates_, _ in results:
+            # Every candidate already stored as ok (templates have no known slots to check first).
+            if candidates_ and all(statuses.get(c.id) == "ok" for c in candidates_):
+                self._skipped += 1
+                self._summaries[item.augmenter.name].skipped += 1
         retried = [c.id for c in unique if statuses.get(c.id) == "failed"]
-        if retried:
+        if retried:  # replaced by the retry's result, or dropped with it when that is a duplicate
             self.store.delete_failed_candidates(retried)
-        added = self.store.add_candidates(unique)
-        self._added += added
-        by_name: dict[str, int] = {}
-        for c in unique:
-            if statuses.get(c.id) is None or c.id in retried:
-                by_name[c.augmenter] = by_name.get(c.augmenter, 0) + 1
-        for name, count in by_name.items():
-            self._summaries[name].added += count
+        fresh = self._drop_duplicates([c for c in unique if statuses.get(c.id) != "ok"])
+        self._added += self.store.add_candidates(fresh)
+        for c in fresh:
+            self._summaries[c.augmenter].added += 1
 
-    def _advance(self, item: _Item, made: list[Candidate]) -> None:
+    def _drop_duplicates(self, fresh: list[Candidate]) -> list[Candidate]:
+        """``fresh`` without the rewrites whose text is already stored (or earlier in ``fresh``) for the
+        same example and field, whichever augmenter wrote it: a rerun with another seed or setting
+        must not store the same text under a new id."""
+        examples = {c.example_id for c in fresh if c.example_id is not None and c.status == "ok"}
+        seen: set[tuple[int | None, str | None, str]] = {
+            (example_id, target, normalise(text))
+            for example_id, target, text in self.store.candidate_texts(self.dataset.id, examples)
+        }
+        kept: list[Candidate] = []
+        for c in fresh:
+            key = (c.example_id, c.target_field, normalise(c.text))
+            if c.example_id is not None and c.status == "ok" and c.kind == "rewrite":
+                if key in seen:
+                    self._duplicates += 1
+                    self._summaries[c.augmenter].duplicates += 1
+                    continue
+                seen.add(key)
+            kept.append(c)
+        return kept
+
+    def _advance(self, item: _Item, made: list[Candidate], *, report: bool = True) -> None:
         failed = sum(1 for c in made if c.status == "failed")
         summary = self._summaries[item.augmenter.name]
         summary.items += 1
@@ -357,6 +403,10 @@ class Pipeline:
         for c in made:
             usage = c.provenance.get("usage", {})
             summary.usage.add(Usage(calls=usage.get("calls", 0), cached=usage.get("cached", 0)))
+        if report:
+            self._report()
+
+    def _report(self) -> None:
         if self.on_progress is not None:
             elapsed = time.monotonic() - self._started
             remaining = self._total - self._done

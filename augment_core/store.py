@@ -826,6 +826,21 @@ class Store:
                 found.update({row[0]: row[1] for row in rows})
         return found
 
+    def candidate_texts(self, dataset_id: int, example_ids: Iterable[int]) -> list[tuple[int, str, str]]:
+        """(example id, target field, text) of the successful candidates of ``example_ids``, for the
+        pipeline's duplicate check; one query for a batch of examples."""
+        wanted = sorted(set(example_ids))
+        found: list[tuple[int, str, str]] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                query = sa.select(candidates.c.example_id, candidates.c.target_field, candidates.c.text).where(
+                    candidates.c.dataset_id == dataset_id,
+                    candidates.c.example_id.in_(wanted[start : start + 500]),
+                    candidates.c.status == "ok",
+                )
+                found += [(row[0], row[1], row[2]) for row in conn.execute(query)]
+        return found
+
     def delete_failed_candidates(self, ids: Iterable[str]) -> None:
         """Drop stored failures about to be replaced by a retry's result."""
         wanted = list(ids)

@@ -227,7 +227,7 @@ def test_cli_run_templates_prints_estimate_and_cost(run_cli: Any, tmp_path: Path
     assert code == 0, err
     assert re.search(r"estimate .*\n  templates +5 items, 0 calls", out)
     assert re.search(r"10 candidates stored, 0 of them failed", out)
-    assert re.search(r"  templates +10 stored, 0 failed, 0 skipped \| 0 calls", out)
+    assert re.search(r"  templates +10 stored, 0 failed, 0 skipped, 0 duplicates \| 0 calls", out)
     code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "2")
     # templates are recomputed (cheap) and none is stored twice
     assert code == 0 and "ran in" in out and " 0 candidates stored, 0 of them failed" in out
@@ -257,7 +257,7 @@ def test_cli_paraphrase_against_the_loopback_server_and_exit_1_on_failures(
         assert code == 1 and "3 candidates failed" in err
         assert re.search(r"paraphrase +\d+ items, 6 calls \(6 to the LLM", out)
         assert re.search(r"18 candidates stored, 3 of them failed", out)
-        assert re.search(r"paraphrase +18 stored, 3 failed, 0 skipped \| 5 calls, 0 cached", out)
+        assert re.search(r"paraphrase +18 stored, 3 failed, 0 skipped, 0 duplicates \| 5 calls, 0 cached", out)
         assert "$" in out
         server.reset()
         before = server.requests
@@ -391,3 +391,30 @@ def test_a_retry_with_fewer_slots_clears_the_stale_failures(store: Store, tmp_pa
     calls = len(provider.requests)
     last = Pipeline(store, dataset, [build("paraphrase", {"n": 3}, llm=llm)], llm=llm).run()
     assert last.failed == 0 and len(provider.requests) == calls  # a successful job reruns from the cache
+
+
+def test_the_same_text_under_a_new_id_is_a_duplicate_not_a_new_candidate(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(10))
+    first = Pipeline(store, dataset, [build("templates", {"n": 3, "seed": 0})]).run()
+    assert first.added == 30 and first.duplicates == 0
+    # Another seed is another id for every candidate, but each text it picks may already be stored.
+    other = Pipeline(store, dataset, [build("templates", {"n": 3, "seed": 1})]).run()
+    noisy = Pipeline(store, dataset, [build("templates", {"n": 10, "seed": 0, "noisy": True})]).run()
+    stored = rows(store)
+    texts = [(r["example_id"], r["target_field"], r["text"].casefold()) for r in stored]
+    assert len(texts) == len(set(texts))  # every stored text is distinct for its example and field
+    assert other.duplicates > 0 and other.by_augmenter["templates"].duplicates == other.duplicates
+    assert other.added + other.duplicates == 30
+    assert noisy.duplicates > 0 and len(stored) == first.added + other.added + noisy.added
+
+
+def test_progress_ends_after_the_write_and_a_templates_rerun_is_already_done(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(9))
+    events: list[Progress] = []
+    report = Pipeline(store, dataset, [build("templates", {"n": 1})], batch_size=4, on_progress=events.append).run()
+    assert events[-1].added == report.added == 9 and events[-1].done == 9
+    assert report.by_augmenter["templates"].added == report.added
+    events.clear()
+    again = Pipeline(store, dataset, [build("templates", {"n": 1})], on_progress=events.append).run()
+    assert again.added == 0 and again.skipped == 9 and again.by_augmenter["templates"].skipped == 9
+    assert events[-1].skipped == 9 and events[-1].added == 0
