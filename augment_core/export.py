@@ -261,8 +261,7 @@ def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str
     def keep(item: Eligible) -> bool:
         if item.kind == "refusal" or item.example_id is None:
             return True
-        paths = (f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ()))
-        if item.target_field in paths:
+        if item.target_field in [f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ())]:
             return True
         left_out["candidates"] += 1
         return False
