@@ -418,3 +418,25 @@ def test_progress_ends_after_the_write_and_a_templates_rerun_is_already_done(sto
     again = Pipeline(store, dataset, [build("templates", {"n": 1})], on_progress=events.append).run()
     assert again.added == 0 and again.skipped == 9 and again.by_augmenter["templates"].skipped == 9
     assert events[-1].skipped == 9 and events[-1].added == 0
+
+
+@pytest.mark.parametrize("name", ["paraphrase", "backtranslation"])
+def test_an_unreachable_server_stops_the_run_and_stores_nothing(store: Store, tmp_path: Path, name: str) -> None:
+    from augment_core.llm import LLMClient
+    from augment_core.llm.openai_provider import OpenAIProvider
+
+    dataset = load(store, tmp_path, alpaca(3))
+    url = "http://127.0.0.1:9/v1"  # the discard port: nothing listens, the connection is refused
+    llm = LLMClient(OpenAIProvider("gpt-4o-mini", api_key="sk-test-not-a-real-key", base_url=url), store,
+                    max_retries=0, backoff=0.0)  # fmt: skip
+    pipeline = Pipeline(store, dataset, [build(name, {}, llm=llm, store=store)], llm=llm)
+
+    async def go() -> None:
+        try:
+            await pipeline.run_async()
+        finally:
+            await llm.aclose()
+
+    with pytest.raises(ConfigError, match=re.escape(f"cannot reach {url}: connection refused")):
+        asyncio.run(go())
+    assert rows(store) == []
