@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -9,7 +10,17 @@ import streamlit as st
 
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
-from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
+from studio.common import (
+    dataset_counts,
+    db_url,
+    fmt_int,
+    get_store,
+    md_code,
+    md_escape,
+    require_dataset,
+    show_error,
+)
+from studio.providers import ProviderChoice
 from studio.runs import RunState, make_pipeline, run_registry
 from studio.sidebar import provider_choice
 
@@ -74,31 +85,49 @@ run = registry.get(dataset.id)
 running = run is not None and run.running
 
 # ---- estimate: calls, tokens, cost, before anything is sent ----
+@st.cache_data(show_spinner="Estimating ...", max_entries=32)
+def estimate(
+    url: str, name: str, dataset_id: int, candidates: int, settings: str, provider: str | None, model: str | None,
+    base_url: str | None, _choice: ProviderChoice | None,
+) -> list[dict[str, Any]]:
+    """The estimate's table, cached: it asks the LLM cache once per planned request, so a rerun for an
+    unrelated widget must not redo it. New candidates (a run) change the key; the API key (``_choice``)
+    is left out of it, as it changes no figure."""
+    data = get_store()
+    chosen_dataset = data.get_dataset(name)
+    if chosen_dataset is None:  # deleted since this run began
+        return []
+    rows = make_pipeline(data, chosen_dataset, json.loads(settings), _choice).estimate()
+    return [
+        {
+            "augmenter": r.name,
+            "items": r.items,
+            "calls": r.calls,
+            "LLM calls": r.llm_calls,
+            "input tokens": r.input_tokens,
+            "output tokens": r.output_tokens,
+            "cost (USD)": f"{r.cost_usd:.4f}" if r.priced else "no price known",
+        }
+        for r in rows.values()
+    ]
+
+
 if chosen:
     st.subheader("Estimate")
     wanted = dataset.example_count <= AUTO_ESTIMATE_LIMIT or st.button("Estimate", key="aug_estimate")
     if wanted:
+        rows: list[dict[str, Any]] | None
         try:
-            rows = make_pipeline(store, dataset, chosen, choice).estimate()
+            rows = estimate(
+                db_url(), dataset.name, dataset.id, dataset_counts(dataset)["candidates"],
+                json.dumps(chosen, sort_keys=True), choice.name if choice else None, choice.model if choice else None,
+                choice.base_url if choice else None, _choice=choice,
+            )
         except AugmentError as exc:
             show_error(exc)
             rows = None
         if rows is not None:
-            frame = pd.DataFrame(
-                [
-                    {
-                        "augmenter": r.name,
-                        "items": r.items,
-                        "calls": r.calls,
-                        "LLM calls": r.llm_calls,
-                        "input tokens": r.input_tokens,
-                        "output tokens": r.output_tokens,
-                        "cost (USD)": f"{r.cost_usd:.4f}" if r.priced else "no price known",
-                    }
-                    for r in rows.values()
-                ]
-            )
-            st.dataframe(frame, hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             st.caption("Work already stored or in the LLM cache is not counted: a resumed run only pays for the rest.")
 
 

@@ -56,9 +56,12 @@ def make_app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeApp]:
         return at
 
     yield make
+    import streamlit as st
+
     from studio.common import _open_store
 
     _open_store.clear()
+    st.cache_data.clear()  # the pages' cached figures belong to this test's database
 
 
 def seed(store: Store, name: str = "sample", per_example: int = 2, hostile: bool = False) -> list[str]:
@@ -400,6 +403,30 @@ def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeAp
     _wait_for_run(other)
     assert "Finished" in other.success[0].value and ": 0 new candidates, 0 failed" in other.success[0].value
     assert store.dataset_counts(dataset.id)["candidates"] == 72
+
+
+def test_augment_estimate_is_not_redone_by_an_unrelated_rerun(
+    make_app: MakeApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from augment_core.pipeline import Pipeline
+
+    seed(store)
+    calls = []
+    real_estimate = Pipeline.estimate
+
+    def counted(self: Pipeline) -> dict[str, object]:
+        calls.append(1)
+        return dict(real_estimate(self))
+
+    monkeypatch.setattr(Pipeline, "estimate", counted)
+    at = make_app("pages/augment.py", dataset="sample")
+    at.checkbox(key="aug_use_templates").check().run()
+    assert len(calls) == 1 and at.dataframe[0].value.loc[0, "items"] == 24
+    at.checkbox(key="aug_score").uncheck().run()  # nothing the estimate depends on
+    at.run()
+    assert len(calls) == 1 and at.dataframe[0].value.loc[0, "items"] == 24
+    at.number_input(key="aug_templates_n").set_value(2).run()  # a setting: estimated again
+    assert len(calls) == 2
 
 
 def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, store: Store, tmp_path: Path) -> None:
