@@ -115,7 +115,11 @@ def test_llm_translator_uses_the_provider(store: Store) -> None:
     assert outputs[0].text == "Compose a brief poem and clarify it."
     assert len(provider.requests) == 2 and outputs[0].usage.input_tokens > 0
     assert "Keep placeholders, code, numbers and names" in provider.requests[0].system
-    assert aug.identity()["model"] == "fake:fake-1"
+    # Provider and model apart, as paraphrase and outputs record them (not "fake:fake-1").
+    assert {k: aug.identity()[k] for k in ("provider", "model")} == {"provider": "fake", "model": "fake-1"}
+    assert {k: aug.identity()[k] for k in ("provider", "model")} == {
+        k: v for k, v in build("paraphrase", {}, llm=llm).identity().items() if k in ("provider", "model")
+    }
     assert llm.usage.by_label["backtranslation"].calls == 2
     with pytest.raises(ConfigError, match="llm translator needs an LLM provider"):
         build("backtranslation", {"translator": "llm"})

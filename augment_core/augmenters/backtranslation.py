@@ -57,8 +57,8 @@ class Backtranslation(Augmenter):
     def identity(self) -> dict[str, Any]:
         ident = {k: v for k, v in super().identity().items() if k != "libre_url"}
         ident["translator"] = self.translator.name
-        if isinstance(self.translator, LLMTranslator):
-            ident["model"] = self.translator.cache_scope()
+        if isinstance(self.translator, LLMTranslator):  # provider and model apart, as the other LLM augmenters
+            ident |= {"provider": self.translator.llm.provider.name, "model": self.translator.llm.provider.model}
         return ident
 
     def backend(self) -> dict[str, str | None]:
