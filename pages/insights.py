@@ -10,18 +10,31 @@ import streamlit as st
 from augment_core.errors import AugmentError
 from augment_core.mixing import mix_settings, parse_ratio
 from augment_core.quality import thresholds_from_store
-from studio.common import db_url, fmt_int, get_store, require_dataset, show_error
+from studio.common import dataset_counts, db_url, fmt_int, get_store, require_dataset, show_error
 
 SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
 BINS = np.linspace(0.0, 1.0, 51)
 DECISION_COLOURS = {"approved": "#2e9e5b", "rejected": "#d1495b", "pending": "#9aa0a6"}
 
+
+
+@st.cache_data(show_spinner="Reading the scores ...", max_entries=8)
+def scored_table(url: str, dataset_id: int, marker: tuple[int, int, int, int, int]) -> pd.DataFrame:
+    """Every scored candidate with its decision, read once per change: ``marker`` (candidates, scored,
+    approved, rejected, pending) moves when a run, a scoring pass or a decision does."""
+    columns, rows = get_store().review_table(dataset_id)
+    return pd.DataFrame(rows, columns=columns)
+
+
 st.title("Insights")
 dataset = require_dataset()
 store = get_store()
-columns, rows = store.review_table(dataset.id)
-frame = pd.DataFrame(rows, columns=columns)
-counts = store.dataset_counts(dataset.id)
+counts = dataset_counts(dataset)  # the sidebar's, counted once per run
+decisions = counts["decisions"]
+frame = scored_table(
+    db_url(), dataset.id,
+    (counts["candidates"], counts["scored"], decisions["approved"], decisions["rejected"], decisions["pending"]),
+)
 try:  # the settings are checked where they are read: a bad one is one clear line, not a traceback
     thresholds = thresholds_from_store(store)
     mix = mix_settings(store)

@@ -317,6 +317,29 @@ def test_insights_draws_the_figures_and_warns_above_the_cap(make_app: MakeApp, s
     assert float(diversity["distinct-1"].value) > 0 and diversity["distinct-1"].proto.delta.startswith("-")
 
 
+def test_insights_reads_the_scores_once_per_change_and_reuses_the_sidebar_counts(
+    make_app: MakeApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(store)
+    reads, counted = [], []
+    real_table, real_counts = Store.review_table, Store.dataset_counts
+    monkeypatch.setattr(Store, "review_table", lambda self, *a: reads.append(1) or real_table(self, *a))
+    monkeypatch.setattr(Store, "dataset_counts", lambda self, *a: counted.append(1) or real_counts(self, *a))
+    at = make_app("pages/insights.py", dataset="sample")
+    assert len(reads) == 1
+    counted.clear()
+    at.run()
+    at.run()
+    assert len(reads) == 1  # nothing changed: the cached table
+    assert len(counted) == 2  # once per run, by the sidebar; the page takes its counts
+    store.set_decision(ids[0], "approved")  # another tab decides: the marker moves
+    at.run()
+    assert len(reads) == 2
+    assert {m.label: m.value for m in at.metric}["Approved augmentations"] == "1"
+    scatter = plotly.io.from_json(at.get("plotly_chart")[1].proto.spec)
+    assert "approved" in {t.name for t in scatter.data}
+
+
 def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
     make_app: MakeApp, store: Store, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
 ) -> None:
