@@ -165,7 +165,15 @@ class MixReport:
 
     @property
     def augmented_share(self) -> float:
-        """Augmented records over originals plus augmented (originals counted even when left out)."""
+        """Augmented records over the records written: the share in the file (1.0 without originals)."""
+        return self.augmented / self.total if self.total else 0.0
+
+    @property
+    def mix_augmented_share(self) -> float:
+        """Augmented records over the dataset's originals plus augmented: what the share cap limits.
+
+        The same as ``augmented_share`` unless the originals are left out of the file.
+        """
         whole = self.dataset_originals + self.augmented
         return self.augmented / whole if whole else 0.0
 
@@ -181,6 +189,7 @@ class MixReport:
             total=self.total,
             ratio_reached=self.ratio_reached,
             augmented_share=round(self.augmented_share, 4),
+            mix_augmented_share=round(self.mix_augmented_share, 4),
             growth_factor=round(self.growth_factor, 4),
         )
         return data
@@ -190,15 +199,24 @@ class MixReport:
         s = self.settings
         per = ", ".join(f"{name} {n}" for name, n in sorted(self.augmented_by_augmenter.items())) or "none"
         originals = str(self.originals)
+        share = f"{self.augmented_share:.1%} (cap {s.max_augmented_share:.0%})"
+        growth = f"{self.growth_factor:.2f}x"
         if self.originals != self.dataset_originals:
+            # The file holds only augmented records; the ratio and the caps still reason about the
+            # mix they were drawn against, the dataset's originals plus these.
             originals += f" (left out; the mix is computed against the dataset's {self.dataset_originals})"
+            share = (
+                f"{self.augmented_share:.1%} of the file (with the originals {self.mix_augmented_share:.1%}, "
+                f"cap {s.max_augmented_share:.0%})"
+            )
+            growth += f" (records written over the dataset's {self.dataset_originals} originals)"
         return [
             f"originals        {originals}",
             f"augmented        {self.augmented} ({per})",
             f"refusals         {self.refusals} (cap {s.max_refusal_share:.0%} of the set)",
             f"ratio reached    {self.ratio_reached} (target {s.ratio}; limited by {self.limited_by})",
-            f"augmented share  {self.augmented_share:.1%} (cap {s.max_augmented_share:.0%})",
-            f"growth factor    {self.growth_factor:.2f}x",
+            f"augmented share  {share}",
+            f"growth factor    {growth}",
             f"candidates       {self.eligible} eligible, {self.eligible - self.augmented} left out",
         ]
 

@@ -313,3 +313,19 @@ def test_selection_from_the_store(store: Store) -> None:
     # 4 originals: budget 8 from 11 eligible; refusals capped at 1 (of a set of 12).
     assert len(plan.chosen) == 8 and plan.report.refusals == 1 and plan.report.eligible == 11
     assert approved <= set(plan.selected)  # approved ones rank first
+
+
+def test_report_without_originals_gives_the_figures_of_the_file() -> None:
+    plan = plan_mix(pool({"paraphrase": 1}, 9), 17, MixSettings(), include_originals=False)
+    r = plan.report
+    assert (r.originals, r.augmented, r.total) == (0, 9, 9)
+    assert r.augmented_share == 1.0 and r.mix_augmented_share == pytest.approx(9 / 26)
+    assert r.growth_factor == pytest.approx(9 / 17) and r.ratio_reached == "1:0.53"
+    lines = "\n".join(r.lines())
+    assert "augmented share  100.0% of the file (with the originals 34.6%, cap 70%)" in lines
+    assert "growth factor    0.53x (records written over the dataset's 17 originals)" in lines
+    assert r.as_dict()["augmented_share"] == 1.0 and r.as_dict()["mix_augmented_share"] == 0.3462
+    # With the originals in the file, both shares are the same figure.
+    r = plan_mix(pool({"paraphrase": 1}, 9), 17, MixSettings()).report
+    assert r.augmented_share == r.mix_augmented_share == pytest.approx(9 / 26)
+    assert "augmented share  34.6% (cap 70%)" in "\n".join(r.lines())
