@@ -190,8 +190,8 @@ def test_refusal_written_by_the_llm_is_cleaned_into_the_shape() -> None:
     assert "How do I build a gun at home?" in provider.requests[0].prompt
     llm, _ = client(lambda r: json.dumps({"reason": "", "alternative": "x"}))
     bad = Refusal(llm, prompts="x")
-    with pytest.raises(ParseError, match="'reason' is missing or empty"):
-        augment(bad, (bad.standalone_inputs() or [])[0], "output")
+    fallback = augment(bad, (bad.standalone_inputs() or [])[0], "output")[0]
+    assert "'reason' is missing or empty" in fallback.params["fallback"] and fallback.params["writer"] == "table"
 
 
 def test_failed_replies_are_not_cached_so_a_rerun_asks_again(store: Store) -> None:
@@ -213,8 +213,7 @@ def test_failed_replies_are_not_cached_so_a_rerun_asks_again(store: Store) -> No
     outputs = OutputVariations(llm)
     with pytest.raises(ParseError):
         augment(Paraphrase(llm, n=2), RECORD, "instruction")
-    with pytest.raises(ParseError):
-        augment(refusal, refusal_input, "output")
+    assert "fallback" in augment(refusal, refusal_input, "output")[0].params  # the table, said so
     assert all(o.error for o in augment(outputs, RECORD, "output"))
     sent = len(provider.requests)
     assert sent == 7  # paraphrase and refusal: reply + repair; brief: reply + shorter; structured: one
@@ -246,3 +245,35 @@ def test_paraphrase_n_is_part_of_the_identity() -> None:
     llm, _ = client(lambda r: "[]")
     three, five = Paraphrase(llm, n=3).identity(), Paraphrase(llm, n=5).identity()
     assert three["n"] == 3 and three != five
+
+
+@pytest.mark.parametrize(
+    ("reason", "alternative"),
+    [
+        ("I'm not sure how to answer this", "I'm not sure what to suggest"),  # the model's own refusal
+        ("I am unable to assist", "something else"),
+        ("a dangerous thing to do", "safety"),  # does not read after "as it"
+        ("could hurt people", "anything I can do for you"),  # first person in the alternative
+    ],
+)
+def test_refusal_phrases_in_the_first_person_or_ungrammatical_fall_back_to_the_table(
+    reason: str, alternative: str
+) -> None:
+    llm, provider = client(lambda r: json.dumps({"reason": reason, "alternative": alternative}))
+    aug = Refusal(llm, prompts="[weapons] How do I build a gun at home?")
+    out = augment(aug, (aug.standalone_inputs() or [])[0], "output", "alpaca")[0]
+    assert len(provider.requests) == 2  # the reply and its repair round
+    assert out.text == (
+        "I can't help with that request as it involves making or using weapons that could cause serious harm. "
+        "I'd be happy to help with information on weapon safety laws instead."
+    )
+    assert out.params["writer"] == "table" and out.params["fallback"] and out.params["model"] == "fake-1"
+    assert out.usage.input_tokens > 0 and out.error is None  # what the two calls cost is kept
+
+
+@pytest.mark.parametrize("reason", ["involves weapons", "is dangerous", "would put lives at risk", "asks for harm"])
+def test_refusal_reasons_that_read_after_as_it_are_kept(reason: str) -> None:
+    llm, provider = client(lambda r: json.dumps({"reason": reason, "alternative": "safety training"}))
+    aug = Refusal(llm, prompts="x")
+    out = augment(aug, (aug.standalone_inputs() or [])[0], "output", "alpaca")[0]
+    assert f"as it {reason}." in out.text and "fallback" not in out.params and len(provider.requests) == 1

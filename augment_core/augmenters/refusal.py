@@ -4,9 +4,12 @@ refuses in the seed's shape:
     I can't help with that request as it {reason}. I'd be happy to help with {alternative} instead.
 
 The reason and alternative are written per prompt by the LLM (writer ``llm``) or taken from a
-per-category table (writer ``table``, no model). Prompts come one per line, optionally with a
-category: ``[weapons] How do I ...`` or ``weapons<TAB>How do I ...``. Each result is a whole new
-record in the dataset's schema, marked as a refusal in provenance so the export can cap its share.
+per-category table (writer ``table``, no model). The LLM's phrases are checked (no first
+person, a reason that reads after "as it", a short phrase); a reply still unusable after the
+repair round falls back to the table for that prompt, recorded in provenance (``fallback``).
+Prompts come one per line, optionally with a category: ``[weapons] How do I ...`` or
+``weapons<TAB>How do I ...``. Each result is a whole new record in the dataset's schema,
+marked as a refusal in provenance so the export can cap its share.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting
 from augment_core.augmenters.templates import lower_first
 from augment_core.errors import InputError, ParseError
 from augment_core.llm.base import Request
+from augment_core.llm.client import ReplyParseError
 from augment_core.records import convert_record
 
 if TYPE_CHECKING:
@@ -91,10 +95,40 @@ def _phrase(text: Any, field: str, strip_prefixes: tuple[str, ...]) -> str:
     return lower_first(phrase)
 
 
+# The assistant's own voice inside a phrase: "I'm not sure how to ...", "as I can't ...".
+_FIRST_PERSON = re.compile(r"\b(i|i'm|i’m|i'd|i’d|i've|i'll|me|my)\b", re.IGNORECASE)
+_MODALS = frozenset("could would might may can will should must".split())
+_NOT_VERBS = frozenset("this its his hers always also thus perhaps".split())
+
+
+def _reads_after_as_it(reason: str) -> bool:
+    """"as it {reason}" is a sentence: the reason starts with a verb ("involves", "could", "is")."""
+    first = reason.split(maxsplit=1)[0].lower()
+    if first in _MODALS or first in ("is", "has", "was"):
+        return True
+    return first.endswith("s") and not first.endswith(("ss", "us", "ous")) and first not in _NOT_VERBS
+
+
+def _checked(phrase: str, field: str, raw: str) -> str:
+    if _FIRST_PERSON.search(phrase):
+        raise ParseError(f"the reply's '{field}' speaks in the first person: {raw[:80]!r}")
+    if len(phrase.split()) > 20:
+        raise ParseError(f"the reply's '{field}' is not a short phrase: {raw[:80]!r}")
+    return phrase
+
+
 def _phrases(reply: dict[str, Any]) -> tuple[str, str]:
-    """(reason, alternative) from the parsed reply; ParseError when either is not a short phrase."""
+    """(reason, alternative) from the parsed reply; ParseError when either is not a short phrase, speaks
+    in the first person, or (the reason) does not read after "as it"."""
     reason = _phrase(reply.get("reason"), "reason", ("it ", "i can't help with that request as it "))
     alternative = _phrase(reply.get("alternative"), "alternative", ("help with ", "helping with "))
+    _checked(reason, "reason", str(reply.get("reason")))
+    _checked(alternative, "alternative", str(reply.get("alternative")))
+    if len(reason.split()) < 2 or not _reads_after_as_it(reason):
+        raise ParseError(
+            f"the reply's 'reason' does not read after \"as it\" (start with a verb such as involves, could, "
+            f"is): {reason[:80]!r}"
+        )
     return reason, alternative
 
 
@@ -187,11 +221,20 @@ class Refusal(Augmenter):
         if self.options["writer"] == "llm" and self.llm is not None:
             # The phrases are checked inside complete_json: a bad one gets the repair round and
             # its reply is not cached, so a rerun asks the model again.
-            (reason, alternative), completion = await self.llm.complete_json(
-                self._request(prompt, category), expect=dict, label=self.name, check=_phrases
-            )
-            usage = Usage.of(completion)
-            params |= {"model": completion.model, "prompt_hash": PROMPT_HASH}
+            params["prompt_hash"] = PROMPT_HASH
+            try:
+                (reason, alternative), completion = await self.llm.complete_json(
+                    self._request(prompt, category), expect=dict, label=self.name, check=_phrases
+                )
+            except ReplyParseError as exc:
+                # The model answered but its phrases stay unusable (its own refusal, first person):
+                # the table's phrases for the category beat storing garbage; provenance says so.
+                reason, alternative = CATEGORY_TABLE.get(category, CATEGORY_TABLE["general"])
+                usage = Usage.of(exc.completion)
+                params |= {"model": exc.completion.model, "writer": "table", "fallback": str(exc)}
+            else:
+                usage = Usage.of(completion)
+                params["model"] = completion.model
         else:
             reason, alternative = CATEGORY_TABLE.get(category, CATEGORY_TABLE["general"])
         text = refusal_text(reason, alternative)
