@@ -357,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--status",
         default="approved",
         choices=["approved", "valid", "all"],
-        help="approved ones; or also the pending valid ones; or every one not rejected",
+        help="approved ones; valid: also the pending ones `augment review --approve-valid` would approve, "
+        "and pending refusals (never scored; the studio is the only place to approve them one by one); "
+        "all: every one not rejected",
     )
     p.add_argument("--ratio", help="target ORIGINALS:AUGMENTED (setting mix.ratio, default 1:2)")
     p.add_argument("--max-augmented-share", type=float, help="cap on the augmented share (setting, default 0.7)")

@@ -80,7 +80,7 @@ class ExportOptions:
     """Everything an export depends on; mix values left None come from the store's settings."""
 
     format: str = "same"  # same | alpaca | sharegpt | messages | prompt-completion
-    status: str = "approved"  # approved | valid (also pending valid ones) | all (every one not rejected)
+    status: str = "approved"  # approved | valid (also pending ones --approve-valid would approve) | all (not rejected)
     ratio: str | None = None
     max_augmented_share: float | None = None
     max_refusal_share: float | None = None

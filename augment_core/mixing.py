@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from augment_core.errors import InputError
-from augment_core.store import Store
+from augment_core.store import ReviewFilter, Store
 
 SELECTIONS = ("approved", "valid", "all")
 # Store settings keys, and the seed's defaults when a key is not set.
@@ -348,6 +348,19 @@ def plan_mix(
     return MixPlan(chosen=[pool[i] for i in selected], report=report)
 
 
+def valid_rule(store: Store) -> ReviewFilter:
+    """The filter `augment review --approve-valid` approves pending candidates by, with this store's thresholds.
+
+    ``--status valid`` exports exactly what that bulk approval would approve (and the approved ones).
+    """
+    # Imported here: quality pulls in numpy, which an export of approved candidates does not need.
+    from augment_core.quality import review_filters, thresholds_from_store
+    from augment_core.scoring import load_meaning_model
+
+    ((flt, _),) = review_filters("approve-valid", thresholds_from_store(store), load_meaning_model())
+    return flt
+
+
 def plan_for_dataset(
     store: Store,
     dataset_id: int,
@@ -363,7 +376,9 @@ def plan_for_dataset(
     """
     if selection not in SELECTIONS:
         raise InputError(f"--status '{selection}': choose one of {', '.join(SELECTIONS)}")
-    items = (Eligible.from_row(row) for batch in store.iter_mix_rows(dataset_id, selection) for row in batch)
+    rule = valid_rule(store) if selection == "valid" else None
+    rows = store.iter_mix_rows(dataset_id, selection, valid_rule=rule)
+    items = (Eligible.from_row(row) for batch in rows for row in batch)
     if keep is not None:
         items = (item for item in items if keep(item))
     return plan_mix(items, n_originals, settings, include_originals)

@@ -624,12 +624,19 @@ class Store:
 
     # ---- export ---------------------------------------------------------------------------
 
-    def iter_mix_rows(self, dataset_id: int, selection: str, batch_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    def iter_mix_rows(
+        self,
+        dataset_id: int,
+        selection: str,
+        batch_size: int = 5000,
+        valid_rule: ReviewFilter | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Light rows (no texts) of the successful candidates an export may choose from, a batch at a time.
 
         ``selection``, each a superset of the one before: ``approved`` (decision approved),
-        ``valid`` (approved, or pending and scored valid; a pending refusal too, as a new record is
-        never scored) or ``all`` (every one not rejected). A rejection always keeps a candidate out.
+        ``valid`` (approved, or pending and matching ``valid_rule``, the review filter of
+        ``augment review --approve-valid``; a pending refusal too, as a new record is never scored)
+        or ``all`` (every one not rejected). A rejection always keeps a candidate out.
         """
         columns = (
             candidates.c.id,
@@ -656,14 +663,14 @@ class Store:
         if selection == "approved":
             base = base.where(decisions.c.status == "approved")
         elif selection == "valid":
-            pending_valid = sa.and_(
-                decisions.c.status.is_(None),
-                sa.or_(
-                    scores.c.is_valid.is_(True),
-                    sa.and_(scores.c.candidate_id.is_(None), candidates.c.kind == "refusal"),
-                ),
+            if valid_rule is None or valid_rule.status != "pending":
+                raise ValueError("selection 'valid' needs the review filter of pending candidates to approve")
+            # The very conditions the review filter puts on a query of the same joined tables.
+            matches_rule = self._review_where(sa.select(candidates.c.id), dataset_id, valid_rule).whereclause
+            pending_refusal = sa.and_(
+                decisions.c.status.is_(None), scores.c.candidate_id.is_(None), candidates.c.kind == "refusal"
             )
-            base = base.where(sa.or_(decisions.c.status == "approved", pending_valid))
+            base = base.where(sa.or_(decisions.c.status == "approved", matches_rule, pending_refusal))
         elif selection == "all":
             base = base.where(sa.or_(decisions.c.status.is_(None), decisions.c.status != "rejected"))
         else:

@@ -18,7 +18,9 @@ from augment_core.mixing import (
     plan_for_dataset,
     plan_mix,
     save_mix_settings,
+    valid_rule,
 )
+from augment_core.quality import bulk_review
 from augment_core.records import Candidate, Score
 from augment_core.store import Store
 
@@ -249,8 +251,9 @@ def build_dataset(
 
 
 def test_selection_from_the_store(store: Store) -> None:
-    dataset_id = build_dataset(store, 4, {"paraphrase": 2}, approve=False, n_refusals=2)
+    dataset_id = build_dataset(store, 4, {"paraphrase": 2}, approve=False, score=False, n_refusals=2)
     ids = [cid("hand", e, "paraphrase", i) for e in range(1, 5) for i in range(2)]
+    store.save_scores([Score(i, 0.85, True, True, 1.0, 4, meaning_preserved=0.9) for i in ids])
     store.set_decision(ids[0], "approved")
     store.set_decision(ids[1], "rejected")
     store.set_decision(cid("hand", "refusal", 1), "rejected")
@@ -281,7 +284,9 @@ def test_selection_from_the_store(store: Store) -> None:
     store.set_decision(cid("failed"), "approved")
 
     def chosen(selection: str) -> set[str]:
-        return {row["id"] for batch in store.iter_mix_rows(dataset_id, selection, batch_size=3) for row in batch}
+        rule = valid_rule(store) if selection == "valid" else None
+        rows = store.iter_mix_rows(dataset_id, selection, batch_size=3, valid_rule=rule)
+        return {row["id"] for batch in rows for row in batch}
 
     # Approved but scored invalid (a reviewer's word beats the score), and pending invalid.
     store.add_candidates(
@@ -299,20 +304,42 @@ def test_selection_from_the_store(store: Store) -> None:
     )
     store.save_scores([Score(cid(name), 0.5, False, False, 1.0, 4) for name in ("approved-invalid", "pending-invalid")])
     store.set_decision(cid("approved-invalid"), "approved")
+    # Pending, in the validity window, but each with what keeps `augment review --approve-valid` off it.
+    doubtful = {
+        "flagged": {"flags": ["number: 7 -> 8"]},
+        "near-duplicate": {"near_duplicate": True},
+        "truncated": {"truncated": True},
+        "meaning-lost": {"meaning_preserved": 0.2},
+        "meaning-unknown": {"meaning_preserved": None},
+    }
+    store.add_candidates(
+        [
+            Candidate(id=cid(name), dataset_id=dataset_id, example_id=example_id, augmenter="paraphrase",
+                      target_field="instruction", text=name)
+            for name in doubtful
+        ]
+    )  # fmt: skip
+    fields: dict[str, Any] = {"meaning_preserved": 0.9}
+    store.save_scores([Score(cid(n), 0.85, True, True, 1.0, 4, **{**fields, **f}) for n, f in doubtful.items()])
 
     approved = {ids[0], cid("approved-invalid")}
     assert chosen("approved") == approved
-    # Valid: the approved, and the pending scored valid; a pending refusal too (never scored); not unscored rewrites.
+    # Valid: the approved, and the pending ones --approve-valid would approve; a pending refusal too
+    # (never scored: only the studio approves it); not unscored rewrites, not doubtful ones.
     valid = approved | set(ids[2:]) | {cid("hand", "refusal", 0)}
     assert chosen("valid") == valid
     # All: every one not rejected.
-    assert chosen("all") == valid | {cid("pending-invalid"), cid("unscored")}
+    assert chosen("all") == valid | {cid("pending-invalid"), cid("unscored")} | {cid(n) for n in doubtful}
     with pytest.raises(InputError, match="--status 'some'"):
         plan_for_dataset(store, dataset_id, 4, "some", MixSettings())
     plan = plan_for_dataset(store, dataset_id, 4, "all", MixSettings())
-    # 4 originals: budget 8 from 11 eligible; refusals capped at 1 (of a set of 12).
-    assert len(plan.chosen) == 8 and plan.report.refusals == 1 and plan.report.eligible == 11
+    # 4 originals: budget 8 from 16 eligible; refusals capped at 1 (of a set of 12).
+    assert len(plan.chosen) == 8 and plan.report.refusals == 1 and plan.report.eligible == 16
     assert approved <= set(plan.selected)  # approved ones rank first
+    # The same rule as the bulk approval: after it, `approved` is what `valid` was, less the refusal.
+    dataset = store.get_dataset("hand")
+    assert dataset is not None and bulk_review(store, dataset, "approve-valid") == 6
+    assert chosen("approved") == valid - {cid("hand", "refusal", 0)}
 
 
 def test_report_without_originals_gives_the_figures_of_the_file() -> None:
