@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import tempfile
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
 SAMPLE_NAME = "sample"
 PREVIEW_ROWS = 20
 NO_COLUMN = "(not in the file)"
+PREVIEW_KEY = "upload_preview"  # (file id, first records, parse error) of the file in the uploader
+ROUND_KEY = "upload_round"  # bumped after an import: a new uploader key empties the widget
 SAMPLE_RECORDS = SAMPLE.read_text(encoding="utf-8").count("\n")
 
 st.title("Upload a dataset")
@@ -43,35 +48,61 @@ def _load_sample() -> None:
     select_dataset(SAMPLE_NAME)
 
 
-def _spool(upload: Any) -> Path:
-    """The uploaded bytes in a temp file (the importer reads a path), written once per upload, not on every rerun.
+@contextmanager
+def _spooled(upload: Any) -> Iterator[Path]:
+    """The uploaded bytes in a temp file for as long as it is read (the readers take a path); removed after.
 
     Only the extension comes from the upload's name (the importer reads the file type from it):
     a path is never built from a name the user chose, however long or odd.
     """
-    spooled: dict[str, str] = st.session_state.setdefault("upload_spooled", {})
-    if upload.file_id not in spooled or not Path(spooled[upload.file_id]).exists():
-        folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
+    folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
+    try:
         suffix = Path(upload.name).suffix.lower()
         path = folder / f"upload{suffix if suffix[1:].isalnum() else ''}"
         path.write_bytes(upload.getvalue())
-        spooled[upload.file_id] = str(path)
-    return Path(spooled[upload.file_id])
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _import(path: Path, file_name: str, name: str, schema: str, mapping: dict[str, str]) -> None:
+def _preview(upload: Any) -> tuple[list[dict[str, Any]], AugmentError | None]:
+    """The first records of the upload, read once per uploaded file (a JSON file is parsed whole to get them),
+    not on every rerun; the parse error instead when the file is bad."""
+    cached = st.session_state.get(PREVIEW_KEY)
+    if cached is not None and cached[0] == upload.file_id:
+        return cached[1], cached[2]
+    records: list[dict[str, Any]] = []
+    error: AugmentError | None = None
+    with _spooled(upload) as path:
+        reader = read_records(path)
+        try:
+            records = [record for _, record in itertools.islice(reader, PREVIEW_ROWS)]
+        except AugmentError as exc:
+            error = exc
+        finally:
+            if isinstance(reader, Generator):
+                reader.close()  # its open file, before the folder goes
+    st.session_state[PREVIEW_KEY] = (upload.file_id, records, error)
+    return records, error
+
+
+def _import(upload: Any, name: str, schema: str, mapping: dict[str, str]) -> None:
     """Import callback: runs before the rerun, so the sidebar can select the new dataset."""
     st.session_state.pop("upload_error", None)
     try:
-        report = import_file(get_store(), path, name=name.strip(), schema=schema, mapping=mapping)
+        with _spooled(upload) as path:
+            report = import_file(get_store(), path, name=name.strip(), schema=schema, mapping=mapping)
     except AugmentError as exc:
-        st.session_state["upload_error"] = (exc, file_name)
+        st.session_state["upload_error"] = (exc, upload.name)
         return
     select_dataset(report.dataset)
     st.session_state["upload_message"] = (
-        f"Imported {fmt_int(report.imported)} records from {md_escape(file_name)} into "
+        f"Imported {fmt_int(report.imported)} records from {md_escape(upload.name)} into "
         f"'{md_escape(report.dataset)}' ({report.schema})."
     )
+    # A fresh (empty) uploader: the stored file is not offered for a second import under a new name.
+    st.session_state[ROUND_KEY] = st.session_state.get(ROUND_KEY, 0) + 1
+    st.session_state.pop(PREVIEW_KEY, None)
 
 
 left, right = st.columns([3, 1])
@@ -84,7 +115,8 @@ with right:
     )
 with left:
     upload = st.file_uploader(
-        "JSONL, JSON, CSV or Parquet", type=["jsonl", "ndjson", "json", "csv", "parquet"], key="upload_file"
+        "JSONL, JSON, CSV or Parquet", type=["jsonl", "ndjson", "json", "csv", "parquet"],
+        key=f"upload_file_{st.session_state.get(ROUND_KEY, 0)}",
     )
 
 if message := st.session_state.pop("upload_message", None):
@@ -94,13 +126,12 @@ if failure := st.session_state.pop("upload_error", None):
     st.caption("Nothing was stored from this file.")
 
 if upload is None:
+    st.session_state.pop(PREVIEW_KEY, None)
     st.stop()
 
-path = _spool(upload)
-try:
-    preview = [record for _, record in itertools.islice(read_records(path), PREVIEW_ROWS)]
-except AugmentError as exc:
-    show_error(exc, upload.name)
+preview, problem = _preview(upload)
+if problem is not None:
+    show_error(problem, upload.name)
     st.caption("Nothing was stored from this file.")
     st.stop()
 
@@ -111,7 +142,7 @@ schema_choice = c1.selectbox("Schema", ["auto", *SCHEMAS], key="upload_schema", 
 name = c2.text_input("Dataset name", value=_unique_name(Path(upload.name).stem), key=f"upload_name_{upload.file_id}")
 
 # Map every field of the schema to one of the file's columns; the default is the same name.
-target = schema_choice
+target: str | None = schema_choice
 if target == "auto":
     try:
         target = detect_schema(preview[0])
@@ -149,6 +180,6 @@ st.button(
     icon=":material/database_upload:",
     disabled=target is None or not name.strip(),
     on_click=_import,
-    args=(path, upload.name, name, schema_choice, mapping),
+    args=(upload, name, schema_choice, mapping),
 )
 st.caption("The whole file is checked while it is stored; one bad record and nothing is kept.")

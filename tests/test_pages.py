@@ -592,7 +592,31 @@ def test_dataset_text_never_renders_as_markdown(make_app: MakeApp, store: Store)
     _no_live_markdown(_rendered_markdown(at))
 
 
-def test_upload_spools_to_a_path_not_built_from_the_file_name(make_app: MakeApp, store: Store) -> None:
+@pytest.fixture
+def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the upload page's temp copies go during the test (empty when none is left behind)."""
+    import tempfile
+
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths the pages hand to formats.read_records, in order."""
+    import augment_core.formats
+
+    seen: list[Path] = []
+    real_read = augment_core.formats.read_records
+    monkeypatch.setattr(augment_core.formats, "read_records", lambda path, *a: seen.append(path) or real_read(path, *a))
+    return seen
+
+
+def test_upload_spools_to_a_path_not_built_from_the_file_name(
+    make_app: MakeApp, store: Store, spool_dir: Path, reads: list[Path]
+) -> None:
     long_name = "x" * 300 + ".jsonl"  # longer than a file name may be: a path built from it fails
     body = b'{"instruction": "a", "output": "b"}\n'
     at = make_app()
@@ -601,8 +625,30 @@ def test_upload_spools_to_a_path_not_built_from_the_file_name(make_app: MakeApp,
     at.text_input[0].set_value("long").run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert f"Imported 1 records from {long_name} into 'long'" in shown(at.success[0].value)
-    spooled = Path(next(iter(at.session_state["upload_spooled"].values())))
-    assert spooled.name == "upload.jsonl"
+    assert reads and {p.name for p in reads} == {"upload.jsonl"}
+
+
+def test_upload_reads_the_preview_once_and_leaves_no_temp_file(
+    make_app: MakeApp, store: Store, spool_dir: Path, reads: list[Path]
+) -> None:
+    rows = [{"instruction": f"task {i}", "output": f"answer {i}"} for i in range(30)]
+    at = make_app()
+    at.file_uploader[0].set_value(("tasks.json", json.dumps(rows).encode(), "application/json")).run()
+    assert at.dataframe[0].value.shape == (20, 2)
+    at.selectbox(key="upload_schema").set_value("alpaca").run()  # reruns: the preview is not read again
+    at.text_input[0].set_value("tasks").run()
+    assert len(reads) == 1 and at.dataframe[0].value.shape == (20, 2)
+    assert list(spool_dir.iterdir()) == []  # the preview's copy is gone once read
+    # A second file replaces the first: read once, nothing left behind.
+    other = [{"prompt": "Say 1.", "completion": "1"}]
+    at.file_uploader[0].set_value(("pc.jsonl", json.dumps(other[0]).encode() + b"\n", "application/jsonl")).run()
+    assert len(reads) == 2 and any("prompt-completion" in m.value for m in at.markdown)
+    at.file_uploader[0].set_value(("tasks.json", json.dumps(rows).encode(), "application/json")).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert "Imported 30 records from tasks.json" in shown(at.success[0].value)
+    assert list(spool_dir.iterdir()) == []  # nor the import's copy
+    assert at.file_uploader[0].value is None  # the stored file is not offered again
+    assert not at.dataframe
 
 
 def test_a_base_url_clears_only_the_missing_key_reason(monkeypatch: pytest.MonkeyPatch) -> None:
