@@ -309,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--libre-url", help="URL of your LibreTranslate server")
     p.add_argument("--refusal-prompts", metavar="FILE", help="prompts, one per line: '[category] prompt'")
     p.add_argument("--refusal-writer", choices=["llm", "table"], help="who writes the reason")
-    p.add_argument("--include-input", action="store_true", help="also rewrite the input field")
+    p.add_argument(
+        "--include-input",
+        action="store_true",
+        help="also rewrite the input field (paraphrase, backtranslation; templates never touch it)",
+    )
     p.add_argument("--seed", type=int, help="templates seed")
     p.add_argument("--set", action="append", metavar="AUGMENTER.SETTING=VALUE", help="any augmenter setting")
     p.add_argument("--concurrency", type=positive_int, default=16, help="parallel calls (default 16)")
