@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -80,8 +82,10 @@ hist.add_vrect(x0=valid_low, x1=valid_high, fillcolor="#4c78a8", opacity=0.08, l
                annotation_text="valid window", annotation_position="top left")
 hist.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.12, line_width=0,
                annotation_text="optimal band", annotation_position="top right")
+# The whole 0-1 scale, fixed: autorange clipped the last bin (0.98-1.0) at the plot's edge.
 hist.update_layout(barmode="overlay", title="Semantic similarity by augmenter", xaxis_title="semantic_similarity",
-                   yaxis_title="candidates", legend_title="augmenter", margin={"t": 60})
+                   xaxis_range=[0.0, 1.0], yaxis_title="candidates", yaxis_rangemode="tozero",
+                   legend_title="augmenter", margin={"t": 60})
 st.plotly_chart(hist, key="insights_histogram")
 
 left, right = st.columns(2)
@@ -151,7 +155,7 @@ right.dataframe(
 
 # ---- diversity of the instructions, before and after the approved augmentations ----
 @st.cache_data(show_spinner="Measuring diversity ...", max_entries=16)
-def diversity(url: str, name: str, approved: int, semantic: bool) -> dict[str, dict[str, float | None]]:
+def diversity(url: str, name: str, approved: int, semantic: bool) -> dict[str, dict[str, Any]]:
     """Cached per number of approvals: the figures only change when a decision does."""
     from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
 
