@@ -8,8 +8,11 @@ the ratio and the share, and also against their own cap.
 When more candidates are eligible than the budget allows, the choice is spread: the next pick
 always goes to the augmenter with the fewest picks so far, and within it to the candidate whose
 original has the fewest picks so far, best scores first (approved before pending, in the optimal
-band, fewer guard flags, higher similarity). Ties are broken by a hash of (seed, candidate id),
-so the same seed gives the same set whatever order the database returns rows in.
+band, fewer guard flags, higher similarity). No original gets more than ceil(ratio) augmented
+records (2 at 1:2) while another original still has an eligible candidate; only when none has
+does the rest of the budget go to the originals with more candidates. Ties are broken by a hash
+of (seed, candidate id), so the same seed gives the same set whatever order the database returns
+rows in.
 
 Every default is a setting (store settings ``mix.*``), read by :func:`mix_settings`.
 """
@@ -289,32 +292,50 @@ def plan_mix(
     for indexes in ranked.values():
         indexes.sort(key=lambda i: _quality_key(pool[i], settings.seed))
     heaps = {name: [(0, rank) for rank in range(len(indexes))] for name, indexes in ranked.items()}
-    turn = [(0, name) for name in sorted(heaps)]  # (picks so far, augmenter): fewest picks goes next
     selected: list[int] = []
     refusals = 0
     refusal_capped = False
-    while turn and len(selected) < limit:
-        picks, name = heapq.heappop(turn)
-        heap = heaps[name]
-        while heap:
-            seen, rank = heapq.heappop(heap)
-            index = ranked[name][rank]
-            item = pool[index]
-            now_seen = per_origin[origin(item)]
-            if seen != now_seen:
-                # Its original got picks since this entry was queued: requeue with the current count.
-                heapq.heappush(heap, (now_seen, rank))
-                continue
-            if item.kind == "refusal" and refusals >= refusal_limit:
-                refusal_capped = True
-                continue
-            selected.append(index)
-            per_origin[origin(item)] += 1
-            per_augmenter[name] += 1
-            refusals += item.kind == "refusal"
-            break
-        if heap:
-            heapq.heappush(turn, (picks + 1, name))
+
+    def fill(cap: int | None) -> None:
+        """Pick until the budget is spent or no augmenter has a candidate under ``cap`` picks of its original."""
+        nonlocal refusals, refusal_capped
+        parked: list[tuple[str, tuple[int, int]]] = []  # entries whose original reached the cap
+        # (picks so far, augmenter): fewest picks goes next
+        turn = [(per_augmenter[name], name) for name in sorted(heaps) if heaps[name]]
+        heapq.heapify(turn)
+        while turn and len(selected) < limit:
+            picks, name = heapq.heappop(turn)
+            heap = heaps[name]
+            while heap:
+                seen, rank = heapq.heappop(heap)
+                index = ranked[name][rank]
+                item = pool[index]
+                now_seen = per_origin[origin(item)]
+                if seen != now_seen:
+                    # Its original got picks since this entry was queued: requeue with the current count.
+                    heapq.heappush(heap, (now_seen, rank))
+                    continue
+                if cap is not None and now_seen >= cap:
+                    parked.append((name, (now_seen, rank)))
+                    continue
+                if item.kind == "refusal" and refusals >= refusal_limit:
+                    refusal_capped = True
+                    continue
+                selected.append(index)
+                per_origin[origin(item)] += 1
+                per_augmenter[name] += 1
+                refusals += item.kind == "refusal"
+                break
+            if heap:
+                heapq.heappush(turn, (picks + 1, name))
+        for name, entry in parked:
+            heapq.heappush(heaps[name], entry)
+
+    # No original takes more than ceil(ratio) while another original still has a candidate; only
+    # then does the rest of the budget go to the originals with more candidates.
+    originals_side, augmented_side = parse_ratio(settings.ratio)
+    fill(math.ceil(augmented_side / originals_side))
+    fill(None)
 
     if len(selected) < limit:
         limited_by = "refusal cap" if refusal_capped else "candidates"

@@ -117,6 +117,25 @@ def test_one_original_with_many_candidates() -> None:
     assert len(plan.chosen) == 30 and by_orig[1] == 12 and all(by_orig[e] == 2 for e in range(2, 11))
 
 
+def test_no_original_goes_past_the_ratio_while_others_have_candidates() -> None:
+    # An augmenter that only rewrote original 1 must not push it past 2 (at 1:2) while originals
+    # 2-4 still have candidates of another augmenter.
+    items = [Eligible(cid("only-one", i), 1, "a") for i in range(5)] + pool({"b": 2}, 4)
+    plan = plan_mix(items, 4, MixSettings())
+    by_aug, by_orig = counts(plan.chosen)
+    assert len(plan.chosen) == 8 and by_orig == {1: 2, 2: 2, 3: 2, 4: 2}
+    assert by_aug == {"a": 2, "b": 6}
+    # When the others have no candidate left, the spare budget goes to the original that has.
+    plan = plan_mix(items, 4, MixSettings(ratio="1:3", max_augmented_share=1.0))
+    _, by_orig = counts(plan.chosen)
+    assert len(plan.chosen) == 12 and by_orig == {1: 6, 2: 2, 3: 2, 4: 2}
+    # A ratio of 1:2.5 allows ceil(2.5) = 3 per original.
+    items = [Eligible(cid("only-one", i), 1, "a") for i in range(5)] + pool({"b": 3}, 4)
+    plan = plan_mix(items, 4, MixSettings(ratio="1:2.5", max_augmented_share=1.0))
+    _, by_orig = counts(plan.chosen)
+    assert len(plan.chosen) == 10 and by_orig[1] == 3 and sorted(by_orig.values()) == [2, 2, 3, 3]
+
+
 def test_no_augmenter_crowds_out_the_rest() -> None:
     items = pool({"templates": 10}, 10) + pool({"backtranslation": 1}, 5)
     plan = plan_mix(items, 10, MixSettings())
