@@ -26,7 +26,7 @@ from typing import Any
 
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import file_type_of, unapply_mapping, write_records
-from augment_core.mixing import SELECTIONS, Eligible, MixReport, mix_settings, plan_for_dataset
+from augment_core.mixing import SELECTIONS, Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -143,11 +143,19 @@ def side_file_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".report.json")
 
 
-def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path: str | Path) -> ExportReport:
-    """Choose the mix, write the curated set to ``path`` atomically, and the side file when asked."""
+@dataclass
+class ExportPlan:
+    """What an export will hold, before anything is written (the studio's preview shows it)."""
+
+    plan: MixPlan
+    settings: MixSettings
+    schema: str
+    left_out: Counter[str]  # conversations cut and later-turn candidates, for single-turn schemas
+
+
+def plan_export(store: Store, dataset: Dataset, options: ExportOptions) -> ExportPlan:
+    """Choose the mix for ``options``: the one plan both the CLI export and the studio preview use."""
     options.check()
-    path = Path(path)
-    file_type = file_type_of(path, options.file_type)
     settings = mix_settings(
         store,
         ratio=options.ratio,
@@ -164,6 +172,16 @@ def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path:
     plan = plan_for_dataset(
         store, dataset.id, dataset.example_count, options.status, settings, options.include_originals, keep
     )
+    return ExportPlan(plan, settings, schema, left_out)
+
+
+def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path: str | Path) -> ExportReport:
+    """Choose the mix, write the curated set to ``path`` atomically, and the side file when asked."""
+    planned = plan_export(store, dataset, options)
+    path = Path(path)
+    file_type = file_type_of(path, options.file_type)
+    schema, settings, left_out, plan = planned.schema, planned.settings, planned.left_out, planned.plan
+    del planned
     style = options.provenance_style
     if style == "auto":
         style = "object" if file_type in ("jsonl", "json") else "columns"

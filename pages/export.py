@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from augment_core.errors import AugmentError
-from augment_core.export import FORMATS, ExportOptions, export_bytes
+from augment_core.export import FORMATS, ExportOptions, export_bytes, plan_export
 from augment_core.formats import FILE_TYPES
-from augment_core.mixing import SELECTIONS, mix_settings, plan_for_dataset
+from augment_core.mixing import SELECTIONS, mix_settings
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 
 MIME_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
@@ -48,8 +48,8 @@ options = ExportOptions(
 )
 
 try:
-    settings = mix_settings(store, ratio=options.ratio, max_augmented_share=options.max_augmented_share)
-    report = plan_for_dataset(store, dataset.id, dataset.example_count, status, settings, include_originals).report
+    planned = plan_export(store, dataset, options)  # the same plan `augment export` writes
+    settings, report = planned.settings, planned.plan.report
 except AugmentError as exc:
     show_error(exc)
     st.stop()

@@ -77,14 +77,27 @@ def seed(store: Store, name: str = "sample", per_example: int = 2, hostile: bool
             text = f"Please, {e.record['instruction'].lower()}" + (f" {HOSTILE}" if hostile else "")
             augmenter = "templates" if k % 2 == 0 else "paraphrase"
             candidates.append(
-                Candidate(id=cid, dataset_id=dataset.id, example_id=e.id, augmenter=augmenter,
-                          target_field="instruction", text=text)
+                Candidate(
+                    id=cid,
+                    dataset_id=dataset.id,
+                    example_id=e.id,
+                    augmenter=augmenter,
+                    target_field="instruction",
+                    text=text,
+                )
             )
             similarity = 0.60 + (e.position % 8) * 0.05  # 0.60 .. 0.95: outside, window and band
             scores.append(
-                Score(candidate_id=cid, semantic_similarity=similarity, is_valid=0.70 < similarity < 0.98,
-                      in_optimal_band=0.75 <= similarity <= 0.95, length_ratio=1.2, unique_words=1,
-                      flags=["number_changed"] if e.position % 5 == 0 else [], meaning_preserved=0.9)
+                Score(
+                    candidate_id=cid,
+                    semantic_similarity=similarity,
+                    is_valid=0.70 < similarity < 0.98,
+                    in_optimal_band=0.75 <= similarity <= 0.95,
+                    length_ratio=1.2,
+                    unique_words=1,
+                    flags=["number_changed"] if e.position % 5 == 0 else [],
+                    meaning_preserved=0.9,
+                )
             )
     store.add_candidates(candidates)
     store.save_scores(scores)
@@ -361,13 +374,56 @@ def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
     _, data, records = at.session_state["export_prepared"]
     assert records == 30
     out = tmp_path / "cli.jsonl"
-    code, _, err = run_cli("export", str(out), "--dataset", "sample", "--format", "messages", "--ratio", "1:0.25",
-                           "--max-augmented-share", "0.7", "--provenance")
+    code, _, err = run_cli(
+        "export",
+        str(out),
+        "--dataset",
+        "sample",
+        "--format",
+        "messages",
+        "--ratio",
+        "1:0.25",
+        "--max-augmented-share",
+        "0.7",
+        "--provenance",
+    )
     assert code == 0, err
     assert data == out.read_bytes()
     rows = [json.loads(line) for line in data.decode().splitlines()]
     assert all("messages" in r for r in rows)
     assert sum(1 for r in rows if r["metadata"]["origin"] != "original") == 6
+
+
+def test_export_preview_of_chat_to_alpaca_counts_what_the_file_will_hold(
+    make_app: MakeApp, store: Store, tmp_path: Path
+) -> None:
+    chat = tmp_path / "chat.jsonl"
+    turns = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "And then?"},
+        {"role": "assistant", "content": "Bye"},
+    ]
+    chat.write_text(json.dumps({"messages": turns}) + "\n")
+    import_file(store, chat, name="chat")
+    dataset = store.get_dataset("chat")
+    assert dataset is not None
+    example = next(store.iter_examples(dataset.id))[0]
+    later_turn = Candidate(
+        id="later",
+        dataset_id=dataset.id,
+        example_id=example.id,
+        augmenter="paraphrase",
+        target_field="messages.2.content",
+        text="What comes next?",
+    )
+    store.add_candidates([later_turn])
+    store.set_decision("later", "approved")
+    at = make_app("pages/export.py", dataset="chat")
+    assert {m.label: m.value for m in at.metric}["Records"] == "2"  # as messages: the original and the rewrite
+    at.selectbox(key="ex_format").set_value("alpaca").run()
+    # alpaca keeps the first exchange only: the rewrite of turn 3 cannot be written, so it is not counted
+    assert {m.label: m.value for m in at.metric}["Records"] == "1"
 
 
 def test_export_bad_ratio_is_one_clear_line(make_app: MakeApp, store: Store) -> None:
@@ -456,8 +512,9 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     from studio.runs import run_registry
 
     big = tmp_path / "big.jsonl"
-    big.write_text("".join(json.dumps({"instruction": f"Describe item {i}.", "output": str(i)}) + "\n"
-                           for i in range(3000)))
+    big.write_text(
+        "".join(json.dumps({"instruction": f"Describe item {i}.", "output": str(i)}) + "\n" for i in range(3000))
+    )
     import_file(store, big, name="big")
     dataset = store.get_dataset("big")
     assert dataset is not None
@@ -522,10 +579,12 @@ def test_flag_filter_offers_the_guard_kinds_and_filters_by_kind(make_app: MakeAp
     ids = seed(store)
     with store.engine.begin() as conn:  # seed's flags are not guard flags: give three candidates real ones
         conn.exec_driver_sql("UPDATE scores SET flags = '[]', flag_count = 0")
-        for cid, flags in zip(ids[:3], (['entity \'100%_"x"\' missing'], ["number 3 missing"], ["date 2020 added"]),
-                              strict=True):
-            conn.exec_driver_sql("UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
-                                 (json.dumps(flags), cid))
+        for cid, flags in zip(
+            ids[:3], (["entity '100%_\"x\"' missing"], ["number 3 missing"], ["date 2020 added"]), strict=True
+        ):
+            conn.exec_driver_sql(
+                "UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?", (json.dumps(flags), cid)
+            )
     at = make_app("pages/review.py", dataset="sample")
     assert at.selectbox(key="rv_flag").options == ["all", "flagged", "not flagged", *KINDS]
     at.selectbox(key="rv_flag").set_value("entity").run()
@@ -572,10 +631,14 @@ def _no_live_markdown(sources: list[str]) -> None:
 def test_dataset_text_never_renders_as_markdown(make_app: MakeApp, store: Store) -> None:
     ids = seed(store)
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE candidates SET text = ?, target_field = ? WHERE id = ?",
-                             (f"Please {MARKDOWN_TRAPS}", "instruction`](http://127.0.0.1/f)", ids[0]))
-        conn.exec_driver_sql("UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
-                             (json.dumps([HOSTILE_FLAG, f"url {MARKDOWN_TRAPS} added"]), ids[0]))
+        conn.exec_driver_sql(
+            "UPDATE candidates SET text = ?, target_field = ? WHERE id = ?",
+            (f"Please {MARKDOWN_TRAPS}", "instruction`](http://127.0.0.1/f)", ids[0]),
+        )
+        conn.exec_driver_sql(
+            "UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
+            (json.dumps([HOSTILE_FLAG, f"url {MARKDOWN_TRAPS} added"]), ids[0]),
+        )
     at = make_app("pages/review.py", dataset="sample")
     assert ":orange-badge[entity]" in at.markdown[1].value and ":orange-badge[url]" in at.markdown[1].value
     assert at.text[0].value == f"{HOSTILE_FLAG}\nurl {MARKDOWN_TRAPS} added"  # st.text: shown as it is
