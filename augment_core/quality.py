@@ -75,7 +75,9 @@ def load_model(name: str = BUNDLED_MODEL) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
     try:
         return SentenceTransformer(resolve_model(name), device="cpu")
     except (OSError, ValueError) as exc:
