@@ -77,7 +77,7 @@ def load_model(name: str = BUNDLED_MODEL) -> Any:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a "Loading weights" bar is noise
     try:
         return SentenceTransformer(resolve_model(name), device="cpu")
     except (OSError, ValueError) as exc:
