@@ -14,12 +14,14 @@ half-written file behind.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -175,10 +177,30 @@ def plan_export(store: Store, dataset: Dataset, options: ExportOptions) -> Expor
     return ExportPlan(plan, settings, schema, left_out)
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the mix is chosen and the records are written.
+
+    An export allocates hundreds of thousands of objects without reference cycles (refcounting
+    frees them); the collector rescanning the growing heap cost ~15 % of the time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def export_dataset(store: Store, dataset: Dataset, options: ExportOptions, path: str | Path) -> ExportReport:
     """Choose the mix, write the curated set to ``path`` atomically, and the side file when asked."""
+    with _no_cyclic_gc():
+        return _export(store, dataset, options, Path(path))
+
+
+def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) -> ExportReport:
     planned = plan_export(store, dataset, options)
-    path = Path(path)
     file_type = file_type_of(path, options.file_type)
     schema, settings, left_out, plan = planned.schema, planned.settings, planned.left_out, planned.plan
     del planned
