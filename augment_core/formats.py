@@ -375,7 +375,9 @@ def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
     tables = []
     iterator = iter(records)
     while chunk := list(itertools.islice(iterator, _PARQUET_CHUNK)):
-        tables.append(pa.Table.from_pydict({column: [r.get(column) for r in chunk] for column in _columns(chunk)}))
+        # from_pylist takes the column names from the first row: give it every column of the chunk.
+        first = {column: chunk[0].get(column) for column in _columns(chunk)}
+        tables.append(pa.Table.from_pylist([first, *chunk[1:]]))
     if not tables:
         pq.write_table(pa.table({}), path)
         return 0
