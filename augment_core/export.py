@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import gc
 import json
-import os
 import re
 import tempfile
 from collections import Counter
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from augment_core.errors import AugmentError, InputError
-from augment_core.formats import file_type_of, unapply_mapping, write_records
+from augment_core.formats import atomic_path, file_type_of, unapply_mapping, write_records
 from augment_core.mixing import SELECTIONS, Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
 from augment_core.records import (
     CHAT_LAYOUT,
@@ -243,7 +242,7 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
             "settings": asdict(settings),
             "report": report.as_dict(),
         }
-        _write_text_atomic(side, json.dumps(side_data, indent=2, ensure_ascii=False) + "\n")
+        _write_text(side, json.dumps(side_data, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -257,16 +256,9 @@ def export_bytes(
         return path.read_bytes(), report
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _group_by_example(chosen: list[Eligible]) -> dict[int | None, tuple[str, ...]]:

@@ -14,6 +14,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -299,22 +300,31 @@ def _nesting_hint(record: dict[str, Any]) -> str:
     return f"; '{nested[0]}' holds a list of objects: flatten it to one record per item first"
 
 
-def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type: str | None = None) -> int:
-    """Write records atomically (a temporary file renamed into place); returns the count."""
-    path = Path(path)
-    kind = file_type_of(path, file_type)
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write to, renamed into place only if the block succeeds.
+
+    An export that fails midway leaves no half-written file and the previous one untouched.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
-        count = writers[kind](tmp, records)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return count
+
+
+def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type: str | None = None) -> int:
+    """Write records atomically (a temporary file renamed into place); returns the count."""
+    path = Path(path)
+    kind = file_type_of(path, file_type)
+    writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
+    with atomic_path(path) as tmp:
+        return writers[kind](tmp, records)
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
