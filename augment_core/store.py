@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError
@@ -195,33 +196,23 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        """The database's own INSERT construct, which knows its conflict clause."""
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(self.engine.dialect.name, mysql.insert)
+        return insert(table)
+
     def _upsert(self, table: sa.Table, row: dict[str, Any], update: Sequence[str]) -> Any:
         """One INSERT that updates ``update`` columns when the primary key exists (no delete-then-insert race)."""
-        name = self.engine.dialect.name
-        stmt: Any
-        if name in ("sqlite", "postgresql"):
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = (sqlite_insert if name == "sqlite" else pg_insert)(table).values(**row)
+        stmt = self._dialect_insert(table).values(**row)
+        if self.engine.dialect.name in ("sqlite", "postgresql"):
             keys = [c.name for c in table.primary_key.columns]
             return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
-        from sqlalchemy.dialects.mysql import insert as mysql_insert  # MySQL / MariaDB
-
-        stmt = mysql_insert(table).values(**row)
         return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
 
     def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
         """An INSERT that skips rows whose primary key exists (resume without duplicates)."""
-        name = self.engine.dialect.name
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            return sqlite_insert(table).on_conflict_do_nothing()
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table).on_conflict_do_nothing()
+        if self.engine.dialect.name in ("sqlite", "postgresql"):
+            return self._dialect_insert(table).on_conflict_do_nothing()
         return table.insert().prefix_with("IGNORE")  # MySQL / MariaDB
 
     # ---- datasets -------------------------------------------------------------------------
