@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from augment_core.errors import ConfigError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request, RetryableError, redact, sdk_error_message, status_error
+from augment_core.llm.base import Completion, Provider, Request, RetryableError, sdk_error_message, status_error
 
 # The newest Sonnet the pinned SDK knows (it warns that claude-sonnet-4-5 is deprecated).
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -26,6 +26,7 @@ class AnthropicProvider(Provider):
     """The Anthropic Messages API; ``base_url`` for a proxy or gateway (default: the SDK's)."""
 
     name = "anthropic"
+    key_variable = KEY_VARIABLE
 
     def __init__(self, model: str | None = None, *, api_key: str | None = None, base_url: str | None = None) -> None:
         self.model = model or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
@@ -37,13 +38,10 @@ class AnthropicProvider(Provider):
         return f"AnthropicProvider(model={self.model!r}, base_url={self.base_url!r})"
 
     def _key(self) -> str:
-        key = self._api_key or os.environ.get(KEY_VARIABLE)
+        key = self.given_key()
         if not key:
             raise ConfigError(f"anthropic: no API key; set {KEY_VARIABLE} or enter a key in the studio sidebar")
         return key
-
-    def scrub(self, text: str) -> str:
-        return redact(text, self._api_key or os.environ.get(KEY_VARIABLE))
 
     def load(self) -> Any:
         """The SDK client, made on first use (import and key check happen here)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import email.utils
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class Provider(abc.ABC):
     model: str = ""
     # A ceiling on parallel calls the client respects (an in-process model runs one at a time).
     max_concurrency: int | None = None
+    # Hosted providers: the environment variable holding the key, and a key passed in (studio).
+    key_variable: str = ""
+    _api_key: str | None = None
 
     @abc.abstractmethod
     async def complete(self, request: Request) -> Completion:
@@ -56,9 +60,13 @@ class Provider(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release network clients or models."""
 
+    def given_key(self) -> str | None:
+        """The key passed in, else the one in the environment; None when there is none."""
+        return self._api_key or (os.environ.get(self.key_variable) if self.key_variable else None)
+
     def scrub(self, text: str) -> str:
         """``text`` with this provider's secret masked, for error messages (no secret: unchanged)."""
-        return text
+        return redact(text, self.given_key())
 
 
 class RetryableError(ProviderError):

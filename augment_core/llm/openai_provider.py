@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from augment_core.errors import ConfigError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request, RetryableError, redact, sdk_error_message, status_error
+from augment_core.llm.base import Completion, Provider, Request, RetryableError, sdk_error_message, status_error
 
 DEFAULT_MODEL = "gpt-4o-mini"
 KEY_VARIABLE = "OPENAI_API_KEY"
@@ -27,6 +27,7 @@ class OpenAIProvider(Provider):
     """Chat Completions at ``base_url`` (default: OpenAI, which needs ``OPENAI_API_KEY``)."""
 
     name = "openai"
+    key_variable = KEY_VARIABLE
 
     def __init__(self, model: str | None = None, *, api_key: str | None = None, base_url: str | None = None) -> None:
         self.model = model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
@@ -39,15 +40,12 @@ class OpenAIProvider(Provider):
         return f"OpenAIProvider(model={self.model!r}, base_url={self.base_url!r})"
 
     def _key(self) -> str:
-        key = self._api_key or os.environ.get(KEY_VARIABLE)
+        key = self.given_key()
         if key:
             return key
         if self.base_url is None:
             raise ConfigError(f"openai: no API key; set {KEY_VARIABLE}, or give a base URL for a local server")
         return _NO_KEY
-
-    def scrub(self, text: str) -> str:
-        return redact(text, self._api_key or os.environ.get(KEY_VARIABLE))
 
     def load(self) -> Any:
         """The SDK client, made on first use."""
