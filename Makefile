@@ -8,11 +8,24 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export AUGMENT_DB ?= sqlite:///augment.db
 
+# llama-cpp-python compiles here. Portable x86-64 flags (AVX2), not -march=native: a native build
+# emits AMX instructions that this kind of VM's kernel refuses (the process dies on its first
+# token). Only the library is built (no tools, examples, tests or multimodal targets), and the wheel
+# is kept per flag set outside the checkout, so a second venv on the same machine installs at once.
+LLAMA_REQ := $(shell grep -E '^llama-cpp-python' requirements.txt | sed 's/\[server\]//')
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF
+LLAMA_WHEELS := $(HOME)/.cache/augment-studio/wheels-$(shell echo '$(LLAMA_REQ) $(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
+
 .PHONY: setup run test check system-deps sample
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PY) -m pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "$(LLAMA_REQ)"
+	$(PY) -m pip install --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)

@@ -89,7 +89,7 @@ def cmd_settings(args: argparse.Namespace, store: Store) -> int:
 def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     dataset = pick_dataset(store, args.dataset)
     counts = store.dataset_counts(dataset.id)
-    stats = {"dataset": dataset.name, "schema": dataset.schema, **counts}
+    stats: dict[str, object] = {"dataset": dataset.name, "schema": dataset.schema, **counts.as_dict()}
     from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
 
     # distinct-n needs no model; the mean pairwise similarity loads the embedder, so it is asked for.
@@ -100,14 +100,14 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
         print(json.dumps(stats, indent=2))
         return 0
     print(f"dataset      {dataset.name} ({dataset.schema}, from {dataset.source_path})")
-    print(f"examples     {counts['examples']}")
-    print(f"candidates   {counts['candidates']} ({counts['scored']} scored)")
-    for augmenter, by_status in sorted(counts["by_augmenter"].items()):
+    print(f"examples     {counts.examples}")
+    print(f"candidates   {counts.candidates} ({counts.scored} scored)")
+    for augmenter, by_status in sorted(counts.by_augmenter.items()):
         print(f"  {augmenter:<16} {by_status['ok']} ok, {by_status['failed']} failed")
     for reason, count in store.failure_reasons(dataset.id):
         print(f"  failed x{count:<6} {reason[:160]}")
-    d = counts["decisions"]
-    print(f"decisions    {d['approved']} approved, {d['rejected']} rejected, {d['pending']} pending")
+    d = counts.decisions
+    print(f"decisions    {d.approved} approved, {d.rejected} rejected, {d.pending} pending")
     print("diversity    (instructions)    distinct-1  distinct-2  mean pairwise similarity")
     for label, key in (("originals", "originals"), ("+ approved", "with_approved")):
         v = diversity[key]
@@ -250,7 +250,7 @@ def cmd_score(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_review(args: argparse.Namespace, store: Store) -> int:
-    from augment_core.quality import bulk_review
+    from augment_core.review import bulk_review
 
     dataset = pick_dataset(store, args.dataset)
     if store.count_unscored_candidates(dataset.id):

@@ -6,6 +6,7 @@ AugmentError                 base: pages and the CLI catch only this tree
   ConfigError                a missing key, package or setting; says what to set or install
   ProviderError              an LLM or translation backend failed after its retries
   ParseError                 a model reply that is not the JSON shape asked for
+  StoreError                 the database itself failed (locked too long, gone, full); URL masked
 """
 
 from __future__ import annotations
@@ -42,3 +43,7 @@ class ProviderError(AugmentError):
 
 class ParseError(AugmentError):
     """A model reply that does not have the shape asked for."""
+
+
+class StoreError(AugmentError):
+    """The database failed underneath a query (locked, unreachable, full); the message masks the URL."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import atomic_path, file_type_of, unapply_mapping, write_records
-from augment_core.mixing import SELECTIONS, Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
+from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -38,7 +38,9 @@ from augment_core.records import (
     Example,
     RecordError,
     Score,
+    Selection,
     convert_record,
+    effective_text,
     to_turns,
     validate_record,
     with_field,
@@ -96,8 +98,8 @@ class ExportOptions:
         """InputError naming the first bad option."""
         if self.format not in FORMATS:
             raise InputError(f"--format '{self.format}': choose one of {', '.join(FORMATS)}")
-        if self.status not in SELECTIONS:
-            raise InputError(f"--status '{self.status}': choose one of {', '.join(SELECTIONS)}")
+        if self.status not in tuple(Selection):
+            raise InputError(f"--status '{self.status}': choose one of {', '.join(Selection)}")
         if self.provenance_style not in PROVENANCE_STYLES:
             raise InputError(
                 f"provenance style '{self.provenance_style}': choose one of {', '.join(PROVENANCE_STYLES)}"
@@ -375,7 +377,7 @@ def _candidate_record(
     A refusal without an id gets ``refusal~<candidate id>`` under ``id_key`` (the dataset's own id
     key), so an export of records with ids imports again with every record keyed by its id.
     """
-    text = decision.edited_text if decision is not None and decision.edited_text is not None else candidate.text
+    text = effective_text(candidate, decision)
     where = f"candidate {candidate.id} ({candidate.augmenter})"
     try:
         if candidate.kind == "refusal":
@@ -465,7 +467,7 @@ def _meta(
             is_valid=score.is_valid,
             near_duplicate=score.near_duplicate,
             meaning_preserved=score.meaning_preserved,
-            flags=list(score.flags),
+            flags=[str(flag) for flag in score.flags],
             embedding_model=score.model,
         )
     return meta

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+
+from augment_core.records import FLAG_KINDS, Flag
 
 # Words: letters/digits with inner apostrophes or hyphens; case-folded, so "The," == "the".
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
@@ -26,17 +27,6 @@ def normalise(text: str) -> str:
     """Text reduced to its words, for exact-duplicate checks that ignore case and punctuation."""
     return " ".join(words(text))
 
-
-@dataclass(frozen=True)
-class Flag:
-    """One difference between original and candidate; ``str()`` is the human-readable line."""
-
-    kind: str  # number | quantity | date | entity | code | url | placeholder | negation
-    item: str
-    change: str  # missing | added | changed
-
-    def __str__(self) -> str:
-        return " ".join(part for part in (self.kind, self.item, self.change) if part)
 
 
 # ---- numbers and quantities ------------------------------------------------------------------
@@ -256,7 +246,7 @@ def _negation_flags(original: str, candidate: str) -> list[Flag]:
 
 # ---- all guards --------------------------------------------------------------------------------
 
-KINDS = ("number", "quantity", "date", "entity", "code", "url", "placeholder", "negation")
+KINDS = FLAG_KINDS
 
 
 def check(original: str, candidate: str) -> list[Flag]:

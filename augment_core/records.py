@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion"]
@@ -34,8 +35,45 @@ CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] =
 }
 ID_KEYS = ("id", "_id", "uuid")
 
-Status = Literal["pending", "approved", "rejected"]
-STATUSES: tuple[Status, ...] = ("pending", "approved", "rejected")
+
+
+# ---- the domain's words: StrEnums, so they are stored, printed and compared as their text ----
+
+
+class CandidateKind(StrEnum):
+    """``rewrite``: new text for one field of an example; ``refusal``: a whole new record."""
+
+    REWRITE = "rewrite"
+    REFUSAL = "refusal"
+
+
+class CandidateStatus(StrEnum):
+    """Whether generating the candidate worked; a failed one carries its reason and is never reviewed."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+class DecisionStatus(StrEnum):
+    """Where a candidate stands in review; ``pending`` means no decision is stored."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Selection(StrEnum):
+    """What an export may choose from, each a superset of the one before."""
+
+    APPROVED = "approved"  # decided approved
+    VALID = "valid"  # approved, or pending and passing the accept rule
+    ALL = "all"  # everything not rejected
+
+
+STATUSES: tuple[DecisionStatus, ...] = tuple(DecisionStatus)
+
+# The meaning guards' kinds of flag (see ``guards``), a fixed list that filters offer.
+FLAG_KINDS = ("number", "quantity", "date", "entity", "code", "url", "placeholder", "negation")
 
 
 @dataclass(frozen=True)
@@ -80,11 +118,23 @@ class Candidate:
     text: str
     params: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
-    kind: str = "rewrite"
+    kind: CandidateKind = CandidateKind.REWRITE
     record: dict[str, Any] | None = None
-    status: str = "ok"
+    status: CandidateStatus = CandidateStatus.OK
     error: str | None = None
     created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One difference a meaning guard found between original and candidate; ``str()`` reads as a line."""
+
+    kind: str  # number | quantity | date | entity | code | url | placeholder | negation
+    item: str
+    change: str  # missing | added | changed to ...
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.kind, self.item, self.change) if part)
 
 
 @dataclass
@@ -99,7 +149,7 @@ class Score:
     unique_words: int
     new_words: list[str] = field(default_factory=list)
     near_duplicate: bool = False
-    flags: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
     meaning_preserved: float | None = None
     truncated: bool = False
     model: str = ""
@@ -110,9 +160,19 @@ class Decision:
     """A reviewer's decision on one candidate."""
 
     candidate_id: str
-    status: Status
+    status: DecisionStatus
     edited_text: str | None = None
     decided_at: str = ""
+
+
+def effective_text(candidate: Candidate, decision: Decision | None) -> str:
+    """What the candidate says after review: the reviewer's edit where there is one, else its own text.
+
+    The store refuses an empty edit, so an edit here is never blank.
+    """
+    if decision is not None and decision.edited_text:
+        return decision.edited_text
+    return candidate.text
 
 
 class RecordError(ValueError):

@@ -20,7 +20,7 @@ from typing import Any
 
 from augment_core import guards
 from augment_core.errors import ConfigError
-from augment_core.records import Score
+from augment_core.records import Flag, Score
 
 MEANING_MODEL_PATH = Path(__file__).with_name("meaning_model.json")
 
@@ -94,7 +94,7 @@ def _jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(union) if union else 1.0
 
 
-def features(original: str, candidate: str, similarity: float, flags: Sequence[guards.Flag]) -> list[float]:
+def features(original: str, candidate: str, similarity: float, flags: Sequence[Flag]) -> list[float]:
     """The inputs of the meaning model, in ``FEATURES`` order (shared by fitting and scoring)."""
     wa, wb = guards.words(original), guards.words(candidate)
     a, b = set(wa), set(wb)
@@ -204,7 +204,7 @@ def score_pair(
         length_ratio=length_ratio(original, candidate),
         unique_words=len(added),
         new_words=added,
-        flags=[str(f) for f in flags],
+        flags=list(flags),
         meaning_preserved=probability,
         truncated=truncated,
         model=model_name,

@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO))
 SOURCE = REPO.parent / "shared" / "datasets" / "alpaca_5000.json"
 
 from augment_core.records import Candidate, Score  # noqa: E402
-from augment_core.store import ReviewFilter, Store  # noqa: E402
+from augment_core.review import ReviewFilter  # noqa: E402
+from augment_core.store import Store  # noqa: E402
 
 
 def build(db_url: str, n_originals: int) -> None:

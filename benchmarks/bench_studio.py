@@ -27,8 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from augment_core.records import Candidate, Score  # noqa: E402
-from augment_core.store import ReviewFilter, Store  # noqa: E402
+from augment_core.records import Candidate, Flag, Score  # noqa: E402
+from augment_core.review import ReviewFilter  # noqa: E402
+from augment_core.store import Store  # noqa: E402
 
 PER_EXAMPLE = 4
 AUGMENTERS = ("templates", "paraphrase", "backtranslation", "outputs")
@@ -60,7 +61,7 @@ def fill(store: Store, n_candidates: int) -> int:
                 scores.append(Score(candidate_id=cid, semantic_similarity=sim, is_valid=0.70 < sim < 0.98,
                                     in_optimal_band=0.75 <= sim <= 0.95, length_ratio=rng.uniform(0.8, 1.6),
                                     unique_words=rng.randint(0, 6),
-                                    flags=["number_changed"] if rng.random() < 0.05 else []))
+                                    flags=[Flag("number", "3", "changed to 4")] if rng.random() < 0.05 else []))
         store.add_candidates(candidates)
         store.save_scores(scores)
     return dataset_id
@@ -116,7 +117,7 @@ def main() -> None:
             at.run()
             review.append(time.perf_counter() - t0)
             assert not at.exception, at.exception
-        approved = store.dataset_counts(dataset_id)["decisions"]["approved"]
+        approved = store.dataset_counts(dataset_id).decisions.approved
         assert approved == args.clicks, approved
 
         at.switch_page("pages/insights.py")

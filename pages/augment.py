@@ -119,7 +119,7 @@ if chosen:
         rows: list[dict[str, Any]] | None
         try:
             rows = estimate(
-                db_url(), dataset.name, dataset.id, dataset_counts(dataset)["candidates"],
+                db_url(), dataset.name, dataset.id, dataset_counts(dataset).candidates,
                 json.dumps(chosen, sort_keys=True), choice.name if choice else None, choice.model if choice else None,
                 choice.base_url if choice else None, _choice=choice,
             )

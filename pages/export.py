@@ -11,7 +11,8 @@ import streamlit as st
 from augment_core.errors import AugmentError
 from augment_core.export import FORMATS, ExportOptions, export_bytes, plan_export
 from augment_core.formats import FILE_TYPES
-from augment_core.mixing import SELECTIONS, mix_settings
+from augment_core.mixing import mix_settings
+from augment_core.records import Selection
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 
 MIME_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
@@ -29,7 +30,8 @@ c1, c2, c3 = st.columns(3)
 schema = c1.selectbox("Schema", FORMATS, key="ex_format",
                       format_func=lambda f: f"same as input ({dataset.schema})" if f == "same" else f)
 file_type = c2.selectbox("File type", FILE_TYPES, key="ex_file_type")
-status = c3.selectbox("Candidates", SELECTIONS, key="ex_status", format_func=lambda s: f"{s}: {SELECTION_HELP[s]}")
+status = c3.selectbox("Candidates", [s.value for s in Selection], key="ex_status",
+                      format_func=lambda s: f"{s}: {SELECTION_HELP[s]}")
 m1, m2, m3, m4 = st.columns(4)
 ratio = m1.text_input("Target ratio (originals:augmented)", value=stored.ratio, key="ex_ratio")
 cap = m2.slider("Augmented share cap", 0.05, 1.0, float(stored.max_augmented_share), step=0.05, key="ex_cap")

@@ -32,10 +32,10 @@ st.title("Insights")
 dataset = require_dataset()
 store = get_store()
 counts = dataset_counts(dataset)  # the sidebar's, counted once per run
-decisions = counts["decisions"]
+decisions = counts.decisions
 frame = scored_table(
     db_url(), dataset.id,
-    (counts["candidates"], counts["scored"], decisions["approved"], decisions["rejected"], decisions["pending"]),
+    (counts.candidates, counts.scored, decisions.approved, decisions.rejected, decisions.pending),
 )
 try:  # the settings are checked where they are read: a bad one is one clear line, not a traceback
     thresholds = thresholds_from_store(store)
@@ -46,14 +46,14 @@ except AugmentError as exc:
 (valid_low, valid_high), (band_low, band_high) = thresholds.valid_window, thresholds.optimal_band
 
 # ---- the mix: originals against approved augmentations ----
-originals = counts["examples"]
-approved = counts["decisions"]["approved"]
+originals = counts.examples
+approved = decisions.approved
 share = approved / (originals + approved) if originals + approved else 0.0
 target_originals, target_augmented = parse_ratio(mix.ratio)
 target_share = float(target_augmented / (target_originals + target_augmented))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Originals", fmt_int(originals))
-m2.metric("Approved augmentations", fmt_int(approved), help=f"{fmt_int(counts['candidates'])} candidates in all")
+m2.metric("Approved augmentations", fmt_int(approved), help=f"{fmt_int(counts.candidates)} candidates in all")
 m3.metric("Augmented share", f"{share:.0%}", delta=f"{(share - target_share) * 100:+.0f} pts vs target {mix.ratio}",
           delta_color="off")
 m4.metric("Growth factor", f"{(originals + approved) / originals:.2f}x" if originals else "-",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from augment_core.guards import KINDS as FLAG_KINDS
-from augment_core.records import STATUSES, get_field
-from augment_core.store import REVIEW_SORTS, ReviewFilter
+from augment_core.errors import InputError
+from augment_core.records import FLAG_KINDS, STATUSES, CandidateKind, DecisionStatus, get_field
+from augment_core.review import FILTER_ACTIONS, ReviewFilter, bulk_plan
+from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.diff import escaped_block, highlight_changes
 
@@ -29,7 +29,7 @@ store = get_store()
 counts = dataset_counts(dataset)
 
 
-augmenters = sorted(counts["by_augmenter"])
+augmenters = sorted(counts.by_augmenter)
 
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
@@ -44,7 +44,7 @@ sort = f6.selectbox("Sort", list(REVIEW_SORTS), key="rv_sort")
 
 flt = ReviewFilter(
     augmenters=tuple(chosen_augmenters),
-    status=None if status == "all" else status,
+    status=None if status == "all" else DecisionStatus(status),
     min_similarity=low if low > 0.0 else None,
     max_similarity=high if high < 1.0 else None,
     flag={"all": None, "flagged": "any", "not flagged": "none"}.get(flag, flag),
@@ -70,7 +70,11 @@ def decide(candidate_id: str, new_status: str) -> None:
 
 def edit_and_approve(candidate_id: str, original_text: str) -> None:
     edited = st.session_state.get(f"rv_edit_{candidate_id}", original_text)
-    store.set_decision(candidate_id, "approved", edited_text=None if edited == original_text else edited)
+    try:
+        store.set_decision(candidate_id, "approved", edited_text=None if edited == original_text else edited)
+    except InputError as exc:  # an emptied edit: nothing stored, the card says why
+        st.session_state["rv_edit_error"] = str(exc)
+        return
     _advance_after("approved")
 
 
@@ -82,37 +86,32 @@ def move(step: int, total: int) -> None:
     st.session_state[CURSOR] = min(max(st.session_state[CURSOR] + step, 0), max(total - 1, 0))
 
 
-def flag_kind(flag: object) -> str:
-    """A flag's first word when it is one of the guards' kinds, else "flag"."""
-    first = str(flag).split(" ", 1)[0]
-    return first if first in FLAG_KINDS else "flag"
-
-
-def _badges(row: dict[str, Any]) -> str:
-    if row["semantic_similarity"] is None:
+def _badges(row: ReviewRow) -> str:
+    score = row.score
+    if score is None:
         return ":gray-badge[not scored]"
-    parts = [f"similarity **{row['semantic_similarity']:.3f}**"]
-    if row["in_optimal_band"]:
+    parts = [f"similarity **{score.semantic_similarity:.3f}**"]
+    if score.in_optimal_band:
         parts.append(":green-badge[:material/verified: optimal band]")
-    elif row["is_valid"]:
+    elif score.is_valid:
         parts.append(":blue-badge[valid window]")
     else:
         parts.append(":red-badge[outside window]")
-    parts.append(f"length ratio **{row['length_ratio']:.2f}**")
-    parts.append(f"new words **{row['unique_words']}**")
+    parts.append(f"length ratio **{score.length_ratio:.2f}**")
+    parts.append(f"new words **{score.unique_words}**")
     # A flag's text quotes the data (entity names, code, URLs): only its kind, a fixed word, goes in a
     # badge; the text itself is drawn with st.text under the badges.
-    kinds = dict.fromkeys(flag_kind(f) for f in row["flags"] or [])
+    kinds = dict.fromkeys(f.kind if f.kind in FLAG_KINDS else "flag" for f in score.flags)
     parts.extend(f":orange-badge[{kind}]" for kind in kinds)
-    if row.get("near_duplicate"):
+    if score.near_duplicate:
         parts.append(":orange-badge[near duplicate]")
     return " · ".join(parts)
 
 
 DECISION_BADGE = {
-    None: ":gray-badge[pending]",
-    "approved": ":green-badge[approved]",
-    "rejected": ":red-badge[rejected]",
+    DecisionStatus.PENDING: ":gray-badge[pending]",
+    DecisionStatus.APPROVED: ":green-badge[approved]",
+    DecisionStatus.REJECTED: ":red-badge[rejected]",
 }
 
 
@@ -121,7 +120,7 @@ def review_card() -> None:
     """One candidate at a time; a click reruns only this card, not the filters above."""
     total = store.count_review(dataset.id, flt)
     if total == 0:
-        st.info("No candidates match these filters." if counts["candidates"] else
+        st.info("No candidates match these filters." if counts.candidates else
                 "No candidates yet: run augmenters on the Augment page.")
         return
     cursor = min(st.session_state[CURSOR], total - 1)
@@ -136,29 +135,30 @@ def review_card() -> None:
         cursor = cursor - cursor % PAGE_SIZE + len(page) - 1
         st.session_state[CURSOR] = cursor
     row = page[cursor % PAGE_SIZE]
-    cid = row["id"]
+    candidate = row.candidate
+    cid = candidate.id
 
     st.markdown(
-        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(row['augmenter'])}"
-        + (f" · field {md_code(row['target_field'])}" if row["target_field"] else "")
-        + f" · {DECISION_BADGE[row['decision']]}"
+        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(candidate.augmenter)}"
+        + (f" · field {md_code(candidate.target_field)}" if candidate.target_field else "")
+        + f" · {DECISION_BADGE[row.status]}"
     )
     st.markdown(_badges(row))
-    if row["flags"]:
-        st.text("\n".join(str(f) for f in row["flags"]))  # plain text: never Markdown or HTML
-    candidate_text = row["edited_text"] or row["text"]
-    if row["kind"] == "rewrite" and row["original"] is not None and row["target_field"]:
-        original_text = get_field(row["original"], row["target_field"])
-        left_html, right_html = highlight_changes(original_text, candidate_text)
+    if row.score is not None and row.score.flags:
+        st.text("\n".join(str(f) for f in row.score.flags))  # plain text: never Markdown or HTML
+    edited = row.decision is not None and bool(row.decision.edited_text)
+    if candidate.kind == CandidateKind.REWRITE and row.original is not None and candidate.target_field:
+        original_text = get_field(row.original, candidate.target_field)
+        left_html, right_html = highlight_changes(original_text, row.text)
         left, right = st.columns(2)
         with left:
-            st.html(escaped_block(left_html, f"original · {row['example_key']}"))
+            st.html(escaped_block(left_html, f"original · {row.example_key}"))
         with right:
-            st.html(escaped_block(right_html, "candidate" + (" (edited)" if row["edited_text"] else "")))
+            st.html(escaped_block(right_html, "candidate" + (" (edited)" if edited else "")))
     else:
         # A whole new record (e.g. a refusal example): shown as JSON text, never as HTML.
-        st.code(json.dumps(row["record"] or {"text": row["text"]}, ensure_ascii=False, indent=2), language="json")
-        original_text = row["text"]
+        record = candidate.record or {"text": candidate.text}
+        st.code(json.dumps(record, ensure_ascii=False, indent=2), language="json")
 
     b1, b2, b3, b4, b5 = st.columns(5)
     b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
@@ -170,22 +170,24 @@ def review_card() -> None:
     b4.button("Next", key="rv_next", icon=":material/arrow_forward:", shortcut="J",
               on_click=move, args=(1, total), disabled=cursor >= total - 1, width="stretch")
     b5.button("Back to pending", key="rv_reset", icon=":material/undo:", on_click=reset, args=(cid,),
-              disabled=row["decision"] is None, width="stretch")
-    with st.expander("Edit, then approve"):
-        st.text_area("Candidate text", value=candidate_text, key=f"rv_edit_{cid}", height=120)
+              disabled=row.decision is None, width="stretch")
+    with st.expander("Edit, then approve", expanded="rv_edit_error" in st.session_state):
+        st.text_area("Candidate text", value=row.text, key=f"rv_edit_{cid}", height=120)
+        if error := st.session_state.pop("rv_edit_error", None):
+            st.error(error)
         st.button("Save edit and approve", key="rv_edit_approve", icon=":material/edit:",
-                  on_click=edit_and_approve, args=(cid, row["text"]))
+                  on_click=edit_and_approve, args=(cid, candidate.text))
 
     st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · shortcuts: "
                "A approve, X reject, J next, K previous")
     table = pd.DataFrame(
         {
             "#": range(cursor - cursor % PAGE_SIZE + 1, cursor - cursor % PAGE_SIZE + len(page) + 1),
-            "augmenter": [r["augmenter"] for r in page],
-            "similarity": [r["semantic_similarity"] for r in page],
-            "length ratio": [r["length_ratio"] for r in page],
-            "decision": [r["decision"] or "pending" for r in page],
-            "candidate": [(r["edited_text"] or r["text"])[:160] for r in page],
+            "augmenter": [r.candidate.augmenter for r in page],
+            "similarity": [None if r.score is None else r.score.semantic_similarity for r in page],
+            "length ratio": [None if r.score is None else r.score.length_ratio for r in page],
+            "decision": [r.status.value for r in page],
+            "candidate": [r.text[:160] for r in page],
         }
     )
     st.dataframe(table, hide_index=True, width="stretch", height=250)
@@ -194,34 +196,24 @@ def review_card() -> None:
 review_card()
 
 # ---- bulk actions: the exact count first, then a confirmation ----
-# The score-based ones are the same rules as `augment review` (quality.review_filters): pending
-# candidates only, and what is doubtful (a guard flag, a near-duplicate, low meaning) stays for a human.
-SCORE_ACTIONS = {
+# The score-based ones are the rules of `augment review` (augment_core.review): pending candidates
+# only, and what is doubtful (a guard flag, a near-duplicate, low meaning) stays for a human.
+ACTION_LABELS = {
     "approve-optimal": ("Approve", "valid candidates in the optimal band"),
     "approve-valid": ("Approve", "valid candidates"),
     "reject-invalid": ("Reject", "invalid candidates (outside the window, or near-duplicates)"),
+    "approve-filtered": ("Approve", "candidates matching the filters"),
+    "reject-filtered": ("Reject", "candidates matching the filters"),
 }
-FILTER_ACTIONS = {"approve-filtered": ("Approve", "approved"), "reject-filtered": ("Reject", "rejected")}
-
-
-def bulk_plan(action: str) -> list[tuple[ReviewFilter, str]]:
-    if action in FILTER_ACTIONS:
-        return [(flt, FILTER_ACTIONS[action][1])]
-    from augment_core.quality import review_filters, thresholds_from_store
-    from augment_core.scoring import load_meaning_model
-
-    return review_filters(action, thresholds_from_store(store), load_meaning_model())
 
 
 def bulk_label(action: str, count: int) -> str:
-    if action in FILTER_ACTIONS:
-        return f"{FILTER_ACTIONS[action][0]} {fmt_int(count)} candidates matching the filters"
-    verb, what = SCORE_ACTIONS[action]
-    return f"{verb} all {fmt_int(count)} {what}"
+    verb, what = ACTION_LABELS[action]
+    return f"{verb} {fmt_int(count)} {what}" if action in FILTER_ACTIONS else f"{verb} all {fmt_int(count)} {what}"
 
 
 def run_bulk(action: str) -> None:
-    changed = sum(store.bulk_decide(dataset.id, f, status) for f, status in bulk_plan(action))
+    changed = sum(store.bulk_decide(dataset.id, f, status) for f, status in bulk_plan(store, action, flt))
     st.session_state["rv_bulk_confirm"] = False
     st.session_state["rv_bulk_done"] = f"{bulk_label(action, changed)}: done."
 
@@ -230,12 +222,12 @@ def run_bulk(action: str) -> None:
 if st.toggle("Bulk actions", key="rv_bulk_open"):
     action = st.selectbox(
         "Action",
-        [*SCORE_ACTIONS, *FILTER_ACTIONS],
+        list(ACTION_LABELS),
         key="rv_bulk_preset",
         format_func=lambda a: bulk_label(a, 0).replace(" 0 ", " ... ").replace("all ... ", "all "),
         help="Score-based actions: pending candidates of every augmenter. The last two: the filters above.",
     )
-    count = store.count_review_any(dataset.id, [f for f, _ in bulk_plan(action)])
+    count = store.count_review_any(dataset.id, [f for f, _ in bulk_plan(store, action, flt)])
     label = bulk_label(action, count)
     confirmed = st.checkbox(f"Yes: {label[0].lower()}{label[1:]}", key="rv_bulk_confirm")
     st.button(label, key="rv_bulk_go", disabled=not confirmed or count == 0, on_click=run_bulk, args=(action,))

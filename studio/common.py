@@ -11,7 +11,7 @@ import streamlit as st
 
 from augment_core.errors import AugmentError, DatasetFormatError
 from augment_core.records import Dataset
-from augment_core.store import DEFAULT_URL, Store
+from augment_core.store import DEFAULT_URL, DatasetCounts, Store
 
 DATASET_KEY = "dataset"
 COUNTS_KEY = "dataset_counts"  # the sidebar's counts of the picked dataset, for this run's pages
@@ -47,12 +47,12 @@ def require_dataset() -> Dataset:
     return dataset
 
 
-def dataset_counts(dataset: Dataset) -> dict[str, Any]:
+def dataset_counts(dataset: Dataset) -> DatasetCounts:
     """The picked dataset's counts as the sidebar drew them in this run (counted here otherwise)."""
     counts = st.session_state.get(COUNTS_KEY)
-    if counts is None or st.session_state.get(DATASET_KEY) != dataset.name:
+    if not isinstance(counts, DatasetCounts) or st.session_state.get(DATASET_KEY) != dataset.name:
         counts = get_store().dataset_counts(dataset.id)
-    return dict(counts)
+    return counts
 
 
 def select_dataset(name: str) -> None:

@@ -25,11 +25,11 @@ def draw_sidebar() -> None:
             if dataset is not None:
                 counts = store.dataset_counts(dataset.id)
                 st.session_state[COUNTS_KEY] = counts  # the pages reuse these instead of counting again
-                d = counts["decisions"]
+                d = counts.decisions
                 st.caption(
-                    f"{dataset.schema} · {fmt_int(counts['examples'])} examples · "
-                    f"{fmt_int(counts['candidates'])} candidates · {fmt_int(d['approved'])} approved · "
-                    f"{fmt_int(d['rejected'])} rejected"
+                    f"{dataset.schema} · {fmt_int(counts.examples)} examples · "
+                    f"{fmt_int(counts.candidates)} candidates · {fmt_int(d.approved)} approved · "
+                    f"{fmt_int(d.rejected)} rejected"
                 )
         else:
             st.caption("No dataset stored yet.")

@@ -11,12 +11,27 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import sqlalchemy as sa  # noqa: E402
+
 from augment_core.cli import main as cli_main  # noqa: E402
-from augment_core.store import Store  # noqa: E402
+from augment_core.records import Flag  # noqa: E402
+from augment_core.store import Store, score_flags, scores  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
+
+
+def replace_flags(store: Store, flags_by_candidate: dict[str, list[Flag]]) -> None:
+    """Give scored candidates other guard flags (tests that need flags the scorer would not raise)."""
+    with store.transaction() as conn:
+        for cid, flags in flags_by_candidate.items():
+            conn.execute(score_flags.delete().where(score_flags.c.candidate_id == cid))
+            rows = [{"candidate_id": cid, "position": i, "kind": f.kind, "item": f.item, "change": f.change}
+                    for i, f in enumerate(flags)]  # fmt: skip
+            if rows:
+                conn.execute(score_flags.insert(), rows)
+            conn.execute(sa.update(scores).where(scores.c.candidate_id == cid).values(flag_count=len(flags)))
 
 
 @pytest.fixture

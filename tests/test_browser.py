@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from augment_core.store import ReviewFilter, Store
+from augment_core.review import ReviewFilter
+from augment_core.store import DecisionCounts, Store
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser
@@ -185,8 +186,8 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
         dataset = store.get_dataset("tiny")
         assert dataset is not None
         counts = store.dataset_counts(dataset.id)
-        assert counts["decisions"] == {"approved": 2, "rejected": 2, "pending": 11}
-        approved = {row["text"] for row in store.review_page(dataset.id, ReviewFilter(status="approved"))}
+        assert counts.decisions == DecisionCounts(approved=2, rejected=2, pending=11)
+        approved = {row.candidate.text for row in store.review_page(dataset.id, ReviewFilter(status="approved"))}
     finally:
         store.close()
     assert len(rows) == 5 + 2

@@ -18,10 +18,9 @@ from augment_core.mixing import (
     plan_for_dataset,
     plan_mix,
     save_mix_settings,
-    valid_rule,
 )
-from augment_core.quality import bulk_review
-from augment_core.records import Candidate, Score
+from augment_core.records import Candidate, Flag, Score
+from augment_core.review import accept_rule, bulk_review
 from augment_core.store import Store
 
 
@@ -303,7 +302,7 @@ def test_selection_from_the_store(store: Store) -> None:
     store.set_decision(cid("failed"), "approved")
 
     def chosen(selection: str) -> set[str]:
-        rule = valid_rule(store) if selection == "valid" else None
+        rule = accept_rule(store) if selection == "valid" else None
         rows = store.iter_mix_rows(dataset_id, selection, batch_size=3, valid_rule=rule)
         return {row["id"] for batch in rows for row in batch}
 
@@ -325,7 +324,7 @@ def test_selection_from_the_store(store: Store) -> None:
     store.set_decision(cid("approved-invalid"), "approved")
     # Pending, in the validity window, but each with what keeps `augment review --approve-valid` off it.
     doubtful = {
-        "flagged": {"flags": ["number: 7 -> 8"]},
+        "flagged": {"flags": [Flag("number", "7", "changed to 8")]},
         "near-duplicate": {"near_duplicate": True},
         "truncated": {"truncated": True},
         "meaning-lost": {"meaning_preserved": 0.2},

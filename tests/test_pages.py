@@ -13,10 +13,11 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
+from augment_core.cli import main as cli_main
 from augment_core.importer import import_file
-from augment_core.records import Candidate, Score
+from augment_core.records import Candidate, Flag, Score
 from augment_core.store import Store
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE, replace_flags
 
 APP = str(REPO / "app.py")
 PAGES = ["pages/upload.py", "pages/augment.py", "pages/review.py", "pages/insights.py", "pages/export.py"]
@@ -95,7 +96,7 @@ def seed(store: Store, name: str = "sample", per_example: int = 2, hostile: bool
                     in_optimal_band=0.75 <= similarity <= 0.95,
                     length_ratio=1.2,
                     unique_words=1,
-                    flags=["number_changed"] if e.position % 5 == 0 else [],
+                    flags=[Flag("number", "3", "changed to 4")] if e.position % 5 == 0 else [],
                     meaning_preserved=0.9,
                 )
             )
@@ -257,6 +258,21 @@ def test_edit_then_approve_stores_the_edited_text(make_app: MakeApp, store: Stor
     assert decision.edited_text == "Describe a Python list comprehension."
 
 
+def test_an_emptied_edit_is_refused_and_the_export_keeps_working(
+    make_app: MakeApp, store: Store, tmp_path: Path
+) -> None:
+    ids = seed(store)
+    at = make_app("pages/review.py", dataset="sample")
+    at.text_area(key=f"rv_edit_{ids[0]}").set_value("   ").run()
+    at.button(key="rv_edit_approve").click().run()
+    assert not at.exception
+    assert store.get_decision(ids[0]) is None  # nothing stored
+    assert any("the edited text is empty" in e.value for e in at.error)
+    assert "Candidate 1 of" in at.markdown[0].value  # still on the same card
+    store.set_decision(ids[0], "approved")
+    assert cli_main(["export", str(tmp_path / "out.jsonl"), "--db", store.url, "--status", "approved"]) == 0
+
+
 def test_filters_and_pages_are_done_in_sql(make_app: MakeApp, store: Store) -> None:
     seed(store)
     at = make_app("pages/review.py", dataset="sample")
@@ -290,7 +306,7 @@ def test_bulk_action_shows_the_count_and_needs_confirmation(make_app: MakeApp, s
     at.button(key="rv_bulk_go").click().run()
     assert "Reject 48 candidates matching the filters: done." in shown(at.success[0].value)
     counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
-    assert counts["decisions"]["rejected"] == 48
+    assert counts.decisions.rejected == 48
     assert "No candidates match these filters." in at.info[0].value
 
 
@@ -304,7 +320,7 @@ def test_bulk_score_actions_follow_the_review_rules(make_app: MakeApp, store: St
     at.checkbox(key="rv_bulk_confirm").check().run()
     at.button(key="rv_bulk_go").click().run()
     counts = store.dataset_counts(store.get_dataset("sample").id)  # type: ignore[union-attr]
-    assert counts["decisions"]["approved"] == expected
+    assert counts.decisions.approved == expected
     at.selectbox(key="rv_bulk_preset").set_value("reject-invalid").run()
     invalid = 2 * sum(1 for p in range(1, 25) if p % 8 in (0, 1, 2))  # similarity 0.60-0.70: outside the window
     assert at.button(key="rv_bulk_go").label.startswith(f"Reject all {invalid} invalid candidates")
@@ -471,7 +487,7 @@ def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeAp
     assert "72 new candidates, 0 failed" in shown(at.success[0].value)
     dataset = store.get_dataset("sample")
     assert dataset is not None
-    assert store.dataset_counts(dataset.id)["by_augmenter"] == {"templates": {"ok": 72, "failed": 0}}
+    assert store.dataset_counts(dataset.id).by_augmenter == {"templates": {"ok": 72, "failed": 0}}
     # Another session (a reload, a second tab) finds the run in the server's registry.
     other = make_app("pages/augment.py", dataset="sample")
     assert "72 new candidates" in other.success[0].value
@@ -481,7 +497,7 @@ def test_augment_run_stores_candidates_and_outlives_the_session(make_app: MakeAp
     other.button(key="aug_run").click().run()
     _wait_for_run(other)
     assert "Finished" in other.success[0].value and ": 0 new candidates, 0 failed" in other.success[0].value
-    assert store.dataset_counts(dataset.id)["candidates"] == 72
+    assert store.dataset_counts(dataset.id).candidates == 72
 
 
 def test_augment_estimate_is_not_redone_by_an_unrelated_rerun(
@@ -523,7 +539,7 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     assert state.thread is not None
     state.thread.join(60)
     assert state.report is not None
-    stored_after_cancel = store.dataset_counts(dataset.id)["candidates"]
+    stored_after_cancel = store.dataset_counts(dataset.id).candidates
     assert stored_after_cancel == state.report.added  # everything that finished was stored
     at = make_app("pages/augment.py", dataset="big")
     at.checkbox(key="aug_use_templates").check().run()
@@ -534,7 +550,7 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     at.button(key="aug_run").click().run()
     _wait_for_run(at)
     counts = store.dataset_counts(dataset.id)
-    assert counts["candidates"] == 6000 and counts["by_augmenter"]["templates"]["failed"] == 0
+    assert counts.candidates == 6000 and counts.by_augmenter["templates"]["failed"] == 0
     assert f"{6000 - stored_after_cancel:,} new candidates" in shown(at.success[0].value)
 
 
@@ -577,14 +593,10 @@ def test_flag_filter_offers_the_guard_kinds_and_filters_by_kind(make_app: MakeAp
     from augment_core.guards import KINDS
 
     ids = seed(store)
-    with store.engine.begin() as conn:  # seed's flags are not guard flags: give three candidates real ones
-        conn.exec_driver_sql("UPDATE scores SET flags = '[]', flag_count = 0")
-        for cid, flags in zip(
-            ids[:3], (["entity '100%_\"x\"' missing"], ["number 3 missing"], ["date 2020 added"]), strict=True
-        ):
-            conn.exec_driver_sql(
-                "UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?", (json.dumps(flags), cid)
-            )
+    replace_flags(store, dict.fromkeys(ids, []))  # only three candidates keep a flag, one of each kind
+    flags = ([Flag("entity", "'100%_\"x\"'", "missing")], [Flag("number", "3", "missing")],
+             [Flag("date", "2020", "added")])  # fmt: skip
+    replace_flags(store, dict(zip(ids[:3], flags, strict=True)))
     at = make_app("pages/review.py", dataset="sample")
     assert at.selectbox(key="rv_flag").options == ["all", "flagged", "not flagged", *KINDS]
     at.selectbox(key="rv_flag").set_value("entity").run()
@@ -635,10 +647,9 @@ def test_dataset_text_never_renders_as_markdown(make_app: MakeApp, store: Store)
             "UPDATE candidates SET text = ?, target_field = ? WHERE id = ?",
             (f"Please {MARKDOWN_TRAPS}", "instruction`](http://127.0.0.1/f)", ids[0]),
         )
-        conn.exec_driver_sql(
-            "UPDATE scores SET flags = ?, flag_count = 1 WHERE candidate_id = ?",
-            (json.dumps([HOSTILE_FLAG, f"url {MARKDOWN_TRAPS} added"]), ids[0]),
-        )
+
+    replace_flags(store, {ids[0]: [Flag("entity", "'![x](http://127.0.0.1/x)'", "missing"),
+                                   Flag("url", MARKDOWN_TRAPS, "added")]})  # fmt: skip
     at = make_app("pages/review.py", dataset="sample")
     assert ":orange-badge[entity]" in at.markdown[1].value and ":orange-badge[url]" in at.markdown[1].value
     assert at.text[0].value == f"{HOSTILE_FLAG}\nurl {MARKDOWN_TRAPS} added"  # st.text: shown as it is

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from augment_core.cli import main as cli_main
-from augment_core.records import Candidate, Score
-from augment_core.store import ReviewFilter, Store
+from augment_core.records import Candidate, Flag, Score
+from augment_core.review import ReviewFilter
+from augment_core.store import Store
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def test_the_whole_flow_on_postgresql(pg_url: str, tmp_path: Path, capsys: pytes
     dataset = store.get_dataset("pg")
     assert dataset is not None and dataset.example_count == 24
     counts = store.dataset_counts(dataset.id)
-    assert counts["candidates"] > 24
+    assert counts.candidates > 24
 
     # resume: the same candidates again add nothing
     example = next(store.iter_examples(dataset.id))[0]
@@ -110,7 +111,7 @@ def test_the_whole_flow_on_postgresql(pg_url: str, tmp_path: Path, capsys: pytes
                 in_optimal_band=True,
                 length_ratio=1.0,
                 unique_words=1,
-                flags=["number 3 missing"],
+                flags=[Flag("number", "3", "missing")],
             )
         ]
     )

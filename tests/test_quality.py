@@ -77,9 +77,9 @@ def test_guards_flag_a_changed_number_entity_and_negation(embedder: quality.Embe
     originals = ["Sell 700 units by Friday.", "Write a poem about Paris.", "Do not reply to the email."]
     changed = ["Sell 900 units by Friday.", "Write a poem about London.", "Reply to the email."]
     scores = quality.score_texts(["a", "b", "c"], originals, changed, embedder)
-    assert scores[0].flags == ["number 700 missing", "number 900 added"]
-    assert scores[1].flags == ["entity 'Paris' missing", "entity 'London' added"]
-    assert scores[2].flags == ["negation removed"]
+    assert [str(f) for f in scores[0].flags] == ["number 700 missing", "number 900 added"]
+    assert [str(f) for f in scores[1].flags] == ["entity 'Paris' missing", "entity 'London' added"]
+    assert [str(f) for f in scores[2].flags] == ["negation removed"]
     # Embedding similarity alone would let every one of them through the window or near it.
     assert all(s.semantic_similarity > 0.6 for s in scores)
 

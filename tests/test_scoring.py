@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from augment_core import guards, scoring
-from augment_core.errors import ConfigError, InputError
+from augment_core.errors import ConfigError
 from augment_core.quality import Embedder, distinct_n, diversity, mean_pairwise_similarity, near_duplicates
 
 
@@ -215,26 +215,6 @@ def test_cache_is_bounded_and_long_texts_are_reported_truncated() -> None:
     long_text = " ".join(["word"] * 20)  # 22 tokens > 16
     _, cut = embedder.embed_with_truncation(["short one", long_text])
     assert cut == [False, True]
-
-
-# ---- bulk review rules --------------------------------------------------------------------------
-
-
-def test_review_rules_leave_doubtful_candidates_to_a_human() -> None:
-    from augment_core.quality import review_filters
-
-    model = scoring.load_meaning_model()
-    assert model is not None
-    [(approve, status)] = review_filters("approve-valid", scoring.Thresholds(), model)
-    assert status == "approved" and approve.status == "pending" and approve.valid is True
-    assert (approve.flag, approve.near_duplicate, approve.truncated) == ("none", False, False)
-    assert approve.min_meaning == model.threshold and approve.optimal is None
-    [(optimal, _)] = review_filters("approve-optimal", scoring.Thresholds(meaning_threshold=0.4), model)
-    assert optimal.optimal is True and optimal.min_meaning == 0.4  # the setting wins over the fitted cut-off
-    rejects = review_filters("reject-invalid", scoring.Thresholds(), model)
-    assert [(f.valid, f.near_duplicate, s) for f, s in rejects] == [(False, None, "rejected"), (None, True, "rejected")]
-    with pytest.raises(InputError, match="unknown review action"):
-        review_filters("approve-all", scoring.Thresholds(), model)
 
 
 def test_meaning_cut_off_and_bad_window_settings_from_the_store(store: Any) -> None:

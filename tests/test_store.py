@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from augment_core.records import Candidate, Score
-from augment_core.store import Store
+from augment_core.records import Candidate, Flag, Score
+from augment_core.store import DecisionCounts, Store
 
 
 def _dataset(store: Store, name: str = "d") -> int:
@@ -65,7 +65,7 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
                 in_optimal_band=True,
                 length_ratio=1.2,
                 unique_words=1,
-                flags=["number 3 missing"],
+                flags=[Flag("number", "3", "missing")],
             )
         ]
     )
@@ -77,7 +77,7 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
         in_optimal_band=True,
         length_ratio=1.2,
         unique_words=1,
-        flags=["number 3 missing"],
+        flags=[Flag("number", "3", "missing")],
     )
 
     store.set_decision("c1", "approved")
@@ -88,8 +88,8 @@ def test_candidates_resume_without_duplicates_and_decisions_commit(store: Store,
     assert other.get_decision("c1").status == "approved"  # type: ignore[union-attr]
     assert other.get_decision("c2").status == "rejected"  # type: ignore[union-attr]
     counts = other.dataset_counts(dataset_id)
-    assert counts["decisions"] == {"approved": 1, "rejected": 1, "pending": 1}
-    assert counts["by_augmenter"] == {"templates": {"ok": 3, "failed": 0}}
+    assert counts.decisions == DecisionCounts(approved=1, rejected=1, pending=1)
+    assert counts.by_augmenter == {"templates": {"ok": 3, "failed": 0}}
     other.close()
 
 
@@ -173,7 +173,7 @@ def test_decisions_and_settings_are_upserts_not_delete_then_insert(store: Store)
 
 
 def test_bulk_decide_changes_only_what_differs_and_keeps_edits(store: Store) -> None:
-    from augment_core.store import ReviewFilter
+    from augment_core.review import ReviewFilter
 
     dataset_id, (edited, kept, fresh) = _candidates(store)
     store.set_decision(edited, "rejected", edited_text="A reviewer's edit")
@@ -186,7 +186,7 @@ def test_bulk_decide_changes_only_what_differs_and_keeps_edits(store: Store) -> 
     assert store.get_decision(fresh).status == "approved"  # type: ignore[union-attr]
     assert store.bulk_decide(dataset_id, ReviewFilter(), "approved") == 0
     assert store.bulk_decide(dataset_id, ReviewFilter(status="approved"), "pending") == 3
-    assert store.dataset_counts(dataset_id)["decisions"]["pending"] == 3
+    assert store.dataset_counts(dataset_id).decisions.pending == 3
 
 
 def test_add_candidates_counts_new_rows_from_the_insert_without_counting_the_table(store: Store) -> None:
@@ -225,21 +225,21 @@ def test_failed_candidates_are_not_pending(store: Store) -> None:
     )
     store.set_decision(decided, "approved")
     counts = store.dataset_counts(dataset_id)
-    assert counts["by_augmenter"] == {"t": {"ok": 3, "failed": 2}} and counts["candidates"] == 5
-    assert counts["decisions"] == {"approved": 1, "rejected": 0, "pending": 2}
+    assert counts.by_augmenter == {"t": {"ok": 3, "failed": 2}} and counts.candidates == 5
+    assert counts.decisions == DecisionCounts(approved=1, rejected=0, pending=2)
 
 
 def test_flag_filter_matches_a_kind_and_no_wildcard_or_quote_breaks_it(store: Store) -> None:
     import pytest
 
     from augment_core.errors import InputError
-    from augment_core.store import ReviewFilter
+    from augment_core.review import ReviewFilter
 
     dataset_id, ids = _candidates(store, n=4)
     flags = [
-        ["entity 'Paris' missing"],
-        ['code `"number 5"` missing', "url http://x/a_b%20c added"],  # "number" only inside a string
-        ["negation added", "number 5 missing"],
+        [Flag("entity", "'Paris'", "missing")],
+        [Flag("code", '`"number 5"`', "missing"), Flag("url", "http://x/a_b%20c", "added")],  # "number" in an item
+        [Flag("negation", "", "added"), Flag("number", "5", "missing")],
         [],
     ]
     store.save_scores(
@@ -258,7 +258,7 @@ def test_flag_filter_matches_a_kind_and_no_wildcard_or_quote_breaks_it(store: St
     )
 
     def matching(flag: str) -> list[str]:
-        return [r["id"] for r in store.review_page(dataset_id, ReviewFilter(flag=flag))]
+        return [r.candidate.id for r in store.review_page(dataset_id, ReviewFilter(flag=flag))]
 
     assert matching("entity") == [ids[0]]
     assert matching("number") == [ids[2]]
@@ -269,3 +269,17 @@ def test_flag_filter_matches_a_kind_and_no_wildcard_or_quote_breaks_it(store: St
     with pytest.raises(InputError, match="unknown flag kind '%'"):
         matching("%")
     assert store.review_facets(dataset_id)["flag_kinds"][:2] == ["number", "quantity"]
+
+
+def test_an_empty_edit_is_refused_and_an_earlier_edit_kept(store: Store) -> None:
+    import pytest
+
+    from augment_core.errors import InputError
+
+    _, (cid, *_rest) = _candidates(store)
+    store.set_decision(cid, "approved", edited_text="A reviewer's edit")
+    for empty in ("", "  \n"):
+        with pytest.raises(InputError, match="the edited text is empty"):
+            store.set_decision(cid, "approved", edited_text=empty)
+    decision = store.get_decision(cid)
+    assert decision is not None and decision.edited_text == "A reviewer's edit"

@@ -1,0 +1,87 @@
+"""The review rules: what a filter selects, the accept rule, and the bulk actions built on them.
+
+One place for each rule, used by `augment review`, the studio's bulk actions, the mix and
+`augment export --status valid`:
+
+- ``ReviewFilter``: what the review page and a bulk action select (the store turns it into SQL).
+- ``accept_rule(store)``: the pending candidates the scores say to approve: inside the validity
+  window, no guard flag, no near-duplicate, no truncated text and, with a fitted meaning model,
+  ``meaning_preserved`` at its cut-off. What is doubtful stays for a human.
+- ``bulk_plan``: each bulk action as (filter, decision) pairs; only the filter-based ones touch
+  decided candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from augment_core.errors import InputError
+from augment_core.records import DecisionStatus
+
+if TYPE_CHECKING:
+    from augment_core.records import Dataset
+    from augment_core.store import Store
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """What the review page (and bulk actions) select; None means no restriction."""
+
+    augmenters: tuple[str, ...] = ()
+    status: DecisionStatus | None = None
+    min_similarity: float | None = None
+    max_similarity: float | None = None
+    valid: bool | None = None
+    optimal: bool | None = None
+    flag: str | None = None  # "any", "none" or one flag kind (records.FLAG_KINDS: "number", "entity", ...)
+    near_duplicate: bool | None = None
+    truncated: bool | None = None
+    min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
+
+
+# The bulk actions by score (`augment review --approve-valid`, ...) and by the page's filters.
+SCORE_ACTIONS = ("approve-valid", "approve-optimal", "reject-invalid")
+FILTER_ACTIONS = {"approve-filtered": DecisionStatus.APPROVED, "reject-filtered": DecisionStatus.REJECTED}
+
+Plan = list[tuple[ReviewFilter, DecisionStatus]]
+
+
+def accept_rule(store: Store, optimal: bool = False) -> ReviewFilter:
+    """The pending candidates the scores approve, with this store's thresholds (``optimal``: the band too)."""
+    # Imported here: quality pulls in numpy, which an export of approved candidates does not need.
+    from augment_core.quality import meaning_cutoff, thresholds_from_store
+    from augment_core.scoring import load_meaning_model
+
+    return ReviewFilter(
+        status=DecisionStatus.PENDING,
+        valid=True,
+        optimal=True if optimal else None,
+        flag="none",
+        near_duplicate=False,
+        truncated=False,
+        min_meaning=meaning_cutoff(thresholds_from_store(store), load_meaning_model()),
+    )
+
+
+def bulk_plan(store: Store, action: str, current: ReviewFilter | None = None) -> Plan:
+    """The (filter, decision) pairs of a bulk action; ``current`` is the page's filter for the filter-based ones."""
+    if action in FILTER_ACTIONS:
+        if current is None:
+            raise InputError(f"bulk action '{action}' needs the review filters it applies to")
+        return [(current, FILTER_ACTIONS[action])]
+    if action == "reject-invalid":
+        pending = ReviewFilter(status=DecisionStatus.PENDING)
+        return [
+            (replace(pending, valid=False), DecisionStatus.REJECTED),
+            (replace(pending, near_duplicate=True), DecisionStatus.REJECTED),
+        ]
+    if action in ("approve-valid", "approve-optimal"):
+        return [(accept_rule(store, optimal=action == "approve-optimal"), DecisionStatus.APPROVED)]
+    choices = ", ".join([*SCORE_ACTIONS, *FILTER_ACTIONS])
+    raise InputError(f"unknown review action '{action}'; choose one of {choices}")
+
+
+def bulk_review(store: Store, dataset: Dataset, action: str, current: ReviewFilter | None = None) -> int:
+    """Apply a bulk action; returns how many candidates this call changed."""
+    return sum(store.bulk_decide(dataset.id, flt, status) for flt, status in bulk_plan(store, action, current))

@@ -1,0 +1,34 @@
+"""The LLM response cache: replies that parsed and passed their checks, by request key."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from augment_core.store.db import Database, now
+from augment_core.store.schema import llm_cache
+
+
+class ResponseCache(Protocol):
+    """All the LLM client and the translators need of the store."""
+
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+
+    def cache_put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None: ...
+
+
+class CacheQueries:
+    """The store's side of :class:`ResponseCache`; part of the Store facade."""
+
+    db: Database
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        with self.db.connect() as conn:
+            value = conn.execute(sa.select(llm_cache.c.response).where(llm_cache.c.key == key)).scalar_one_or_none()
+        return None if value is None else dict(value)
+
+    def cache_put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
+        row = {"key": key, "provider": provider, "model": model, "response": response, "created_at": now()}
+        with self.db.begin() as conn:
+            conn.execute(self.db.insert_ignoring_duplicates(llm_cache), [row])

@@ -1,0 +1,108 @@
+"""Datasets and their examples (the original records, kept whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from augment_core.records import Dataset, Example
+from augment_core.store.db import Database, chunks, now
+from augment_core.store.rows import example_of
+from augment_core.store.schema import datasets, examples
+
+
+class DatasetQueries:
+    """Create, find and walk datasets; part of the Store facade."""
+
+    db: Database
+
+    def create_dataset(
+        self, conn: Connection, name: str, schema: str, source_path: str, file_type: str, mapping: dict[str, str]
+    ) -> int:
+        """Insert a dataset row inside ``conn``'s transaction; returns its id."""
+        result = conn.execute(
+            datasets.insert().values(
+                name=name,
+                schema=schema,
+                source_path=source_path,
+                file_type=file_type,
+                mapping=mapping,
+                created_at=now(),
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
+        """Insert (position, key, record) rows inside ``conn``'s transaction."""
+        if rows:
+            conn.execute(
+                examples.insert(),
+                [{"dataset_id": dataset_id, "position": p, "key": k, "record": r} for p, k, r in rows],
+            )
+
+    def dataset_names(self) -> list[str]:
+        with self.db.connect() as conn:
+            return list(conn.execute(sa.select(datasets.c.name).order_by(datasets.c.id)).scalars())
+
+    def get_dataset(self, name: str | None = None) -> Dataset | None:
+        """The dataset called ``name``; without a name, the only one (None when zero or several)."""
+        count = sa.select(sa.func.count()).where(examples.c.dataset_id == datasets.c.id).scalar_subquery()
+        query = sa.select(datasets, count.label("example_count"))
+        with self.db.connect() as conn:
+            if name is not None:
+                rows = conn.execute(query.where(datasets.c.name == name)).mappings().all()
+            else:
+                rows = conn.execute(query.limit(2)).mappings().all()
+                if len(rows) != 1:
+                    return None
+        if not rows:
+            return None
+        row = rows[0]
+        return Dataset(
+            id=row["id"],
+            name=row["name"],
+            schema=row["schema"],
+            source_path=row["source_path"],
+            file_type=row["file_type"],
+            mapping=dict(row["mapping"]),
+            created_at=row["created_at"],
+            example_count=int(row["example_count"]),
+        )
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        with self.db.begin() as conn:
+            conn.execute(datasets.delete().where(datasets.c.id == dataset_id))
+
+    def iter_examples(self, dataset_id: int, batch_size: int = 1000) -> Iterator[list[Example]]:
+        """Examples in file order, a batch at a time, never the whole dataset in memory."""
+        last = -1
+        while True:
+            with self.db.connect() as conn:
+                rows = (
+                    conn.execute(
+                        sa.select(examples)
+                        .where(examples.c.dataset_id == dataset_id, examples.c.position > last)
+                        .order_by(examples.c.position)
+                        .limit(batch_size)
+                    )
+                    .mappings()
+                    .all()
+                )
+            if not rows:
+                return
+            yield [example_of(row) for row in rows]
+            last = rows[-1]["position"]
+
+    def get_examples(self, example_ids: Iterable[int]) -> dict[int, Example]:
+        ids = list(example_ids)
+        found: dict[int, Example] = {}
+        with self.db.connect() as conn:
+            for chunk in chunks(ids):
+                rows = conn.execute(sa.select(examples).where(examples.c.id.in_(chunk))).mappings().all()
+                found.update({row["id"]: example_of(row) for row in rows})
+        return found

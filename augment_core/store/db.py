@@ -1,0 +1,117 @@
+"""The engine under every query: opening a URL, transactions, dialect inserts, chunking, errors.
+
+SQLite file by default (WAL, foreign keys on); any SQLAlchemy URL works (PostgreSQL for a team).
+Opening a database brings its schema up to date through the migrations (``migrate.upgrade``).
+A failure of the database itself comes out as one :class:`~augment_core.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from augment_core.errors import InputError, StoreError
+
+DEFAULT_URL = "sqlite:///augment.db"
+CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+T = TypeVar("T")
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string (portable across databases)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in slices of ``size``, for IN lists and batched inserts."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password hidden, fit for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _json_dumps(value: Any) -> str:
+    # Keep non-ASCII text readable in the database.
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Database:
+    """One engine and the few statement builders that differ between dialects."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        shown = masked_url(url)
+        try:
+            self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise InputError(f"--db '{shown}': not a usable database URL ({exc})") from None
+        except ModuleNotFoundError as exc:  # e.g. mysql:// without its driver; PostgreSQL's psycopg is installed
+            raise InputError(f"--db '{shown}': its database driver is not installed ({exc.name})") from None
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception."""
+        with self.errors(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reads."""
+        with self.errors(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """SQLAlchemy's failures of the database itself as one StoreError, with the URL masked."""
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"database {masked_url(self.url)}: {exc.orig}") from exc
+
+    def insert(self, table: sa.Table) -> Any:
+        """The database's own INSERT construct, which knows its conflict clause."""
+        build = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(self.dialect, mysql.insert)
+        return build(table)
+
+    def upsert(self, table: sa.Table, row: dict[str, Any], update: Sequence[str]) -> Any:
+        """One INSERT that updates ``update`` columns when the primary key exists (no delete-then-insert race)."""
+        stmt = self.insert(table).values(**row)
+        if self.dialect in ("sqlite", "postgresql"):
+            keys = [c.name for c in table.primary_key.columns]
+            return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
+        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+
+    def insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+        """An INSERT that skips rows whose primary key exists (resume without duplicates)."""
+        if self.dialect in ("sqlite", "postgresql"):
+            return self.insert(table).on_conflict_do_nothing()
+        return table.insert().prefix_with("IGNORE")  # MySQL / MariaDB

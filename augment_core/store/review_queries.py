@@ -1,0 +1,200 @@
+"""What the review page reads: candidates matching a ReviewFilter, counted, paged and sorted in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from augment_core.errors import InputError
+from augment_core.records import (
+    FLAG_KINDS,
+    Candidate,
+    CandidateStatus,
+    Decision,
+    DecisionStatus,
+    Score,
+    effective_text,
+)
+from augment_core.store.db import Database
+from augment_core.store.rows import candidate_of, decision_of, flags_of, score_of
+from augment_core.store.schema import candidates, decisions, examples, score_flags, scores
+
+if TYPE_CHECKING:
+    from augment_core.review import ReviewFilter
+
+# Review orderings; the candidate id is always appended so paging is stable.
+REVIEW_SORTS: dict[str, tuple[Any, ...]] = {
+    # Examples get their ids in file order at import, so this follows the file (refusals first).
+    "file order": (candidates.c.example_id,),
+    "similarity, low first": (scores.c.semantic_similarity.asc(),),
+    "similarity, high first": (scores.c.semantic_similarity.desc(),),
+    "length ratio, low first": (scores.c.length_ratio.asc(),),
+    "length ratio, high first": (scores.c.length_ratio.desc(),),
+    "most flags first": (scores.c.flag_count.desc(),),
+    "newest first": (candidates.c.created_at.desc(),),
+}
+_SCORE_FILTERS = (
+    "min_similarity", "max_similarity", "valid", "optimal", "flag", "near_duplicate", "truncated", "min_meaning",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One candidate as the review page shows it: with its score, decision and original record."""
+
+    candidate: Candidate
+    score: Score | None
+    decision: Decision | None
+    original: dict[str, Any] | None  # the example's record; None for a refusal (a new record)
+    example_key: str | None
+
+    @property
+    def status(self) -> DecisionStatus:
+        return DecisionStatus.PENDING if self.decision is None else self.decision.status
+
+    @property
+    def text(self) -> str:
+        """The candidate's text after review (the edit, else its own)."""
+        return effective_text(self.candidate, self.decision)
+
+
+def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
+    """``query`` restricted to one dataset's reviewable candidates matching ``flt``."""
+    query = query.where(candidates.c.dataset_id == dataset_id, candidates.c.status == CandidateStatus.OK)
+    if flt.augmenters:
+        query = query.where(candidates.c.augmenter.in_(flt.augmenters))
+    if flt.status == DecisionStatus.PENDING:
+        query = query.where(decisions.c.status.is_(None))
+    elif flt.status is not None:
+        query = query.where(decisions.c.status == flt.status)
+    if flt.min_similarity is not None:
+        query = query.where(scores.c.semantic_similarity >= flt.min_similarity)
+    if flt.max_similarity is not None:
+        query = query.where(scores.c.semantic_similarity <= flt.max_similarity)
+    if flt.valid is not None:
+        query = query.where(scores.c.is_valid == flt.valid)
+    if flt.optimal is not None:
+        query = query.where(scores.c.in_optimal_band == flt.optimal)
+    if flt.flag == "any":
+        query = query.where(scores.c.flag_count > 0)
+    elif flt.flag == "none":
+        query = query.where(sa.or_(scores.c.flag_count == 0, scores.c.flag_count.is_(None)))
+    elif flt.flag:
+        if flt.flag not in FLAG_KINDS:
+            raise InputError(f"unknown flag kind '{flt.flag}'; choose any, none or one of {', '.join(FLAG_KINDS)}")
+        of_kind = sa.select(score_flags.c.candidate_id).where(
+            score_flags.c.kind == flt.flag, score_flags.c.candidate_id == candidates.c.id
+        )
+        query = query.where(of_kind.exists())
+    if flt.near_duplicate is not None:
+        query = query.where(scores.c.near_duplicate == flt.near_duplicate)
+    if flt.truncated is not None:
+        query = query.where(scores.c.truncated == flt.truncated)
+    if flt.min_meaning is not None:
+        query = query.where(scores.c.meaning_preserved >= flt.min_meaning)
+    return query
+
+
+def review_from(flt: ReviewFilter | None = None) -> Any:
+    """Candidates with their score, decision and example; a count (``flt`` given) joins only what it filters on."""
+    joined: sa.FromClause = candidates
+    if flt is None or any(getattr(flt, name) is not None for name in _SCORE_FILTERS):
+        joined = joined.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
+    if flt is None or flt.status is not None:
+        joined = joined.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
+    if flt is None:
+        joined = joined.outerjoin(examples, examples.c.id == candidates.c.example_id)
+    return joined
+
+
+class ReviewQueries:
+    """Counting, paging and facets for the review page; part of the Store facade."""
+
+    db: Database
+
+    def count_review(self, dataset_id: int, flt: ReviewFilter) -> int:
+        """How many candidates match ``flt`` (for the pager and the bulk-action confirmation)."""
+        query = review_where(sa.select(sa.func.count()).select_from(review_from(flt)), dataset_id, flt)
+        with self.db.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def count_review_any(self, dataset_id: int, filters: Sequence[ReviewFilter]) -> int:
+        """How many candidates match at least one of ``filters`` (a bulk action made of several), each once."""
+        selects: list[Any] = [
+            review_where(sa.select(candidates.c.id).select_from(review_from(f)), dataset_id, f) for f in filters
+        ]
+        if not selects:
+            return 0
+        union: Any = sa.union  # typed Any: mypy 2.4 crashes expanding sa.union's generic signature
+        matched = (union(*selects) if len(selects) > 1 else selects[0]).subquery()
+        with self.db.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(matched)).scalar_one())
+
+    def review_page(
+        self, dataset_id: int, flt: ReviewFilter, sort: str = "file order", limit: int = 20, offset: int = 0
+    ) -> list[ReviewRow]:
+        """One page of candidates with their score, decision and original record, paged in SQL."""
+        if sort not in REVIEW_SORTS:
+            raise InputError(f"unknown sort '{sort}'; choose one of {', '.join(REVIEW_SORTS)}")
+        columns = [
+            *candidates.c,
+            *(c.label(f"score_{c.name}") for c in scores.c),
+            *(c.label(f"decision_{c.name}") for c in decisions.c),
+            examples.c.record.label("original"),
+            examples.c.key.label("example_key"),
+        ]
+        query = review_where(sa.select(*columns).select_from(review_from()), dataset_id, flt)
+        query = query.order_by(*REVIEW_SORTS[sort], candidates.c.id).limit(limit).offset(offset)
+        with self.db.connect() as conn:
+            rows = list(conn.execute(query).mappings())
+            flags = flags_of(conn, [row["id"] for row in rows if row["score_candidate_id"] is not None])
+        return [
+            ReviewRow(
+                candidate=candidate_of(row),
+                score=None if row["score_candidate_id"] is None else score_of(row, flags.get(row["id"], []), "score_"),
+                decision=None if row["decision_candidate_id"] is None else decision_of(row, "decision_"),
+                original=row["original"],
+                example_key=row["example_key"],
+            )
+            for row in rows
+        ]
+
+    def review_facets(self, dataset_id: int) -> dict[str, list[str]]:
+        """The augmenters present in a dataset and the flag kinds, for the filter controls."""
+        with self.db.connect() as conn:
+            names = list(
+                conn.execute(
+                    sa.select(candidates.c.augmenter)
+                    .where(candidates.c.dataset_id == dataset_id)
+                    .distinct()
+                    .order_by(candidates.c.augmenter)
+                ).scalars()
+            )
+        return {"augmenters": names, "flag_kinds": list(FLAG_KINDS)}
+
+    def review_table(self, dataset_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """(column names, rows) of every scored candidate with its decision, for the charts."""
+        query = (
+            sa.select(
+                candidates.c.augmenter,
+                scores.c.semantic_similarity,
+                scores.c.is_valid,
+                scores.c.in_optimal_band,
+                scores.c.length_ratio,
+                scores.c.unique_words,
+                scores.c.flag_count,
+                sa.func.coalesce(decisions.c.status, DecisionStatus.PENDING.value).label("decision"),
+            )
+            .select_from(
+                candidates.join(scores, scores.c.candidate_id == candidates.c.id).outerjoin(
+                    decisions, decisions.c.candidate_id == candidates.c.id
+                )
+            )
+            .where(candidates.c.dataset_id == dataset_id, candidates.c.status == CandidateStatus.OK)
+        )
+        with self.db.connect() as conn:
+            result = conn.execute(query)
+            return list(result.keys()), [tuple(row) for row in result]

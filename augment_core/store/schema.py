@@ -1,0 +1,114 @@
+"""The tables. Change them only together with a migration in ``migrations/versions``."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("schema", sa.String(40), nullable=False),
+    sa.Column("source_path", sa.Text, nullable=False),
+    sa.Column("file_type", sa.String(20), nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+examples = sa.Table(
+    "examples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("record", sa.JSON, nullable=False),
+    sa.UniqueConstraint("dataset_id", "key", name="uq_examples_dataset_key"),
+    sa.Index("ix_examples_dataset_position", "dataset_id", "position"),
+)
+
+candidates = sa.Table(
+    "candidates",
+    metadata,
+    # Deterministic: a hash of (example, augmenter, parameters, index), so a rerun adds nothing twice.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("example_id", sa.Integer, sa.ForeignKey("examples.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("augmenter", sa.String(60), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, default="rewrite"),
+    sa.Column("target_field", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("record", sa.JSON, nullable=True),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("provenance", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="ok"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Index("ix_candidates_dataset_augmenter", "dataset_id", "augmenter"),
+    sa.Index("ix_candidates_example", "example_id"),
+    # The review page's "file order": one dataset's candidates walked in order, a page at a time.
+    sa.Index("ix_candidates_dataset_example", "dataset_id", "example_id", "id"),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("semantic_similarity", sa.Float, nullable=False),
+    sa.Column("is_valid", sa.Boolean, nullable=False),
+    sa.Column("in_optimal_band", sa.Boolean, nullable=False),
+    sa.Column("length_ratio", sa.Float, nullable=False),
+    sa.Column("unique_words", sa.Integer, nullable=False),
+    sa.Column("new_words", sa.JSON, nullable=False),
+    sa.Column("near_duplicate", sa.Boolean, nullable=False),
+    sa.Column("flag_count", sa.Integer, nullable=False),  # len of the score's rows in score_flags, for sorting
+    sa.Column("meaning_preserved", sa.Float, nullable=True),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("scored_at", sa.String(40), nullable=False),
+    sa.Index("ix_scores_similarity", "semantic_similarity"),
+)
+
+# The guards' findings, one row each, so a filter by kind is an indexed lookup, not a text match.
+score_flags = sa.Table(
+    "score_flags",
+    metadata,
+    sa.Column(
+        "candidate_id", sa.String(64), sa.ForeignKey("scores.candidate_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("change", sa.Text, nullable=False),
+    sa.Index("ix_score_flags_kind", "kind", "candidate_id"),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("edited_text", sa.Text, nullable=True),
+    sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Index("ix_decisions_status", "status"),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
+
+llm_cache = sa.Table(
+    "llm_cache",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
