@@ -117,7 +117,8 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
 
             # ---- insights ----
             page.get_by_role("link", name="Insights").click()
-            expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+            # expect's own timeout is 5 s, not the page's: the charts take longer on a busy machine
+            expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=TIMEOUT_MS)
             page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
             page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
