@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from augment_core.augmenters.lexicon import (
@@ -33,6 +34,7 @@ from augment_core.augmenters.lexicon import (
 Kind = Literal["greeting", "imperative", "wh", "yn", "noun", "other"]
 
 
+@lru_cache(maxsize=1024)  # every frame of an instruction lowers the same core
 def lower_first(text: str) -> str:
     """``text`` with its first letter lower-cased, unless the first word is a name or acronym."""
     match = re.match(r"([A-Za-z][\w'’-]*)(\s+(\S+))?", text)
