@@ -37,9 +37,10 @@ sample: setup
 	@$(PY) -m augment_core stats --dataset sample >/dev/null 2>&1 || \
 		$(PY) -m augment_core import samples/sample_alpaca.jsonl --name sample
 
+# Settings (127.0.0.1:8501, headless, no file watcher, no usage stats, toolbar, theme) are in
+# .streamlit/config.toml, which Streamlit reads from this directory.
 run: setup sample
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501 \
-		--server.headless true --browser.gatherUsageStats false
+	$(PY) -m streamlit run app.py
 
 # Debian's packages the tests use: Chromium for the browser tests (never a downloaded browser
 # build) and the PostgreSQL server for the store's PostgreSQL test.

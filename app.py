@@ -6,15 +6,18 @@ import streamlit as st
 
 from studio.sidebar import draw_sidebar
 
-st.set_page_config(page_title="Augmentation studio", page_icon=":material/auto_awesome:", layout="wide")
+# Emoji, not ":material/..." icons: the browser fetches a material page icon (the favicon) from
+# fonts.gstatic.com, and a local tool makes no outside request. Icons on buttons use the bundled font.
+
+st.set_page_config(page_title="Augmentation studio", page_icon="✨", layout="wide")
 
 page = st.navigation(
     [
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:", default=True),
-        st.Page("pages/augment.py", title="Augment", icon=":material/auto_awesome:"),
-        st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-        st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
-        st.Page("pages/export.py", title="Export", icon=":material/download:"),
+        st.Page("pages/upload.py", title="Upload", icon="📤", default=True),
+        st.Page("pages/augment.py", title="Augment", icon="✨"),
+        st.Page("pages/review.py", title="Review", icon="✅"),
+        st.Page("pages/insights.py", title="Insights", icon="📊"),
+        st.Page("pages/export.py", title="Export", icon="📥"),
     ]
 )
 draw_sidebar()

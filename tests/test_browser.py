@@ -9,13 +9,7 @@ go to test-artifacts/.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,19 +18,10 @@ import pytest
 from augment_core.review import ReviewFilter
 from augment_core.store import DecisionCounts, Store
 from tests.conftest import REPO
+from tests.studio_server import CHROMIUM, CHROMIUM_ARGS, studio_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO / "test-artifacts"
 SCRIPT = '<script>alert("x")</script>'
 IMG = '<img src=x onerror="alert(1)">'
@@ -53,51 +38,17 @@ if not Path(CHROMIUM).exists():  # `make test` installs Debian's chromium first
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`streamlit run app.py` on 127.0.0.1 with a temp database; (base URL, database URL); stopped after."""
-    port = _free_port()
     db_url = f"sqlite:///{tmp_path / 'studio.db'}"
-    env = {**os.environ, "AUGMENT_DB": db_url, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    for variable in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        env.pop(variable, None)
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "streamlit.log"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
-        yield base, db_url
+        with studio_server(db_url, log) as (_, base):
+            yield base, db_url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         # Shown by pytest only when the test fails: the server's side of the story.
-        print((tmp_path / "streamlit.log").read_text(errors="replace")[-5000:])
+        print(log.read_text(errors="replace")[-5000:] if log.exists() else "")
 
 
 def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: Path) -> None:
@@ -108,6 +59,7 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
     data = tmp_path / "tiny.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
     dialogs: list[str] = []
+    outside: list[str] = []
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -115,11 +67,14 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page.set_default_timeout(TIMEOUT_MS)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            # A local tool makes no outside request (a ":material/" page icon was fetched from Google).
+            page.on("request", lambda r: r.url.startswith((base, "data:", "blob:")) or outside.append(r.url))
             page.goto(base)
 
             # ---- upload ----
             page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(data))
             expect(page.get_by_text("Detected schema: alpaca")).to_be_visible()
+            expect(page.locator('[data-testid="stAppDeployButton"]')).to_have_count(0)  # .streamlit/config.toml
             page.get_by_role("button", name="Import", exact=True).click()
             expect(page.get_by_text("Imported 5 records from tiny.jsonl into 'tiny' (alpaca).")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
@@ -163,7 +118,8 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
 
             # ---- insights ----
             page.get_by_role("link", name="Insights").click()
-            expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+            # expect's own timeout is 5 s, not the page's: the charts take longer on a busy machine
+            expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=TIMEOUT_MS)
             page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
             page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
@@ -178,6 +134,7 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
             exported = Path(info.value.path()).read_text(encoding="utf-8")
         finally:
             browser.close()
+    assert outside == [], f"requests outside the studio: {outside}"
 
     assert dialogs == []  # no script from the data ever ran
     rows = [json.loads(line) for line in exported.splitlines()]

@@ -13,147 +13,36 @@ un-inverted only where that is safe ("what does X do" -> "what X does", "how do 
 "where should I" -> "where I should", "what are the X" -> "what the X are"); otherwise the
 "Can you tell me" form is not offered. A variant that differs from the original only in case
 or punctuation adds nothing and is dropped (the opt-in ALL-CAPS variation excepted).
+
+Only the frames that fit the instruction's shape (instruction_shape.py) are written: imperatives
+take "Please ...", "Can you ...?" and the rest; a noun phrase ("A poem about the sea") takes
+"Please give me ..."; a question takes "Please answer this question: ..."; a statement or a
+context clause is held whole ("Please help with the following: ..."); a greeting or small talk
+("hi", "thanks") takes none. A greeting before a request is kept: "Hi, please write ...".
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from augment_core.augmenters.base import Augmenter, Output, Setting
+from augment_core.augmenters.instruction_shape import Parsed, lower_first, parse
+from augment_core.augmenters.lexicon import AUX_WORDS, WH_WORDS
 from augment_core.guards import normalise
 from augment_core.records import get_field
 
-Kind = Literal["imperative", "wh", "yn", "other"]
-
-WH_WORDS = frozenset({"what", "how", "why", "when", "where", "who", "whom", "whose", "which"})
-AUX_WORDS = frozenset(
-    """is are am was were do does did can could will would should shall may might must has have had
-    isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't""".split()
-)
-# Words that start sentences and are never proper nouns: safe to lower-case even before a capital.
-COMMON_WORDS = frozenset(
-    """a an the this that these those given for in on at to of from with by if when while after before
-    using based consider suppose assume imagine let here there your my our their its it you we they he
-    she each every all some many any one two three four five few most list name give write create
-    generate describe explain summarize summarise translate rewrite edit classify identify find make
-    compose construct design develop provide suggest compare calculate determine convert analyze analyse
-    tell show choose pick select sort arrange order rank categorize categorise evaluate outline produce
-    brainstorm formulate predict propose recommend paraphrase reword correct fix complete fill insert
-    add delete remove replace change transform turn take use build draft plan organize organise count
-    solve compute simplify expand shorten combine split extract detect discuss illustrate research read
-    output return print answer respond reply come think offer state define estimate cite note mention
-    search look put keep set get do say ask check verify prove test decide assign match group label
-    """.split()
-)
-# First words that do not start an imperative ("Given a list, ...", "In this task, ...", "You are ...").
-NOT_VERBS = frozenset(
-    """a an the this that these those given based using in for from on at as after before if when while with
-    by to of you we i i'm he she they it my your our their here there one two three four five all some each
-    every many any most no not user question questions classification dialogue science arithmetic text
-    input instruction task example sentence data provided referring comparing""".split()
-)
-# Capitalised words that are names wherever they stand (kept even at the start).
-PROPER_WORDS = frozenset(
-    """python java javascript typescript kotlin scala haskell perl ruby rust php matlab fortran cobol
-    linux unix windows android excel word powerpoint google microsoft amazon apple facebook twitter
-    netflix tesla wikipedia bitcoin ethereum english french spanish german italian chinese japanese
-    russian arabic portuguese korean hindi latin greek dutch swedish american british european african
-    asian canadian australian indian mexican brazilian monday tuesday wednesday thursday friday saturday
-    sunday january february april june july august september october november december christmas easter
-    halloween thanksgiving america europe asia africa antarctica australia china india japan france
-    germany italy spain canada mexico brazil russia england scotland ireland london paris tokyo berlin
-    rome madrid beijing moscow shakespeare einstein newton darwin lincoln napoleon obama gandhi jesus god
-    earth mars jupiter venus saturn mercury neptune uranus pluto""".split()
-)
-
-
-def lower_first(text: str) -> str:
-    """``text`` with its first letter lower-cased, unless the first word is a name or acronym."""
-    match = re.match(r"([A-Za-z][\w'’-]*)(\s+(\S+))?", text)
-    if not match:
-        return text
-    word, following = match.group(1), match.group(3) or ""
-    if not word[0].isupper() or _keeps_case(word, following):
-        return text
-    return word[0].lower() + text[1:]
-
-
-def _keeps_case(word: str, following: str) -> bool:
-    bare = re.sub(r"['’]s$", "", word)
-    if bare.lower() in WH_WORDS or (bare != word and bare.lower() in COMMON_WORDS):
-        return False  # a question word is never a name; "What's", "It's" are contractions
-    if word == "I" or word.startswith(("I'", "I’")):
-        return True
-    if any(c.isupper() for c in word[1:]):  # SQL, JavaScript, McDonald
-        return True
-    if bare.lower() in PROPER_WORDS or bare != word:  # a known name, or a possessive ("Einstein's")
-        return True
-    if word.lower() in COMMON_WORDS:
-        return False
-    # An unknown capitalised word followed by another capitalised one is a name: "Harry Potter".
-    return bool(following[:1].isupper()) and following != "I"
-
-
-_POLITE_PREFIX = re.compile(
-    r"^(?:(?:can|could|would|will) you(?: please)?|please|kindly|i need you to|i want you to|i'd like you to)\s+",
-    re.IGNORECASE,
-)
-_SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z\"'(]")
-_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|«[^»]*»')
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """An instruction taken apart: its core (politeness and ending removed), kind and ending."""
-
-    original: str
-    core: str  # no polite prefix, no trailing punctuation, first letter as written
-    end: str  # the trailing punctuation as written ('' when none)
-    kind: Kind
-    simple: bool  # one plain sentence: its ending may be replaced to fit a template
-
-
-def parse(text: str) -> Parsed:
-    original = text.strip()
-    body = original.rstrip(" .!?:;…")
-    end = original[len(body) :].strip()
-    core = body
-    stripped = _POLITE_PREFIX.sub("", core)
-    polite = stripped != core and bool(stripped)
-    if polite:
-        core = stripped[0].upper() + stripped[1:]
-    core = re.sub(r",\s*please$", "", core, flags=re.IGNORECASE)
-    first = core.split(maxsplit=1)[0].lower() if core else ""
-    # "Can you write a poem?" is a request, not a question; "What is X" without "?" is a question.
-    # The first sentence ends with "?"; a "?" inside a quotation belongs to the quoted text.
-    asks = bool(re.match(r"[^.!?]*\?", _QUOTED.sub('""', original))) and not polite
-    kind: Kind
-    if first in WH_WORDS:
-        kind = "wh"
-    elif asks:
-        kind = "yn"
-    elif first and first.rstrip(":") not in NOT_VERBS and first not in AUX_WORDS and not _names_thing(core):
-        kind = "imperative"
-    else:
-        kind = "other"
-    embedded = "\n" in original or ":" in body or bool(_SENTENCE_BREAK.search(body)) or body[-1:] in "\"'”’)]`}"
-    simple = bool(body) and not embedded
-    return Parsed(original=original, core=core, end=end, kind=kind, simple=simple)
-
-
-def _names_thing(core: str) -> bool:
-    """The first word is a name or a noun-ish form ("Classification", "Comparing"), not a verb."""
-    word = core.split(maxsplit=1)[0]
-    return (core[:1].isupper() and lower_first(core) == core) or word.lower().endswith(("ing", "tion", "sion"))
-
+__all__ = ["TEMPLATES", "Templates", "lower_first", "parse", "uninvert", "variations"]
 
 def _framed(p: Parsed) -> bool:
     """Text that a prefix cannot join grammatically: a statement, or a question with more after it."""
     return p.kind == "other" or (p.kind in ("wh", "yn") and not p.simple)
+
+
+def _asks(p: Parsed) -> bool:
+    """A question a question frame can hold: one sentence."""
+    return p.kind in ("wh", "yn") and p.simple
 
 
 def _statement_end(p: Parsed) -> str:
@@ -226,7 +115,7 @@ def _please(p: Parsed) -> str | None:
         return f"Please {lower_first(p.core)}{_statement_end(p)}"
     if _framed(p):
         return f"Please help with the following: {p.original}"
-    return f"Please answer this question: {_question(p)}"
+    return f"Please answer this question: {_question(p)}" if _asks(p) else None
 
 
 def _can_you(p: Parsed) -> str | None:
@@ -245,7 +134,7 @@ def _i_need(p: Parsed) -> str | None:
         return f"I need you to {lower_first(p.core)}{_statement_end(p)}"
     if _framed(p):
         return f"I need your help with this: {p.original}"
-    return f"I need to know: {lower_first(p.core)}?"
+    return f"I need to know: {lower_first(p.core)}?" if _asks(p) else None
 
 
 def _colon(p: Parsed) -> str | None:
@@ -265,13 +154,30 @@ def _polite(p: Parsed) -> str | None:
         return f"I would appreciate it if you could {lower_first(p.core)}{_statement_end(p)}"
     if _framed(p):
         return f"I would appreciate your help with this: {p.original}"
-    return f"If you don't mind, {lower_first(p.core)}?"
+    return f"If you don't mind, {lower_first(p.core)}?" if _asks(p) else None
 
 
 def _terse(p: Parsed) -> str | None:
     if p.kind != "imperative" or not p.simple:
         return None
     return f"{p.core[0].upper()}{p.core[1:]}."
+
+
+# A request named by its object ("A poem about the sea") takes a verb of giving, never "Please a poem".
+def _give_me(p: Parsed) -> str | None:
+    return f"Please give me {lower_first(p.core)}{_statement_end(p)}" if p.kind == "noun" else None
+
+
+def _can_you_give(p: Parsed) -> str | None:
+    return f"Can you give me {lower_first(p.core)}?" if p.kind == "noun" else None
+
+
+def _could_you_give(p: Parsed) -> str | None:
+    return f"Could you give me {lower_first(p.core)}?" if p.kind == "noun" else None
+
+
+def _would_like(p: Parsed) -> str | None:
+    return f"I would like {lower_first(p.core)}{_statement_end(p)}" if p.kind == "noun" else None
 
 
 # Template id -> (description, function). Ids are stable: they go into candidate ids.
@@ -283,6 +189,10 @@ TEMPLATES: dict[str, tuple[str, Template]] = {
     "colon": ("...:", _colon),
     "question": ("Could you ...?", _could_you),
     "polite": ("I would appreciate it if you could ...", _polite),
+    "give_me": ("Please give me <a thing>.", _give_me),
+    "can_you_give": ("Can you give me <a thing>?", _can_you_give),
+    "could_you_give": ("Could you give me <a thing>?", _could_you_give),
+    "would_like": ("I would like <a thing>.", _would_like),
 }
 NOISY = "noisy_caps"
 
@@ -294,14 +204,16 @@ def variations(text: str, *, noisy: bool = False) -> dict[str, str]:
     parsed = parse(text)
     out: dict[str, str] = {}
     # Case and punctuation do not count: "Explain X:" for "Explain X." teaches nothing new.
-    seen = {normalise(parsed.original)}
+    seen = {normalise(text)}
     for template_id, (_, template) in TEMPLATES.items():
         variant = template(parsed)
+        if variant and parsed.greeting:  # "Hi, can you ...?" -> "Hi, please ..."
+            variant = f"{parsed.greeting} {lower_first(variant) if parsed.greeting.endswith(',') else variant}"
         if variant and normalise(variant) not in seen:
             seen.add(normalise(variant))
             out[template_id] = variant
-    if noisy and parsed.original.upper() != parsed.original:
-        out[NOISY] = parsed.original.upper()
+    if noisy and text.strip().upper() != text.strip():
+        out[NOISY] = text.strip().upper()
     return out
 
 
