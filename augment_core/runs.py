@@ -97,6 +97,7 @@ class RunResult:
 class PreviewRow:
     """One candidate of a preview beside the text it rewrites (for a refusal, its prompt)."""
 
+    example_id: int | None  # None for a refusal (made from a prompt)
     augmenter: str
     field: str
     original: str
@@ -301,7 +302,7 @@ def preview_rows(store: Store, result: RunResult) -> list[PreviewRow]:
         else:  # a refusal: a new example made from a prompt
             original = str(c.provenance.get("prompt") or "")
         similarity = score.semantic_similarity if score is not None else None
-        rows.append(PreviewRow(c.augmenter, c.target_field or "", original, c.text, c.error, similarity))
+        rows.append(PreviewRow(c.example_id, c.augmenter, c.target_field or "", original, c.text, c.error, similarity))
     return rows
 
 

@@ -227,13 +227,18 @@ def preview(result: runs.RunResult) -> None:
     st.subheader(f"Candidates of the {fmt_int(result.examples)} records tried")
     if not rows:
         st.caption("No candidate: see the failures above, or the augmenters' settings.")
-    for row in rows:
+    groups: dict[tuple[int | None, str, str], list[runs.PreviewRow]] = {}
+    for row in rows:  # one box per rewritten text, its candidates beside it
+        groups.setdefault((row.example_id, row.field, row.original), []).append(row)
+    for (_, field, original), members in groups.items():
         with st.container(border=True):
-            score = "" if row.similarity is None else f" · similarity {row.similarity:.2f}"
-            st.caption(f"{md_escape(row.augmenter)} · {md_escape(row.field)}{score}")
             left, right = st.columns(2)
-            left.markdown(md_escape(row.original))
-            right.markdown(f":red[failed:] {md_escape(row.error)}" if row.error else md_escape(row.text))
+            left.caption(f"original · {md_escape(field)}")
+            left.markdown(md_escape(original))
+            for row in members:
+                score = "" if row.similarity is None else f" · similarity {row.similarity:.2f}"
+                right.caption(f"{md_escape(row.augmenter)}{score}")
+                right.markdown(f":red[failed:] {md_escape(row.error)}" if row.error else md_escape(row.text))
     st.caption("These candidates are stored: the full run skips them and Review shows them.")
 
 

@@ -216,3 +216,13 @@ def test_the_registry_runs_one_job_per_dataset_in_a_thread(store: Store, tmp_pat
     assert state.report.added == 18 and state.phase == "finished" and provider.closed == 1
     with pytest.raises(InputError, match="no dataset called 'nope'"):
         registry.start(store, spec("nope"))
+
+
+def test_a_scored_run_scores_what_is_new_and_says_how_far_it_got(store: Store, tmp_path: Path) -> None:
+    dataset = load(store, tmp_path, alpaca(3))
+    seen: list[tuple[int, int]] = []
+    result = runs.run(store, spec(score=True), provider=ClosingProvider(), scoring=lambda *step: seen.append(step))
+    assert result.scored == 9 and seen[0] == (0, 9) and seen[-1] == (9, 9)
+    assert store.count_unscored_candidates(dataset.id) == 0
+    again = runs.run(store, spec(score=True), provider=ClosingProvider())
+    assert again.scored == 0  # nothing new: the model is not even loaded
