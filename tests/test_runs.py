@@ -142,6 +142,8 @@ def test_a_random_sample_is_seeded_spread_and_in_file_order(store: Store, tmp_pa
     stored = {r["example_id"] for r in rows(store)}
     assert stored == {e.id for e in runs.select_examples(store, dataset, 5, "random", seed=7)}
     assert result.examples == 5
+    full = runs.run(store, spec(augmenters={"templates": {"n": 1}}, llm=False))
+    assert (full.report.skipped, full.report.added, full.report.duplicates) == (5, 25, 0)  # the sample's ids
 
 
 def test_estimate_and_result_count_calls_and_cache_hits_alike_after_a_lost_write(
