@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -165,24 +166,22 @@ def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[s
 
 
 def cmd_run(args: argparse.Namespace, store: Store) -> int:
-    import asyncio
-    import threading
     import time
 
-    from augment_core.augmenters import AUGMENTERS, build
-    from augment_core.llm import LLMClient, make_provider
-    from augment_core.pipeline import Pipeline, Progress
+    from augment_core.augmenters import AUGMENTERS
+    from augment_core.pipeline import Progress
+    from augment_core.runs import Job, RunSpec, preview_rows
 
     dataset = pick_dataset(store, args.dataset)
     names = [n.strip() for n in args.augmenters.split(",") if n.strip()]
     unknown = [n for n in names if n not in AUGMENTERS]
     if unknown or not names:
         raise InputError(f"--augmenters: unknown '{', '.join(unknown)}'; choose from {', '.join(AUGMENTERS)}")
-    options = _run_options(args, names)
-    # Cheap: no SDK import, no model load and no network until the first call.
-    provider = make_provider(args.provider, args.model, args.base_url)
-    llm = LLMClient(provider, store, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm)
-    augmenters = [build(name, options[name], llm=llm, store=store) for name in names]
+    spec = RunSpec(
+        dataset=dataset.name, augmenters=_run_options(args, names), provider=args.provider, model=args.model,
+        base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
+        batch_size=args.batch_size, limit=args.limit, sample=args.sample, seed=args.sample_seed,
+    )  # fmt: skip
     last = [time.monotonic()]
 
     def show(event: Progress) -> None:
@@ -192,33 +191,30 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
         eta = "" if event.eta_seconds is None else f", about {event.eta_seconds:.0f} s left"
         print(f"  {event.done}/{event.total} items, {event.added} new, {event.failed} failed{eta}", file=sys.stderr)
 
-    cancel = threading.Event()
-    pipeline = Pipeline(store, dataset, augmenters, llm=llm, batch_size=args.batch_size,
-                        concurrency=args.concurrency, on_progress=show, cancel=cancel)  # fmt: skip
-    model = f"{provider.name} {provider.model}".strip()
-    print(f"estimate for dataset '{dataset.name}' ({dataset.example_count} examples, LLM: {model}):")
-    for row in pipeline.estimate().values():
-        money = f"${row.cost_usd:.4f}" if row.priced else "cost unknown (no price for this model)"
-        money = money if row.llm_calls else "$0"
-        print(f"  {row.name:<16} {row.items} items, {row.calls} calls ({row.llm_calls} to the LLM, "
-              f"~{row.input_tokens} in + ~{row.output_tokens} out tokens), {money}")  # fmt: skip
-    if args.dry_run:
-        return 0
-
-    async def go() -> object:
+    with Job(store, spec) as job:
+        planned = job.estimate()
+        covered = f"{dataset.example_count} examples"
+        if args.limit is not None:
+            covered = (f"preview of {plural(planned.examples, 'example')}, "
+                       f"{'the first' if args.sample == 'first' else f'at random (seed {args.sample_seed})'}"
+                       f" of {dataset.example_count}")  # fmt: skip
+        print(f"estimate for dataset '{dataset.name}' ({covered}, LLM: {planned.llm}):")
+        for row in planned.rows.values():
+            money = f"${row.cost_usd:.4f}" if row.priced else "cost unknown (no price for this model)"
+            money = money if row.llm_calls else "$0"
+            # Said only when there is some, so a first run reads as it always did.
+            free = f"; {row.skipped} items already stored, {row.cached} calls cached"
+            free = free if row.skipped or row.cached else ""
+            print(f"  {row.name:<16} {row.items} items, {row.calls} calls ({row.llm_calls} to the LLM, "
+                  f"~{row.input_tokens} in + ~{row.output_tokens} out tokens), {money}{free}")  # fmt: skip
+        if args.dry_run:
+            return 0
         try:
-            return await pipeline.run_async()
-        finally:
-            await llm.aclose()
-
-    try:
-        report = asyncio.run(go())
-    except KeyboardInterrupt:
-        cancel.set()
-        raise
-    from augment_core.pipeline import RunReport
-
-    assert isinstance(report, RunReport)
+            result = job.run(show)
+        except KeyboardInterrupt:
+            job.cancel.set()
+            raise
+    report = result.report
     print(f"ran in {report.seconds:.1f} s: {report.added} candidates stored, {report.failed} of them failed, "
           f"{report.skipped} items already done, {report.duplicates} duplicates not stored")  # fmt: skip
     for s in report.by_augmenter.values():
@@ -226,26 +222,46 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
         print(f"  {s.name:<16} {s.added} stored, {s.failed} failed, {s.skipped} skipped, {s.duplicates} duplicates"
               f" | {u.calls} calls, {u.cached} cached, {u.input_tokens} in + {u.output_tokens} out tokens,"
               f" ${u.cost_usd:.4f}")  # fmt: skip
+    if args.limit is not None:
+        print(f"candidates of the {plural(result.examples, 'previewed example')} (a run without --limit skips them):")
+        for shown in preview_rows(store, result):
+            text = f"failed: {shown.error}" if shown.error else shown.text
+            print(f"  {shown.augmenter:<16} {_one_line(shown.original)}\n  {'':<16} -> {_one_line(text)}")
     if report.failed:
         print(f"error: {report.failed} candidates failed (reasons stored on them); rerun to retry", file=sys.stderr)
         return 1
     return 0
 
 
+def _one_line(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
 def cmd_score(args: argparse.Namespace, store: Store) -> int:
     from tqdm import tqdm
 
-    from augment_core.quality import Embedder, model_name_from_store, score_dataset
+    from augment_core.quality import model_name_from_store
+    from augment_core.runs import score_new
 
     dataset = pick_dataset(store, args.dataset)
-    total = store.count_unscored_candidates(dataset.id)
-    if total == 0:
+    bars: list[tqdm[Any]] = []
+
+    def show(done: int, total: int) -> None:
+        if not bars:  # called first with 0 once there is something to score
+            bars.append(tqdm(total=total, unit="cand", desc="scoring", file=sys.stderr, disable=args.quiet))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        done = score_new(store, dataset, model_batch_size=args.batch_size,
+                         examples_per_batch=args.examples_per_batch, progress=show)  # fmt: skip
+    finally:
+        for bar in bars:
+            bar.close()
+    if not bars:
         print(f"nothing to score in '{dataset.name}': every candidate has its scores")
         return 0
-    embedder = Embedder.load(model_name_from_store(store), batch_size=args.batch_size)
-    with tqdm(total=total, unit="cand", desc="scoring", file=sys.stderr, disable=args.quiet) as bar:
-        done = score_dataset(store, dataset, embedder, examples_per_batch=args.examples_per_batch, progress=bar.update)
-    print(f"scored {done} candidates of '{dataset.name}' with {embedder.name}")
+    print(f"scored {done} candidates of '{dataset.name}' with {model_name_from_store(store)}")
     return 0
 
 
@@ -320,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rpm", type=positive_int, help="requests per minute limit")
     p.add_argument("--tpm", type=positive_int, help="tokens per minute limit")
     p.add_argument("--batch-size", type=positive_int, default=200, help="examples per batch written to the store")
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="a preview: only N records (their candidates are kept; the full run skips them)")
+    p.add_argument("--sample", choices=["first", "random"], default="first",
+                   help="which records --limit takes (default first)")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of --sample random (default 0)")
     p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
     p.set_defaults(func=cmd_run)
 

@@ -10,7 +10,9 @@ whose every candidate is already stored counts as already done. A failure on one
 recorded on a candidate with status ``failed`` and its reason; only a ConfigError (a missing
 key, package or model: every item would fail alike; an LLM server that refuses every connection
 before anything succeeded) or an InputError (a bad setting) stops the run.
-Progress: the event after a batch's write is the last of that batch, so its counts are the report's.
+Progress: the event after a batch's write is the last of that batch, so its counts are the report's;
+its ETA comes from the rate of the last items worked on (``Rate``), None until a few are done.
+A preview runs over ``examples`` (a few records) instead of the whole dataset.
 Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
 are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
 """
@@ -26,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
+from augment_core.eta import Rate
 from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
-from augment_core.records import Candidate, CandidateKind, CandidateStatus, Dataset, output_fields
+from augment_core.records import Candidate, CandidateKind, CandidateStatus, Dataset, Example, output_fields
 from augment_core.store import Store, now
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ class Progress:
     added: int  # new candidates stored so far
     skipped: int  # items already complete in the store
     elapsed: float
-    eta_seconds: float | None
+    eta_seconds: float | None  # None while estimating: fewer than ``Rate.warmup`` items worked on
 
 
 @dataclass
@@ -80,12 +83,14 @@ class EstimateRow:
 
     name: str
     items: int
-    calls: int
+    calls: int  # to be made: translation services and the LLM, cache hits left out
     llm_calls: int
     input_tokens: int
     output_tokens: int
     cost_usd: float
     priced: bool
+    skipped: int = 0  # items already stored: no work (as a run's ``skipped``)
+    cached: int = 0  # planned LLM calls the cache will answer (as a run's ``usage.cached``)
 
 
 @dataclass
@@ -112,7 +117,12 @@ class Pipeline:
         concurrency: int = 16,
         on_progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        examples: Sequence[Example] | None = None,
+        on_item: Callable[[list[str]], None] | None = None,
     ) -> None:
+        """``examples``: run over these instead of the whole dataset (a preview), and over as many of
+        each augmenter's standalone inputs; ``on_item`` gets the ids of every candidate an item
+        has once it is done (made now or stored before), for showing a preview's results."""
         names = [a.name for a in augmenters]
         if len(set(names)) != len(names):
             raise InputError(f"an augmenter is listed twice: {', '.join(names)}")
@@ -124,6 +134,8 @@ class Pipeline:
         self.concurrency = max(1, concurrency)
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
+        self.examples = None if examples is None else list(examples)
+        self.on_item = on_item
         self._identity = {a.name: a.identity() for a in self.augmenters}
         self._backend = {a.name: a.backend() for a in self.augmenters}
 
@@ -131,19 +143,31 @@ class Pipeline:
 
     def total(self) -> int:
         per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
-        standalone = sum(len(a.standalone_inputs() or []) for a in self.augmenters)
-        return self.dataset.example_count * len(per_example) + standalone
+        standalone = sum(len(self._inputs(a)) for a in self.augmenters)
+        count = self.dataset.example_count if self.examples is None else len(self.examples)
+        return count * len(per_example) + standalone
+
+    def _inputs(self, augmenter: Augmenter) -> list[dict[str, Any]]:
+        inputs = augmenter.standalone_inputs() or []
+        return inputs if self.examples is None else inputs[: len(self.examples)]
+
+    def _example_batches(self) -> Any:
+        if self.examples is None:
+            yield from self.store.iter_examples(self.dataset.id, self.batch_size)
+            return
+        for start in range(0, len(self.examples), self.batch_size):
+            yield self.examples[start : start + self.batch_size]
 
     def _batches(self) -> Any:
         """Lists of items, a batch of examples (or standalone inputs) at a time."""
         per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
         schema = self.dataset.schema
         if per_example:
-            for examples in self.store.iter_examples(self.dataset.id, self.batch_size):
+            for examples in self._example_batches():
                 yield [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples
                        for a in per_example]
         for a in self.augmenters:
-            inputs = a.standalone_inputs() or []
+            inputs = self._inputs(a)
             for start in range(0, len(inputs), self.batch_size):
                 chunk = inputs[start : start + self.batch_size]
                 yield [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in chunk]
@@ -168,28 +192,33 @@ class Pipeline:
 
     def estimate(self) -> dict[str, EstimateRow]:
         """Requests, tokens and cost each augmenter will need; work already stored or cached is free."""
-        rows = {a.name: [0, 0, 0, 0, 0] for a in self.augmenters}  # items, calls, llm calls, in, out
+        # items, calls, llm calls, tokens in, tokens out, items stored, calls cached
+        rows = {a.name: [0, 0, 0, 0, 0, 0, 0] for a in self.augmenters}
         for items in self._batches():
             self._mark_todo(items)
             for item in items:
                 row = rows[item.augmenter.name]
                 row[0] += 1
+                row[5] += not item.todo
                 for f in item.todo:
                     for call in item.augmenter.plan(item.record, f, self.dataset.schema):
                         if call.request is not None and self.llm is not None:
                             if self.llm.is_cached(call.request):
+                                row[6] += 1
                                 continue
                             row[2] += 1
                             row[3] += estimate_tokens(call.request.system) + estimate_tokens(call.request.prompt)
                             row[4] += call.output_tokens
                         row[1] += 1
         result = {}
-        for name, (items, calls, llm_calls, tokens_in, tokens_out) in rows.items():
+        for name, (items, calls, llm_calls, tokens_in, tokens_out, stored, cached) in rows.items():
             cost, priced = 0.0, True
             if llm_calls and self.llm is not None:
                 money = self.llm.estimate(llm_calls, tokens_in, tokens_out)
                 cost, priced = money.cost_usd, money.priced
-            result[name] = EstimateRow(name, items, calls, llm_calls, tokens_in, tokens_out, cost, priced)
+            result[name] = EstimateRow(
+                name, items, calls, llm_calls, tokens_in, tokens_out, cost, priced, stored, cached
+            )
         return result
 
     # ---- running --------------------------------------------------------------------------
@@ -201,8 +230,9 @@ class Pipeline:
     async def run_async(self) -> RunReport:
         self._started = time.monotonic()
         self._total = self.total()
-        self._done = self._failed = self._added = self._skipped = self._worked = self._duplicates = 0
+        self._done = self._failed = self._added = self._skipped = self._duplicates = 0
         self._reached = False  # some backend call has got an answer in this run
+        self._rate = Rate()
         self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
         spent_before = self._spent()
         cancelled = False
@@ -259,7 +289,7 @@ class Pipeline:
                 consumed += 1
                 if done is not None:
                     results.append((item, *done))
-                    self._worked += 1
+                    self._rate.tick(time.monotonic())
                     # The batch's last event comes after its write (below), with the stored counts.
                     self._advance(item, done[0], report=consumed < len(pending))
         except BaseException:
@@ -403,14 +433,18 @@ class Pipeline:
         for c in made:
             usage = c.provenance.get("usage", {})
             summary.usage.add(Usage(calls=usage.get("calls", 0), cached=usage.get("cached", 0)))
+        if self.on_item is not None:
+            slots = item.augmenter.slots() or []
+            done_before = [self._id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
+            self.on_item([c.id for c in made] + done_before)
         if report:
             self._report()
 
     def _report(self) -> None:
         if self.on_progress is not None:
-            elapsed = time.monotonic() - self._started
-            remaining = self._total - self._done
-            eta = elapsed / self._worked * remaining if self._worked else None
+            at = time.monotonic()
+            elapsed = at - self._started
+            eta = self._rate.eta(self._total - self._done, at)
             self.on_progress(
                 Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta)
             )

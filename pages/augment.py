@@ -1,15 +1,19 @@
-"""Augment: pick augmenters (controls drawn from the registry), see the estimate, run, watch, cancel, resume."""
+"""Augment: pick augmenters (controls drawn from the registry), see the estimate, try them on 5 records,
+run, watch, cancel, resume. Runs go through ``augment_core.runs`` (the same service as ``augment run``)."""
 
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from augment_core import runs
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
+from augment_core.pipeline import AugmenterSummary, EstimateRow
 from studio.common import (
     dataset_counts,
     db_url,
@@ -21,10 +25,11 @@ from studio.common import (
     show_error,
 )
 from studio.providers import ProviderChoice
-from studio.runs import RunState, make_pipeline, run_registry
+from studio.runs import run_registry, run_spec
 from studio.sidebar import provider_choice
 
 AUTO_ESTIMATE_LIMIT = 1000  # examples; above this the estimate waits for a click
+PREVIEW_RECORDS = 5
 
 
 st.title("Augment")
@@ -97,19 +102,41 @@ def estimate(
     chosen_dataset = data.get_dataset(name)
     if chosen_dataset is None:  # deleted since this run began
         return []
-    rows = make_pipeline(data, chosen_dataset, json.loads(settings), _choice).estimate()
-    return [
-        {
-            "augmenter": r.name,
-            "items": r.items,
-            "calls": r.calls,
-            "LLM calls": r.llm_calls,
-            "input tokens": r.input_tokens,
-            "output tokens": r.output_tokens,
-            "cost (USD)": f"{r.cost_usd:.4f}" if r.priced else "no price known",
-        }
-        for r in rows.values()
-    ]
+    planned = runs.estimate(data, run_spec(chosen_dataset, json.loads(settings), _choice))
+    return [estimate_row(r) for r in planned.rows.values()]
+
+
+# The estimate and the result count the same things under the same names: items (already stored
+# ones included), calls to make / made, calls the cache answers / answered.
+def estimate_row(r: EstimateRow) -> dict[str, Any]:
+    return {
+        "augmenter": r.name,
+        "items": r.items,
+        "already stored": r.skipped,
+        "calls": r.calls,
+        "from cache": r.cached,
+        "LLM calls": r.llm_calls,
+        "input tokens": r.input_tokens,
+        "output tokens": r.output_tokens,
+        "cost (USD)": f"{r.cost_usd:.4f}" if r.priced else "no price known",
+    }
+
+
+def result_row(s: AugmenterSummary) -> dict[str, Any]:
+    u = s.usage
+    return {
+        "augmenter": s.name,
+        "items": s.items,
+        "already stored": s.skipped,
+        "new": s.added,
+        "failed": s.failed,
+        "duplicates": s.duplicates,
+        "calls": u.calls,
+        "from cache": u.cached,
+        "input tokens": u.input_tokens,
+        "output tokens": u.output_tokens,
+        "cost (USD)": round(u.cost_usd, 4),
+    }
 
 
 if chosen:
@@ -128,18 +155,23 @@ if chosen:
             rows = None
         if rows is not None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-            st.caption("Work already stored or in the LLM cache is not counted: a resumed run only pays for the rest.")
+            st.caption("Calls and tokens leave out work already stored and calls the LLM cache answers: "
+                       "a resumed run only pays for the rest.")
 
 
-# ---- run, cancel, resume ----
-def start() -> None:
+# ---- try, run, cancel, resume ----
+def start(limit: int | None = None) -> None:
+    score = st.session_state.get("aug_score", True)
+    sample = st.session_state.get("aug_try_sample", "first")
     try:
-        registry.start(store, dataset, chosen, choice, score=st.session_state.get("aug_score", True))
+        # A fresh seed per try: "random" shows other records each time.
+        spec = run_spec(dataset, chosen, choice, score=score, limit=limit, sample=sample, seed=random.randrange(2**31))
+        registry.start(store, spec)
     except AugmentError as exc:
         st.session_state["aug_error"] = exc
 
 
-def cancel(state: RunState) -> None:
+def cancel(state: runs.RunState) -> None:
     state.cancel.set()
 
 
@@ -158,17 +190,59 @@ if running and run is not None:
     c2.button("Cancel", icon=":material/stop:", key="aug_cancel", on_click=cancel, args=(run,))
 c3.checkbox("Score the new candidates afterwards", value=True, key="aug_score",
             help="similarity, validity window, length ratio, meaning guards (all-MiniLM-L6-v2, local)")
+t1, t2 = st.columns([2, 5])
+t1.button(
+    f"Try on {PREVIEW_RECORDS} records",
+    icon=":material/science:",
+    key="aug_try",
+    disabled=running or not chosen,
+    on_click=start,
+    args=(PREVIEW_RECORDS,),
+    help="Runs the chosen augmenters on a few records now and shows their candidates. They are kept: "
+    "the full run skips them.",
+)
+t2.radio("Records to try", ["first", "random"], key="aug_try_sample", horizontal=True, label_visibility="collapsed",
+         format_func=lambda s: f"the first {PREVIEW_RECORDS}" if s == "first" else f"{PREVIEW_RECORDS} at random")
 if failure := st.session_state.pop("aug_error", None):
     show_error(failure)
 
 
 def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
+    if seconds is None:  # too few items done for a rate
+        return "estimating..."
     return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
 
 
-def draw(state: RunState) -> None:
+def failure_reasons(count: int) -> None:
+    """The stored failures' reasons, grouped, behind one click."""
+    with st.expander(f"Why {fmt_int(count)} failed", icon=":material/error:"):
+        reasons = store.failure_reasons(dataset.id, limit=20)
+        st.dataframe(pd.DataFrame(reasons, columns=["reason", "candidates"]), hide_index=True, width="stretch")
+        st.caption("Every failed candidate of this dataset, most common reason first; a rerun retries them.")
+
+
+def preview(result: runs.RunResult) -> None:
+    """The candidates of the records a preview tried, beside their originals (dataset text escaped)."""
+    rows = runs.preview_rows(store, result)
+    st.subheader(f"Candidates of the {fmt_int(result.examples)} records tried")
+    if not rows:
+        st.caption("No candidate: see the failures above, or the augmenters' settings.")
+    groups: dict[tuple[int | None, str, str], list[runs.PreviewRow]] = {}
+    for row in rows:  # one box per rewritten text, its candidates beside it
+        groups.setdefault((row.example_id, row.field, row.original), []).append(row)
+    for (_, field, original), members in groups.items():
+        with st.container(border=True):
+            left, right = st.columns(2)
+            left.caption(f"original · {md_escape(field)}")
+            left.markdown(md_escape(original))
+            for row in members:
+                score = "" if row.similarity is None else f" · similarity {row.similarity:.2f}"
+                right.caption(f"{md_escape(row.augmenter)}{score}")
+                right.markdown(f":red[failed:] {md_escape(row.error)}" if row.error else md_escape(row.text))
+    st.caption("These candidates are stored: the full run skips them and Review shows them.")
+
+
+def draw(state: runs.RunState) -> None:
     """Live counts while a run goes on; its report once it is over."""
     p = state.progress
     if state.phase in ("starting", "generating"):
@@ -186,7 +260,9 @@ def draw(state: RunState) -> None:
         m2.metric("Failed", fmt_int(counts.failed))
         m3.metric("New candidates", fmt_int(counts.added))
         m4.metric("Already stored", fmt_int(counts.skipped))
-        m5.metric("ETA", _eta(p.eta_seconds) if state.running and p is not None else "-")
+        m5.metric("ETA", (_eta(p.eta_seconds) if p is not None else "estimating...") if state.running else "-")
+        if counts.failed:
+            failure_reasons(counts.failed)
     if state.running:
         if state.cancel.is_set():
             st.caption("Stopping: items in flight finish and are stored.")
@@ -194,28 +270,25 @@ def draw(state: RunState) -> None:
     if state.error:
         st.error(f"The run stopped: {md_escape(state.error)}", icon=":material/error:")
         return
-    r = state.report
-    if r is None:
+    result = state.result
+    if result is None:
         return
-    scored = f", {fmt_int(state.scored)} scored" if state.scored else ""
+    r = result.report
+    scored = f", {fmt_int(result.scored)} scored" if result.scored else ""
+    outcome = "Cancelled" if r.cancelled else "Finished"
+    if state.spec.limit is not None:
+        outcome = f"Preview of {fmt_int(result.examples)} records: {outcome.lower()}"
     st.success(
-        f"{'Cancelled' if r.cancelled else 'Finished'} in {(state.finished or state.started) - state.started:,.1f} s "
+        f"{outcome} in {result.seconds:,.1f} s "
         f"(generation {r.seconds:,.1f} s): {fmt_int(r.added)} new candidates, "
         f"{fmt_int(r.failed)} failed, {fmt_int(r.skipped)} items already stored{scored}.",
         icon=":material/check_circle:",
     )
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"augmenter": s.name, "items": s.items, "new": s.added, "failed": s.failed, "skipped": s.skipped,
-                 "calls": s.usage.calls, "cost (USD)": round(s.usage.cost_usd, 4)}
-                for s in r.by_augmenter.values()
-            ]
-        ),
-        hide_index=True,
-    )
+    st.dataframe(pd.DataFrame([result_row(s) for s in r.by_augmenter.values()]), hide_index=True)
     if r.cancelled:
         st.caption("What finished is stored; Resume continues from there.")
+    if state.spec.limit is not None:
+        preview(result)
     st.page_link("pages/review.py", label="Review the candidates", icon=":material/fact_check:")
 
 

@@ -152,3 +152,43 @@ def test_upload_augment_review_reload_export(server: tuple[str, str], tmp_path: 
     assert {r["instruction"] for r in rows} >= {r["instruction"] for r in RECORDS}
     assert len(approved) == 2
     assert {r["instruction"] for r in rows} - {r["instruction"] for r in RECORDS} == approved
+
+
+def test_try_on_5_records_shows_the_candidates_in_the_browser(server: tuple[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from augment_core.importer import import_file
+
+    base, db_url = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
+    store = Store(db_url)
+    try:
+        import_file(store, data, name="tiny")
+    finally:
+        store.close()
+    dialogs: list[str] = []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: the candidates show
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(base)
+            expect(page.get_by_text(re.compile("alpaca · 5 examples"))).to_be_visible()  # app.py's sidebar is up
+            page.get_by_role("link", name="Augment").click()
+            page.locator('[data-testid="stCheckbox"]').filter(has_text="Rewrite instructions with fixed").click()
+            page.locator('[data-testid="stCheckbox"]').filter(has_text="Score the new candidates").click()  # off
+            page.get_by_role("button", name="Try on 5 records").click()
+            expect(page.get_by_text("Candidates of the 5 records tried")).to_be_visible(timeout=120_000)
+            expect(page.get_by_text(re.compile("Preview of 5 records: finished"))).to_be_visible()
+            expect(page.get_by_text("Give three tips for staying healthy.", exact=True)).to_have_count(1)
+            expect(page.get_by_text("Can you give three tips for staying healthy?", exact=True)).to_be_visible()
+            expect(page.get_by_text(re.compile(r"stays text, and <img src=x")).first).to_be_visible()
+            assert page.locator('[data-testid="stMain"] img').count() == 0  # the data's <img> is text
+            page.screenshot(path=str(ARTIFACTS / "augment-try.png"), full_page=True)
+        finally:
+            browser.close()
+    assert dialogs == []

@@ -57,7 +57,7 @@ def test_stats_lists_why_candidates_failed_and_counts_read_well(run_cli, db_url:
 def test_counts_and_limits_must_be_positive(run_cli) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    for flag in ("--concurrency", "--rpm", "--batch-size"):
+    for flag in ("--concurrency", "--rpm", "--batch-size", "--limit"):
         with pytest.raises(SystemExit) as info:
             run_cli("run", "--augmenters", "templates", flag, "0")
         assert info.value.code == 2
@@ -77,3 +77,48 @@ def test_import_with_explicit_file_type(run_cli, tmp_path: Path) -> None:  # typ
     path.write_text("instruction,output\na,b\n")
     code, out, err = run_cli("import", str(path), "--file-type", "csv")
     assert code == 0, err
+
+
+def items(tmp_path: Path, count: int) -> Path:
+    path = tmp_path / "d.jsonl"
+    records = [{"instruction": f"Describe item {i}.", "output": "ok"} for i in range(count)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_run_limit_previews_n_records_and_the_full_run_skips_them(run_cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_cli("import", str(items(tmp_path, 10)))
+    code, out, err = run_cli("run", "--augmenters", "templates", "--n", "2", "--limit", "3")
+    assert code == 0, err
+    assert "(preview of 3 examples, the first of 10, LLM: " in out
+    assert "  templates        3 items, 0 calls" in out and "6 candidates stored, 0 of them failed" in out
+    assert "candidates of the 3 previewed examples (a run without --limit skips them):" in out
+    shown = out.split("skips them):\n", 1)[1].splitlines()
+    assert len(shown) == 12 and shown[0] == "  templates        Describe item 0."
+    assert shown[1].startswith(" " * 19 + "-> ")
+    store = Store(db_url)
+    dataset = store.get_dataset()
+    assert dataset is not None and store.dataset_counts(dataset.id)["candidates"] == 6
+    store.close()
+    code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "2")
+    assert code == 0 and "14 candidates stored, 0 of them failed, 3 items already done" in out
+    assert "previewed" not in out
+
+
+def test_run_limit_takes_a_seeded_random_sample(run_cli, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from augment_core.runs import select_examples
+
+    run_cli("import", str(items(tmp_path, 40)))
+    code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "1", "--limit", "4", "--sample", "random",
+                           "--sample-seed", "3", "--dry-run")  # fmt: skip
+    assert code == 0 and "(preview of 4 examples, at random (seed 3) of 40, LLM: " in out and "ran in" not in out
+    code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "1", "--limit", "4", "--sample", "random",
+                           "--sample-seed", "3")  # fmt: skip
+    assert code == 0 and "4 candidates stored" in out
+    store = Store(db_url)
+    dataset = store.get_dataset()
+    assert dataset is not None
+    expected = {e.record["instruction"] for e in select_examples(store, dataset, 4, "random", 3)}
+    store.close()
+    lines = out.split("skips them):\n", 1)[1].splitlines()
+    assert {line.split(maxsplit=1)[1] for line in lines[::2]} == expected

@@ -525,7 +525,7 @@ def test_augment_estimate_is_not_redone_by_an_unrelated_rerun(
 
 
 def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, store: Store, tmp_path: Path) -> None:
-    from studio.runs import run_registry
+    from studio.runs import run_registry, run_spec
 
     big = tmp_path / "big.jsonl"
     big.write_text(
@@ -534,7 +534,7 @@ def test_cancel_keeps_what_finished_and_resume_completes(make_app: MakeApp, stor
     import_file(store, big, name="big")
     dataset = store.get_dataset("big")
     assert dataset is not None
-    state = run_registry().start(store, dataset, {"templates": {"n": 2}}, None, score=False)
+    state = run_registry().start(store, run_spec(dataset, {"templates": {"n": 2}}, None))
     state.cancel.set()
     assert state.thread is not None
     state.thread.join(60)
@@ -758,3 +758,74 @@ def test_export_and_review_offer_the_library_lists(make_app: MakeApp, store: Sto
     seed(store)
     assert make_app("pages/export.py", dataset="sample").selectbox(key="ex_file_type").options == list(FILE_TYPES)
     assert make_app("pages/review.py", dataset="sample").selectbox(key="rv_status").options == [*STATUSES, "all"]
+
+
+def test_try_on_5_records_shows_their_candidates_at_once_and_the_full_run_skips_them(
+    make_app: MakeApp, store: Store, tmp_path: Path
+) -> None:
+    data = tmp_path / "try.jsonl"
+    instructions = [f"Describe item {i}." for i in range(12)]
+    instructions[0] = f"Summarise {MARKDOWN_TRAPS} {HOSTILE}"
+    data.write_text("".join(json.dumps({"instruction": t, "output": "ok"}) + "\n" for t in instructions))
+    import_file(store, data, name="try")
+    dataset = store.get_dataset("try")
+    assert dataset is not None
+    at = make_app("pages/augment.py", dataset="try")
+    at.checkbox(key="aug_use_templates").check()
+    at.checkbox(key="aug_score").uncheck().run()
+    assert at.button(key="aug_try").label == "Try on 5 records"
+    at.button(key="aug_try").click().run()
+    _wait_for_run(at)
+    assert "Preview of 5 records: finished" in at.success[0].value and "15 new candidates" in at.success[0].value
+    assert at.subheader[-1].value == "Candidates of the 5 records tried"
+    markdown = [m.value for m in at.markdown]
+    originals = [shown(m) for m in markdown if shown(m).startswith(("Describe item", "Summarise"))]
+    assert {o for o in originals if o.startswith("Describe")} == {f"Describe item {i}." for i in range(1, 5)}
+    assert sum(1 for m in markdown if "\\<script\\>" in m) >= 2  # the original and its candidates, escaped
+    _no_live_markdown(_rendered_markdown(at))
+    counts = store.dataset_counts(dataset.id)
+    assert counts["candidates"] == 15 and counts["by_augmenter"]["templates"]["failed"] == 0
+
+    at.button(key="aug_run").click().run()  # the full run: the 5 tried records are already stored
+    _wait_for_run(at)
+    assert "Finished in" in at.success[0].value
+    assert "21 new candidates, 0 failed, 5 items already stored" in shown(at.success[0].value)
+    table = at.dataframe[-1].value
+    assert list(table.columns[:4]) == ["augmenter", "items", "already stored", "new"]
+    assert "from cache" in table.columns and table.loc[0, "already stored"] == 5
+    assert store.dataset_counts(dataset.id)["candidates"] == 36
+
+
+def test_try_a_random_sample_and_failure_reasons_one_click_away(
+    make_app: MakeApp, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    import sqlalchemy as sa
+
+    from augment_core.augmenters.templates import Templates
+    from augment_core.runs import select_examples
+    from augment_core.store import candidates
+
+    async def broken(self: Templates, record: dict[str, object], field: str, schema: str) -> list[object]:
+        raise RuntimeError("the frame does not fit")
+
+    import_file(store, SAMPLE, name="sample")
+    monkeypatch.setattr(random, "randrange", lambda n: 11)  # the page's seed for "random"
+    monkeypatch.setattr(Templates, "augment", broken)
+    at = make_app("pages/augment.py", dataset="sample")
+    at.checkbox(key="aug_use_templates").check()
+    at.checkbox(key="aug_score").uncheck()
+    at.radio(key="aug_try_sample").set_value("random").run()
+    at.button(key="aug_try").click().run()
+    _wait_for_run(at)
+    assert "5 failed" in at.success[0].value
+    assert at.expander[0].label == "Why 5 failed"
+    reasons = at.expander[0].dataframe[0].value
+    assert reasons.to_dict("records") == [{"reason": "the frame does not fit", "candidates": 5}]
+    assert sum("failed:" in m.value and "the frame does not fit" in m.value for m in at.markdown) == 5
+    dataset = store.get_dataset("sample")
+    assert dataset is not None
+    with store.engine.connect() as conn:
+        tried = set(conn.execute(sa.select(candidates.c.example_id)).scalars())
+    assert tried == {e.id for e in select_examples(store, dataset, 5, "random", 11)}

@@ -77,15 +77,20 @@ class Backtranslation(Augmenter):
         text = get_field(record, field)
         if not text.strip():
             return []
-        llm = self.translator.llm if isinstance(self.translator, LLMTranslator) else None
+        llm = self.translator if isinstance(self.translator, LLMTranslator) else None
         source = str(self.options["source"])
         calls: list[PlannedCall] = []
         for route in self.routes():
             hops = (source, *route, source)
+            current: str | None = text
             for a, b in zip(hops, hops[1:], strict=False):
-                # Later hops translate text not known yet; the original stands in for its size.
-                request = LLMTranslator.request_for(text, a, b) if llm is not None else None
-                calls.append(PlannedCall(request, estimate_tokens(text) + 8))
+                # A later hop translates the previous hop's reply: known when that reply is cached (so
+                # a cached round trip is estimated as cached, as the run will find it), else not yet
+                # known, and the original stands in for its size.
+                hop_text = text if current is None else current
+                request = LLMTranslator.request_for(hop_text, a, b) if llm is not None else None
+                calls.append(PlannedCall(request, estimate_tokens(hop_text) + 8))
+                current = llm.cached_translation(hop_text, a, b) if llm is not None and current is not None else None
         return calls
 
     async def augment(self, record: dict[str, Any], field: str, schema: str) -> list[Output]:

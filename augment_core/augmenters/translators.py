@@ -279,7 +279,16 @@ class LLMTranslator(Translator):
 
     async def translate(self, text: str, source: str, target: str) -> Translation:
         completion = await self.llm.complete(self.request_for(text, source, target), label=self.label)
-        return Translation(completion.text.strip().strip('"'), Usage.of(completion))
+        return Translation(self.cleaned(completion.text), Usage.of(completion))
+
+    def cached_translation(self, text: str, source: str, target: str) -> str | None:
+        """The translation the LLM cache holds for this hop (an estimate follows a round trip with it)."""
+        hit = self.llm.cached(self.request_for(text, source, target))
+        return None if hit is None else self.cleaned(hit.text)
+
+    @staticmethod
+    def cleaned(reply: str) -> str:
+        return reply.strip().strip('"')
 
 
 TRANSLATORS: dict[str, type[Translator]] = {

@@ -216,7 +216,12 @@ class LLMClient:
 
     def is_cached(self, request: Request) -> bool:
         """Whether ``request`` would be answered from the cache (free)."""
-        return self.store is not None and self.store.cache_get(cache_key(self.provider, request)) is not None
+        return self.cached(request) is not None
+
+    def cached(self, request: Request) -> Completion | None:
+        """The cached reply to ``request``, without counting it (for estimates), or None."""
+        hit = self.store.cache_get(cache_key(self.provider, request)) if self.store is not None else None
+        return None if hit is None else _from_cache(hit)
 
     # ---- calls ----------------------------------------------------------------------------
 

@@ -1,0 +1,388 @@
+"""A run from its spec: provider, LLM client, augmenters and pipeline built in one place, run, the
+client always closed, what is new optionally scored, a report out.
+
+The CLI's ``augment run`` and the studio's Augment page both go through ``Job``; the studio's
+background runs are the ``RunRegistry`` here (threads of the server process, one run per
+dataset, live state for any session to draw), which the studio only keeps in ``st.cache_resource``.
+A preview is a run with ``limit``: the first N records, or N at random (seeded). Its candidates
+are real ones, with the same deterministic ids, so the full run later skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from augment_core.augmenters import build
+from augment_core.errors import AugmentError, InputError
+from augment_core.pipeline import EstimateRow, Pipeline, Progress, RunReport
+from augment_core.records import Dataset, Example, get_field
+
+if TYPE_CHECKING:
+    from augment_core.llm import LLMClient, Provider
+    from augment_core.store import Store
+
+log = logging.getLogger(__name__)
+
+Sample = Literal["first", "random"]
+SAMPLES: tuple[Sample, ...] = ("first", "random")
+Scoring = Callable[[int, int], None]  # (scored so far, to score)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run: which dataset, which augmenters with which settings, on which LLM, how fast.
+
+    ``dataset`` is a name or an id (None: the only one stored). ``provider`` None picks the
+    default (Anthropic with a key, else the local model); ``llm=False`` builds no client at all,
+    so only augmenters that need none can run. ``limit`` makes a preview of that many records
+    (``sample`` first or random, ``seed`` for random). The key is kept out of repr: never logged.
+    """
+
+    dataset: str | int | None
+    augmenters: Mapping[str, Mapping[str, Any]]
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    llm: bool = True
+    concurrency: int = 16
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout: float | None = None  # per LLM call; None: the client's default
+    max_retries: int | None = None
+    batch_size: int = 200
+    limit: int | None = None
+    sample: Sample = "first"
+    seed: int = 0
+    score: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.augmenters:
+            raise InputError("no augmenter chosen")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"limit: expected at least 1 record, got {self.limit}")
+        if self.sample not in SAMPLES:
+            raise InputError(f"sample: '{self.sample}' is not one of {', '.join(SAMPLES)}")
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The work a spec asks for before anything is sent: per augmenter, items, calls, tokens, cost."""
+
+    dataset: Dataset
+    examples: int  # records the run covers (the preview's, or the dataset's)
+    llm: str | None  # "provider model", None without a client
+    rows: dict[str, EstimateRow]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did: the pipeline's report, how many candidates were scored, and how long it took."""
+
+    report: RunReport
+    scored: int
+    seconds: float  # generation and scoring
+    examples: int  # records the run covered
+    candidate_ids: tuple[str, ...] = ()  # a preview's: every candidate of its records, made now or before
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One candidate of a preview beside the text it rewrites (for a refusal, its prompt)."""
+
+    example_id: int | None  # None for a refusal (made from a prompt)
+    augmenter: str
+    field: str
+    original: str
+    text: str
+    error: str | None
+    similarity: float | None
+
+
+def find_dataset(store: Store, ref: str | int | None) -> Dataset:
+    """The dataset named (or numbered) ``ref``; InputError when there is no such one."""
+    if isinstance(ref, int):
+        for name in store.dataset_names():
+            found = store.get_dataset(name)
+            if found is not None and found.id == ref:
+                return found
+        raise InputError(f"no dataset with id {ref} (deleted?)")
+    dataset = store.get_dataset(ref)
+    if dataset is None:
+        names = ", ".join(store.dataset_names()) or "none"
+        raise InputError(f"no dataset called '{ref}'; stored: {names}" if ref else f"choose a dataset; stored: {names}")
+    return dataset
+
+
+def select_examples(
+    store: Store, dataset: Dataset, limit: int, sample: Sample = "first", seed: int = 0
+) -> list[Example]:
+    """``limit`` examples of ``dataset``, in file order: the first ones, or a seeded random sample
+    (one pass over the dataset, holding only the sample)."""
+    if sample == "first":
+        return next(iter(store.iter_examples(dataset.id, limit)), [])[:limit]
+    rng = random.Random(seed)
+    kept: list[Example] = []
+    seen = 0
+    for batch in store.iter_examples(dataset.id):
+        for example in batch:  # reservoir sampling: every example equally likely
+            seen += 1
+            if len(kept) < limit:
+                kept.append(example)
+            elif (slot := rng.randrange(seen)) < limit:
+                kept[slot] = example
+    return sorted(kept, key=lambda e: e.position)
+
+
+def score_new(
+    store: Store,
+    dataset: Dataset,
+    *,
+    model_batch_size: int | None = None,
+    examples_per_batch: int = 200,
+    progress: Scoring | None = None,
+) -> int:
+    """Score the candidates of ``dataset`` that have no scores yet; returns how many were scored.
+
+    The model loads only when there is something to score; ``progress(scored, total)`` is called
+    first with 0 and then after every saved batch.
+    """
+    from augment_core.quality import Embedder, model_name_from_store, score_dataset
+
+    total = store.count_unscored_candidates(dataset.id)
+    if total == 0:
+        return 0
+    scored = 0
+
+    def step(count: int) -> None:
+        nonlocal scored
+        scored += count
+        if progress is not None:
+            progress(scored, total)
+
+    if progress is not None:
+        progress(0, total)
+    options = {} if model_batch_size is None else {"batch_size": model_batch_size}
+    embedder = Embedder.load(model_name_from_store(store), **options)
+    return score_dataset(store, dataset, embedder, examples_per_batch=examples_per_batch, progress=step)
+
+
+class Job:
+    """One spec built: dataset, LLM client, augmenters and pipeline. ``estimate`` any number of
+    times, ``run`` once; the client is closed by ``run`` (whatever happens) or by ``close``.
+
+    Building is cheap (no SDK import, no model load, no network until the first call) and raises
+    InputError for a bad setting, ConfigError for a missing key or package. ``provider`` is a ready
+    provider instead of the spec's name (the tests' seam for a fake).
+    """
+
+    def __init__(
+        self, store: Store, spec: RunSpec, *, provider: Provider | None = None, cancel: threading.Event | None = None
+    ) -> None:
+        self.store = store
+        self.spec = spec
+        self.cancel = cancel or threading.Event()
+        self.dataset = find_dataset(store, spec.dataset)
+        self.examples = (
+            None if spec.limit is None else select_examples(store, self.dataset, spec.limit, spec.sample, spec.seed)
+        )
+        self.llm = _client(store, spec, provider)
+        self._closed = False
+        self._ids: list[str] = []
+        try:
+            augmenters = [build(name, dict(opts), llm=self.llm, store=store) for name, opts in spec.augmenters.items()]
+            self.pipeline = Pipeline(
+                store, self.dataset, augmenters, llm=self.llm, batch_size=spec.batch_size,
+                concurrency=spec.concurrency, cancel=self.cancel, examples=self.examples,
+                on_item=self._ids.extend if spec.limit is not None else None,
+            )  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def covered(self) -> int:
+        """How many records the run covers."""
+        return self.dataset.example_count if self.examples is None else len(self.examples)
+
+    def estimate(self) -> RunEstimate:
+        """Calls, tokens and cost per augmenter; work already stored or in the LLM cache is free."""
+        label = f"{self.llm.provider.name} {self.llm.provider.model}".strip() if self.llm is not None else None
+        return RunEstimate(self.dataset, self.covered, label, self.pipeline.estimate())
+
+    def run(self, progress: Callable[[Progress], None] | None = None, scoring: Scoring | None = None) -> RunResult:
+        """Generate (stored batch by batch), close the client, then score what is new if the spec says so
+        and the run was not cancelled. A KeyboardInterrupt keeps what finished, closes, and propagates."""
+        started = time.monotonic()
+        self.pipeline.on_progress = progress
+
+        async def generate() -> RunReport:
+            try:
+                return await self.pipeline.run_async()
+            finally:
+                await self._aclose()  # in the loop that opened the connections
+
+        try:
+            report = asyncio.run(generate())
+        finally:
+            self.close()  # the loop may have died before ``generate`` got to its finally
+        scored = 0
+        if self.spec.score and not (report.cancelled or self.cancel.is_set()):
+            scored = score_new(self.store, self.dataset, progress=scoring)
+        ids = tuple(dict.fromkeys(self._ids))
+        return RunResult(report, scored, time.monotonic() - started, self.covered, ids)
+
+    def close(self) -> None:
+        """Close the LLM client (a no-op once closed); for a job that is only estimated."""
+        if self.llm is not None and not self._closed:
+            asyncio.run(self._aclose())
+
+    async def _aclose(self) -> None:
+        if self.llm is not None and not self._closed:
+            self._closed = True
+            await self.llm.aclose()
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _client(store: Store, spec: RunSpec, provider: Provider | None) -> LLMClient | None:
+    from augment_core.llm import LLMClient, make_provider
+
+    if provider is None:
+        if not spec.llm:
+            return None
+        provider = make_provider(spec.provider, spec.model, spec.base_url, spec.api_key)
+    limits: dict[str, Any] = {"timeout": spec.timeout, "max_retries": spec.max_retries}
+    return LLMClient(provider, store, concurrency=spec.concurrency, rpm=spec.rpm, tpm=spec.tpm,
+                     **{k: v for k, v in limits.items() if v is not None})  # fmt: skip
+
+
+def run(
+    store: Store,
+    spec: RunSpec,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    scoring: Scoring | None = None,
+    cancel: threading.Event | None = None,
+    provider: Provider | None = None,
+) -> RunResult:
+    """Build, run, close and (per the spec) score: ``Job(...).run()`` in one call."""
+    return Job(store, spec, provider=provider, cancel=cancel).run(progress, scoring)
+
+
+def estimate(store: Store, spec: RunSpec, *, provider: Provider | None = None) -> RunEstimate:
+    """The estimate of ``spec``, built as the run would be and closed again."""
+    with Job(store, spec, provider=provider) as job:
+        return job.estimate()
+
+
+def preview_rows(store: Store, result: RunResult) -> list[PreviewRow]:
+    """The stored candidates of a preview, in the order they were made, beside their originals."""
+    found = store.export_candidates(result.candidate_ids)
+    examples = store.get_examples({c.example_id for c, _, _ in found.values() if c.example_id is not None})
+    rows = []
+    for cid in result.candidate_ids:
+        if cid not in found:  # a duplicate of a stored text: not stored
+            continue
+        c, score, _ = found[cid]
+        example = examples.get(c.example_id) if c.example_id is not None else None
+        if example is not None and c.target_field:
+            original = get_field(example.record, c.target_field)
+        else:  # a refusal: a new example made from a prompt
+            original = str(c.provenance.get("prompt") or "")
+        similarity = score.semantic_similarity if score is not None else None
+        rows.append(PreviewRow(c.example_id, c.augmenter, c.target_field or "", original, c.text, c.error, similarity))
+    return rows
+
+
+# ---- background runs (the studio's) ------------------------------------------------------
+
+
+@dataclass
+class RunState:
+    """What a session needs to draw a run: live counts, then the result or the error."""
+
+    dataset_id: int
+    spec: RunSpec
+    cancel: threading.Event
+    started: float = field(default_factory=time.time)
+    phase: str = "starting"  # starting | generating | scoring | finished
+    progress: Progress | None = None
+    scored: int = 0
+    to_score: int = 0
+    result: RunResult | None = None
+    error: str | None = None
+    finished: float | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.finished is None
+
+    @property
+    def report(self) -> RunReport | None:
+        return None if self.result is None else self.result.report
+
+    def on_progress(self, progress: Progress) -> None:
+        self.phase = "generating"
+        self.progress = progress
+
+    def on_scoring(self, scored: int, total: int) -> None:
+        self.phase = "scoring"
+        self.scored, self.to_score = scored, total
+
+
+class RunRegistry:
+    """The runs of this process, by dataset id: each in a thread that outlives whoever started it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[int, RunState] = {}
+
+    def get(self, dataset_id: int) -> RunState | None:
+        with self._lock:
+            return self._runs.get(dataset_id)
+
+    def start(self, store: Store, spec: RunSpec, *, provider: Provider | None = None) -> RunState:
+        """Start ``spec`` unless a run is going on its dataset (then that one is returned).
+
+        Built before the thread starts, so a bad setting raises here (InputError, ConfigError).
+        """
+        dataset = find_dataset(store, spec.dataset)
+        with self._lock:
+            current = self._runs.get(dataset.id)
+            if current is not None and current.running:
+                return current
+            job = Job(store, spec, provider=provider)
+            state = RunState(dataset_id=dataset.id, spec=spec, cancel=job.cancel)
+            name = f"augment-run-{dataset.id}"
+            state.thread = threading.Thread(target=_work, args=(state, job), name=name, daemon=True)
+            self._runs[dataset.id] = state
+            state.thread.start()
+            return state
+
+
+def _work(state: RunState, job: Job) -> None:
+    """The thread body: the job, its outcome or its error on the state."""
+    try:
+        state.phase = "generating"
+        state.result = job.run(state.on_progress, state.on_scoring)
+    except AugmentError as exc:
+        state.error = str(exc)
+    except Exception as exc:  # a thread has no caller to raise to: log it whole, show it on the page
+        log.exception("augmentation run on dataset %s failed", state.dataset_id)
+        state.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        state.phase = "finished"
+        state.finished = time.time()
