@@ -98,7 +98,7 @@ def test_run_limit_previews_n_records_and_the_full_run_skips_them(run_cli, db_ur
     assert shown[1].startswith(" " * 19 + "-> ")
     store = Store(db_url)
     dataset = store.get_dataset()
-    assert dataset is not None and store.dataset_counts(dataset.id)["candidates"] == 6
+    assert dataset is not None and store.dataset_counts(dataset.id).candidates == 6
     store.close()
     code, out, _ = run_cli("run", "--augmenters", "templates", "--n", "2")
     assert code == 0 and "14 candidates stored, 0 of them failed, 3 items already done" in out

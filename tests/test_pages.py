@@ -784,7 +784,7 @@ def test_try_on_5_records_shows_their_candidates_at_once_and_the_full_run_skips_
     assert sum(1 for m in markdown if "\\<script\\>" in m) >= 2  # the original and its candidates, escaped
     _no_live_markdown(_rendered_markdown(at))
     counts = store.dataset_counts(dataset.id)
-    assert counts["candidates"] == 15 and counts["by_augmenter"]["templates"]["failed"] == 0
+    assert counts.candidates == 15 and counts.by_augmenter["templates"]["failed"] == 0
 
     at.button(key="aug_run").click().run()  # the full run: the 5 tried records are already stored
     _wait_for_run(at)
@@ -793,7 +793,7 @@ def test_try_on_5_records_shows_their_candidates_at_once_and_the_full_run_skips_
     table = at.dataframe[-1].value
     assert list(table.columns[:4]) == ["augmenter", "items", "already stored", "new"]
     assert "from cache" in table.columns and table.loc[0, "already stored"] == 5
-    assert store.dataset_counts(dataset.id)["candidates"] == 36
+    assert store.dataset_counts(dataset.id).candidates == 36
 
 
 def test_try_a_random_sample_and_failure_reasons_one_click_away(
