@@ -15,10 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from augment_core.augmenters import AUGMENTERS
+from augment_core.augmenters.translators import TRANSLATORS
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES, parse_mapping
 from augment_core.importer import import_file
-from augment_core.records import SCHEMAS, Dataset
+from augment_core.llm import PROVIDERS
+from augment_core.records import SCHEMAS, Dataset, Selection
 from augment_core.store import DEFAULT_URL, Store
 
 Command = Callable[[argparse.Namespace, Store], int]
@@ -145,7 +148,6 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
 def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[str, object]]:
     """Settings per augmenter from the run flags and --set NAME.SETTING=VALUE (which wins)."""
-    from augment_core.augmenters import AUGMENTERS
 
     flags: dict[str, object] = {
         "n": args.n, "pivots": args.pivots, "translator": args.translator, "libre_url": args.libre_url,
@@ -168,7 +170,6 @@ def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[s
 def cmd_run(args: argparse.Namespace, store: Store) -> int:
     import time
 
-    from augment_core.augmenters import AUGMENTERS
     from augment_core.pipeline import Progress
     from augment_core.runs import Job, RunSpec, preview_rows
 
@@ -277,6 +278,11 @@ def cmd_review(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def _choices(augmenter: str, setting: str) -> list[str]:
+    """The choices of an augmenter's setting, from the augmenter registry."""
+    return next(list(s.choices) for s in AUGMENTERS[augmenter].settings if s.name == setting)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -295,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         default="auto",
-        choices=["auto", "alpaca", "sharegpt", "messages", "prompt-completion"],
+        choices=["auto", *SCHEMAS],
         help="schema (default: detected)",
     )
     p.add_argument(
@@ -306,10 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
-    p.add_argument("--augmenters", required=True, help="comma-separated names, e.g. templates,paraphrase")
+    p.add_argument("--augmenters", required=True, help=f"comma-separated, from: {', '.join(AUGMENTERS)}")
     p.add_argument(
         "--provider",
-        choices=["anthropic", "openai", "local"],
+        choices=list(PROVIDERS),
         help="LLM provider (default: anthropic when ANTHROPIC_API_KEY is set, else local)",
     )
     p.add_argument("--model", help="model name (a .gguf path for local)")
@@ -319,12 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain", action="store_true", help="backtranslate through all pivots in one chain")
     p.add_argument(
         "--translator",
-        choices=["google", "deepl", "mymemory", "libre", "llm"],
+        choices=list(TRANSLATORS),
         help="default llm (the configured LLM; works offline)",
     )
     p.add_argument("--libre-url", help="URL of your LibreTranslate server")
     p.add_argument("--refusal-prompts", metavar="FILE", help="prompts, one per line: '[category] prompt'")
-    p.add_argument("--refusal-writer", choices=["llm", "table"], help="who writes the reason")
+    p.add_argument("--refusal-writer", choices=_choices("refusal", "writer"), help="who writes the reason")
     p.add_argument(
         "--include-input",
         action="store_true",
@@ -381,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--status",
         default="approved",
-        choices=["approved", "valid", "all"],
+        choices=[s.value for s in Selection],
         help="approved ones; valid: also the pending ones `augment review --approve-valid` would approve, "
         "and pending refusals (never scored; the studio is the only place to approve them one by one); "
         "all: every one not rejected",
