@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -232,3 +233,15 @@ def test_nested_records_get_a_hint(run_cli) -> None:  # type: ignore[no-untyped-
     assert code == 2
     assert "missing required column 'output'" in err
     assert "'instances' holds a list of objects: flatten it to one record per item first" in err
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://alice:SECRETPW@127.0.0.1:1/x", "postgresql+nosuch://alice:SECRETPW@h/x", "mysql://alice:SECRETPW@h/x"]
+)
+def test_a_database_password_is_never_printed(url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    for args, env in ((["stats", "--db", url], None), (["stats"], url)):
+        if env:
+            monkeypatch.setenv("AUGMENT_DB", env)
+        assert cli_main(args) == 2
+        err = capsys.readouterr().err
+        assert "SECRETPW" not in err and "alice:***@" in err and err.count("\n") == 1, err

@@ -25,7 +25,7 @@ from augment_core.store import migrate
 from augment_core.store.cache import CacheQueries, ResponseCache
 from augment_core.store.candidates import CandidateQueries
 from augment_core.store.datasets import DatasetQueries
-from augment_core.store.db import DEFAULT_URL, Database, masked_url, now
+from augment_core.store.db import DEFAULT_URL, Database, masked_url, now, one_line
 from augment_core.store.decisions import DecisionQueries
 from augment_core.store.export_queries import ExportQueries
 from augment_core.store.review_queries import REVIEW_SORTS, ReviewRow
@@ -73,7 +73,7 @@ class Store(
         try:
             migrate.upgrade(self.db.engine, masked_url(url))
         except sa.exc.OperationalError as exc:  # a folder that does not exist, a server that is down
-            raise InputError(f"--db '{masked_url(url)}': cannot open the database ({exc.orig})") from None
+            raise InputError(f"--db '{masked_url(url)}': cannot open the database ({one_line(exc.orig)})") from None
 
     @property
     def engine(self) -> Engine:

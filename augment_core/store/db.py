@@ -44,6 +44,11 @@ def masked_url(url: str) -> str:
         return url
 
 
+def one_line(error: object) -> str:
+    """A driver's message on one line (psycopg's span several)."""
+    return " ".join(str(error).split())
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -95,7 +100,7 @@ class Database:
         try:
             yield
         except sa.exc.OperationalError as exc:
-            raise StoreError(f"database {masked_url(self.url)}: {exc.orig}") from exc
+            raise StoreError(f"database {masked_url(self.url)}: {one_line(exc.orig)}") from exc
 
     def insert(self, table: sa.Table) -> Any:
         """The database's own INSERT construct, which knows its conflict clause."""
