@@ -50,6 +50,8 @@ def import_file(
     name = name or path.stem
     if schema != "auto" and schema not in SCHEMAS:
         raise InputError(f"unknown format '{schema}'; choose auto or one of {', '.join(SCHEMAS)}")
+    # What a killed import of this name left (hidden: never complete) goes before the name is checked.
+    store.delete_incomplete_dataset(name)
     if name in store.dataset_names():
         raise InputError(f"a dataset called '{name}' is already stored; pick another name with --name")
 
@@ -58,50 +60,62 @@ def import_file(
     batch: list[tuple[int, str, dict[str, Any]]] = []
     position = 0
     ordinal = 0
+    dataset_id: int | None = None
+    # All or nothing without one long write transaction (which would lock a SQLite file for as long
+    # as the import takes and make a reviewer's decision fail): the dataset is stored incomplete,
+    # its examples a batch per transaction, then marked complete; on any failure it is deleted.
     try:
-        with store.transaction() as conn:
-            dataset_id: int | None = None
-            on_skip = (lambda error: report.skipped.append(str(error))) if skip_invalid else None
-            for line, raw in read_records(path, kind, on_skip):
-                ordinal += 1
-                if dataset_id is None:
-                    _check_mapping(path, line, raw, mapping)
-                    record = decode_nested(apply_mapping(raw, mapping))
-                    if report.schema == "auto":
-                        try:
-                            report.schema = detect_schema(record)
-                        except InputError as exc:
-                            # In a CSV the columns are the header's: point there, not at the first row.
-                            where = 1 if kind == "csv" else line
-                            raise DatasetFormatError(str(path), str(exc), where) from None
-                    dataset_id = store.create_dataset(conn, name, report.schema, str(path), kind, mapping)
-                else:
-                    record = decode_nested(apply_mapping(raw, mapping))
-                try:
-                    validate_record(record, report.schema)
-                    # Without an id of its own a record is known by its place among the records read
-                    # (not its line: a JSON array may hold every record on one line).
-                    key = record_id(record) or f"#{ordinal}"
-                    if key in keys:
-                        raise RecordError(f"duplicate id '{key}'", "id")
-                except RecordError as exc:
-                    error = DatasetFormatError(str(path), exc.problem, line, exc.field)
-                    if not skip_invalid:
-                        raise error from None
-                    report.skipped.append(str(error))
-                    continue
-                keys.add(key)
-                position += 1
-                batch.append((position, key, record))
-                if len(batch) >= BATCH_SIZE:
+        on_skip = (lambda error: report.skipped.append(str(error))) if skip_invalid else None
+        for line, raw in read_records(path, kind, on_skip):
+            ordinal += 1
+            if dataset_id is None:
+                _check_mapping(path, line, raw, mapping)
+                record = decode_nested(apply_mapping(raw, mapping))
+                if report.schema == "auto":
+                    try:
+                        report.schema = detect_schema(record)
+                    except InputError as exc:
+                        # In a CSV the columns are the header's: point there, not at the first row.
+                        where = 1 if kind == "csv" else line
+                        raise DatasetFormatError(str(path), str(exc), where) from None
+                with store.transaction() as conn:
+                    dataset_id = store.create_dataset(
+                        conn, name, report.schema, str(path), kind, mapping, complete=False
+                    )
+            else:
+                record = decode_nested(apply_mapping(raw, mapping))
+            try:
+                validate_record(record, report.schema)
+                # Without an id of its own a record is known by its place among the records read
+                # (not its line: a JSON array may hold every record on one line).
+                key = record_id(record) or f"#{ordinal}"
+                if key in keys:
+                    raise RecordError(f"duplicate id '{key}'", "id")
+            except RecordError as exc:
+                error = DatasetFormatError(str(path), exc.problem, line, exc.field)
+                if not skip_invalid:
+                    raise error from None
+                report.skipped.append(str(error))
+                continue
+            keys.add(key)
+            position += 1
+            batch.append((position, key, record))
+            if len(batch) >= BATCH_SIZE:
+                with store.transaction() as conn:
                     store.add_examples(conn, dataset_id, batch)
-                    batch = []
-            assert dataset_id is not None  # read_records raises on a file with no records
+                batch = []
+        assert dataset_id is not None  # read_records raises on a file with no records
+        if position == 0:
+            raise DatasetFormatError(str(path), "no valid records to import")
+        with store.transaction() as conn:
             store.add_examples(conn, dataset_id, batch)
-            if position == 0:
-                raise DatasetFormatError(str(path), "no valid records to import")
-    except sa.exc.IntegrityError as exc:  # e.g. two imports racing for one name
-        raise InputError(f"{path}: could not store the dataset: {exc.orig}") from None
+        store.complete_dataset(dataset_id)
+    except BaseException as exc:
+        if dataset_id is not None:
+            store.delete_dataset(dataset_id)
+        if isinstance(exc, sa.exc.IntegrityError):  # e.g. two imports racing for one name
+            raise InputError(f"{path}: could not store the dataset: {exc.orig}") from None
+        raise
     report.imported = position
     return report
 

@@ -44,14 +44,8 @@ class CandidateQueries:
             }
             for c in items
         ]
-        insert = self.db.insert_ignoring_duplicates(candidates)
         with self.db.begin() as conn:
-            if self.db.dialect == "postgresql":
-                # psycopg's executemany rowcount is not the sum over a batched insert; the ids it
-                # returns are (ON CONFLICT DO NOTHING returns only the rows it inserted).
-                return len(conn.execute(insert.returning(candidates.c.id), rows).all())
-            # sqlite3 and the MySQL drivers sum the rows each statement of an executemany inserted.
-            return int(conn.execute(insert, rows).rowcount)
+            return self.db.insert_new(conn, candidates, rows)
 
     def candidate_statuses(self, ids: Iterable[str]) -> dict[str, CandidateStatus]:
         """Status of each of ``ids`` that is stored; a rerun skips the ok ones."""

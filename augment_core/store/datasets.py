@@ -20,9 +20,20 @@ class DatasetQueries:
     db: Database
 
     def create_dataset(
-        self, conn: Connection, name: str, schema: str, source_path: str, file_type: str, mapping: dict[str, str]
+        self,
+        conn: Connection,
+        name: str,
+        schema: str,
+        source_path: str,
+        file_type: str,
+        mapping: dict[str, str],
+        complete: bool = True,
     ) -> int:
-        """Insert a dataset row inside ``conn``'s transaction; returns its id."""
+        """Insert a dataset row inside ``conn``'s transaction; returns its id.
+
+        ``complete=False`` keeps it out of sight (``dataset_names``, ``get_dataset``) until
+        ``complete_dataset``: an import adds its examples in several transactions.
+        """
         result = conn.execute(
             datasets.insert().values(
                 name=name,
@@ -31,11 +42,22 @@ class DatasetQueries:
                 file_type=file_type,
                 mapping=mapping,
                 created_at=now(),
+                complete=complete,
             )
         )
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
+
+    def complete_dataset(self, dataset_id: int) -> None:
+        with self.db.begin() as conn:
+            conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(complete=True))
+
+    def delete_incomplete_dataset(self, name: str) -> bool:
+        """Remove what an interrupted import of ``name`` left; True if there was something."""
+        with self.db.begin() as conn:
+            result = conn.execute(datasets.delete().where(datasets.c.name == name, datasets.c.complete.is_(False)))
+            return bool(result.rowcount)
 
     def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
         """Insert (position, key, record) rows inside ``conn``'s transaction."""
@@ -47,12 +69,13 @@ class DatasetQueries:
 
     def dataset_names(self) -> list[str]:
         with self.db.connect() as conn:
-            return list(conn.execute(sa.select(datasets.c.name).order_by(datasets.c.id)).scalars())
+            query = sa.select(datasets.c.name).where(datasets.c.complete).order_by(datasets.c.id)
+            return list(conn.execute(query).scalars())
 
     def get_dataset(self, name: str | None = None) -> Dataset | None:
         """The dataset called ``name``; without a name, the only one (None when zero or several)."""
         count = sa.select(sa.func.count()).where(examples.c.dataset_id == datasets.c.id).scalar_subquery()
-        query = sa.select(datasets, count.label("example_count"))
+        query = sa.select(datasets, count.label("example_count")).where(datasets.c.complete)
         with self.db.connect() as conn:
             if name is not None:
                 rows = conn.execute(query.where(datasets.c.name == name)).mappings().all()

@@ -8,7 +8,8 @@ A failure of the database itself comes out as one :class:`~augment_core.errors.S
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -88,6 +89,21 @@ class Database:
         with self.errors(), self.engine.begin() as conn:
             yield conn
 
+    def write(self, work: Callable[[Connection], T], patience: float = 120.0) -> T:
+        """``work`` in one write transaction, run again while the database stays locked by another
+        writer (up to ``patience`` seconds): a reviewer's decision waits for an import or a run's
+        batch to commit instead of being lost."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with self.begin() as conn:
+                    return work(conn)
+            except StoreError as exc:
+                locked = "database is locked" in str(exc) or "database is busy" in str(exc)
+                if not locked or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads."""
@@ -120,3 +136,16 @@ class Database:
         if self.dialect in ("sqlite", "postgresql"):
             return self.insert(table).on_conflict_do_nothing()
         return table.insert().prefix_with("IGNORE")  # MySQL / MariaDB
+
+    def insert_new(self, conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert ``rows``, skipping those whose key is stored; returns how many this call inserted."""
+        if not rows:
+            return 0
+        insert = self.insert_ignoring_duplicates(table)
+        if self.dialect == "postgresql":
+            # psycopg's executemany rowcount is not the sum over a batched insert; the keys it
+            # returns are (ON CONFLICT DO NOTHING returns only the rows it inserted).
+            key = next(iter(table.primary_key.columns))
+            return len(conn.execute(insert.returning(key), list(rows)).all())
+        # sqlite3 and the MySQL drivers sum the rows each statement of an executemany inserted.
+        return int(conn.execute(insert, list(rows)).rowcount)

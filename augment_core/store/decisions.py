@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from augment_core.errors import InputError
 from augment_core.records import Decision, DecisionStatus
@@ -51,10 +52,13 @@ class DecisionQueries:
             "decided_at": now(),
         }
         update = ["status", "decided_at"] + (["edited_text"] if edited_text is not None else [])
-        with self.db.begin() as conn:
+
+        def work(conn: Connection) -> str | None:
             conn.execute(self.db.upsert(decisions, row, update))
             stored = conn.execute(sa.select(decisions.c.edited_text).where(decisions.c.candidate_id == candidate_id))
-            row["edited_text"] = stored.scalar_one()
+            return stored.scalar_one()  # type: ignore[no-any-return]
+
+        row["edited_text"] = self.db.write(work)
         return Decision(**row)
 
     def get_decision(self, candidate_id: str) -> Decision | None:
@@ -64,8 +68,7 @@ class DecisionQueries:
 
     def clear_decision(self, candidate_id: str) -> None:
         """Put a candidate back to pending."""
-        with self.db.begin() as conn:
-            conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id))
+        self.db.write(lambda conn: conn.execute(decisions.delete().where(decisions.c.candidate_id == candidate_id)))
 
     def bulk_decide(self, dataset_id: int, flt: ReviewFilter, status: str) -> int:
         """Give every candidate matching ``flt`` the decision ``status`` in one transaction; returns how many changed.
@@ -76,7 +79,8 @@ class DecisionQueries:
         """
         decided = decision_status(status)
         stamp = now()
-        with self.db.begin() as conn:
+
+        def work(conn: Connection) -> int:
             # The ids are read first: the filter may itself depend on the decisions being replaced.
             ids = sa.select(candidates.c.id, decisions.c.status).select_from(review_from())
             query = review_where(ids, dataset_id, flt)
@@ -86,13 +90,19 @@ class DecisionQueries:
             else:
                 to_update = [cid for cid, old in current if old is not None and old != decided]
                 to_insert = [cid for cid, old in current if old is None]
+            # Counted from what the statements changed, not from the ids read: a second process deciding
+            # the same candidates at once (PostgreSQL reads committed rows) must not count them again.
+            changed = 0
             for chunk in chunks(to_update):
                 where = decisions.c.candidate_id.in_(chunk)
                 if decided is DecisionStatus.PENDING:
-                    conn.execute(decisions.delete().where(where))
+                    changed += conn.execute(decisions.delete().where(where)).rowcount
                 else:
-                    conn.execute(decisions.update().where(where).values(status=decided, decided_at=stamp))
+                    update = decisions.update().where(where, decisions.c.status != decided)
+                    changed += conn.execute(update.values(status=decided, decided_at=stamp)).rowcount
             rows = [{"candidate_id": i, "status": decided, "decided_at": stamp} for i in to_insert]
             for part in chunks(rows):
-                conn.execute(self.db.insert_ignoring_duplicates(decisions), list(part))
-        return len(to_update) + len(to_insert)
+                changed += self.db.insert_new(conn, decisions, part)
+            return changed
+
+        return self.db.write(work)

@@ -16,6 +16,8 @@ datasets = sa.Table(
     sa.Column("file_type", sa.String(20), nullable=False),
     sa.Column("mapping", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    # False while an import is still adding examples: such a dataset is not listed or found.
+    sa.Column("complete", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 examples = sa.Table(
