@@ -31,15 +31,10 @@ from typing import Any
 from augment_core.errors import InputError
 from augment_core.records import Selection
 from augment_core.review import accept_rule
+from augment_core.settings import MIX_KEYS, setting
 from augment_core.store import Store
 
 # Store settings keys, and the seed's defaults when a key is not set.
-SETTING_KEYS = {
-    "ratio": "mix.ratio",
-    "max_augmented_share": "mix.max_augmented_share",
-    "max_refusal_share": "mix.max_refusal_share",
-    "seed": "mix.seed",
-}
 
 
 @dataclass(frozen=True)
@@ -63,8 +58,7 @@ class MixSettings:
 
 def mix_settings(store: Store, **overrides: Any) -> MixSettings:
     """The mix settings stored in ``store`` (defaults where unset), with non-None ``overrides`` on top."""
-    defaults = MixSettings()
-    stored = {name: store.get_setting(key, getattr(defaults, name)) for name, key in SETTING_KEYS.items()}
+    stored = {name: setting(store, key) for name, key in MIX_KEYS.items()}
     chosen = {name: value for name, value in overrides.items() if value is not None}
     values = {**stored, **chosen}
     try:
@@ -82,7 +76,7 @@ def mix_settings(store: Store, **overrides: Any) -> MixSettings:
 def save_mix_settings(store: Store, settings: MixSettings) -> None:
     """Store ``settings`` as the defaults for later exports (studio and CLI alike)."""
     settings.validated()
-    for name, key in SETTING_KEYS.items():
+    for name, key in MIX_KEYS.items():
         store.set_setting(key, getattr(settings, name))
 
 

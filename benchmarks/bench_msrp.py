@@ -13,6 +13,7 @@ from msrp_common import feature_matrix, precision_recall, read_msrp, similaritie
 from sklearn.metrics import roc_auc_score
 
 from augment_core import quality, scoring
+from augment_core.settings import DEFAULT_VALID_WINDOW
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     x, flags = feature_matrix(test, sims)
     prob = np.array([meaning.probability(row) for row in x])
     y = test.labels
-    low, high = scoring.DEFAULT_VALID_WINDOW
+    low, high = DEFAULT_VALID_WINDOW
     valid = (sims > low) & (sims < high)
     clean = np.array([not f for f in flags])
     combined = prob >= meaning.threshold

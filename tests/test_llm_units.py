@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from augment_core.errors import ConfigError, InputError, ParseError
+from augment_core.errors import ConfigError, ParseError
 from augment_core.llm import (
     AnthropicProvider,
     LocalProvider,
@@ -99,7 +99,7 @@ def test_price_table_is_a_setting(store: Store) -> None:
     price = find_price(load_prices(store), "openai", "my-vllm-model")
     assert price is not None and price.cost(1_000_000, 2_000_000) == pytest.approx(3.5)
     store.set_setting("llm.prices", {"bad": {"input": "cheap"}})
-    with pytest.raises(InputError, match="llm.prices: price of 'bad'"):
+    with pytest.raises(ConfigError, match="setting llm.prices = .*: price of 'bad'"):
         load_prices(store)
 
 

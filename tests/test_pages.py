@@ -737,13 +737,13 @@ def test_a_base_url_clears_only_the_missing_key_reason(monkeypatch: pytest.Monke
 
 
 def test_insights_reads_window_and_band_through_the_quality_settings(make_app: MakeApp, store: Store) -> None:
-    from augment_core.scoring import OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
+    from augment_core.settings import OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
 
     seed(store)
     store.set_setting(VALID_WINDOW_KEY, [0.6, "0.9"])  # numbers as text are still numbers
     store.set_setting(OPTIMAL_BAND_KEY, [0.8])  # a broken setting: one clear line, not a traceback
     at = make_app("pages/insights.py", dataset="sample")
-    assert f"setting {OPTIMAL_BAND_KEY}: expected [low, high]" in shown(at.error[0].value)
+    assert f"setting {OPTIMAL_BAND_KEY} = [0.8]: expected [low, high]" in shown(at.error[0].value)
     store.set_setting(OPTIMAL_BAND_KEY, [0.8, 0.9])
     at.run()
     assert not at.exception and not at.error

@@ -10,6 +10,7 @@ from augment_core import scoring
 from augment_core.errors import InputError
 from augment_core.records import DecisionStatus
 from augment_core.review import ReviewFilter, accept_rule, bulk_plan
+from augment_core.settings import MEANING_THRESHOLD_KEY
 
 
 def test_review_rules_leave_doubtful_candidates_to_a_human(store: Any) -> None:
@@ -20,7 +21,7 @@ def test_review_rules_leave_doubtful_candidates_to_a_human(store: Any) -> None:
     assert (approve.flag, approve.near_duplicate, approve.truncated) == ("none", False, False)
     assert approve.min_meaning == model.threshold and approve.optimal is None
     assert approve == accept_rule(store)  # review --approve-valid and export --status valid: one rule
-    store.set_setting(scoring.MEANING_THRESHOLD_KEY, 0.4)
+    store.set_setting(MEANING_THRESHOLD_KEY, 0.4)
     [(optimal, _)] = bulk_plan(store, "approve-optimal")
     assert optimal.optimal is True and optimal.min_meaning == 0.4  # the setting wins over the fitted cut-off
     rejects = bulk_plan(store, "reject-invalid")

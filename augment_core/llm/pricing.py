@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from augment_core.errors import InputError
+from augment_core.settings import PRICES_KEY, setting
 
 if TYPE_CHECKING:
     from augment_core.store import Store
 
-SETTING_KEY = "llm.prices"
 
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "claude-opus-4-5": {"input": 5.0, "output": 25.0},
@@ -56,18 +56,16 @@ def load_prices(store: Store | None = None) -> dict[str, Price]:
     """The default table with the store's ``llm.prices`` setting laid over it."""
     table = dict(DEFAULT_PRICES)
     if store is not None:
-        custom = store.get_setting(SETTING_KEY, {})
-        if isinstance(custom, dict):
-            table.update(custom)
-    return {model: _price(model, entry) for model, entry in table.items()}
+        table.update(setting(store, PRICES_KEY))
+    return {model: check_price(model, entry) for model, entry in table.items()}
 
 
-def _price(model: str, entry: Any) -> Price:
+def check_price(model: str, entry: Any) -> Price:
     try:
         return Price(float(entry["input"]), float(entry["output"]))
     except (TypeError, KeyError, ValueError):
         raise InputError(
-            f"setting {SETTING_KEY}: price of '{model}' must be {{\"input\": USD, \"output\": USD}} per million tokens"
+            f"price of '{model}' must be {{\"input\": USD, \"output\": USD}} per million tokens"
         ) from None
 
 
@@ -75,9 +73,9 @@ def set_price(store: Store, model: str, input_per_million: float, output_per_mil
     """Add or change one model's price in the store's table."""
     if input_per_million < 0 or output_per_million < 0:
         raise InputError(f"price of '{model}': per-million prices cannot be negative")
-    custom = dict(store.get_setting(SETTING_KEY, {}) or {})
+    custom = dict(store.get_setting(PRICES_KEY, {}) or {})
     custom[model] = {"input": float(input_per_million), "output": float(output_per_million)}
-    store.set_setting(SETTING_KEY, custom)
+    store.set_setting(PRICES_KEY, custom)
 
 
 def find_price(prices: dict[str, Price], provider: str, model: str) -> Price | None:
