@@ -83,8 +83,9 @@ class RetryPolicy:
 LLM_POLICY = RetryPolicy()
 
 
-def policy_from_settings(store: Store | None, base: RetryPolicy = LLM_POLICY) -> RetryPolicy:
-    """``base`` with the settings ``llm.timeout`` and ``llm.max_retries`` laid over it."""
+def policy_from_settings(store: Store | None, base: RetryPolicy | None = None) -> RetryPolicy:
+    """``base`` (default LLM_POLICY) with the settings ``llm.timeout`` and ``llm.max_retries`` over it."""
+    base = base or LLM_POLICY
     if store is None:
         return base
     timeout, retries = store.get_setting(TIMEOUT_KEY), store.get_setting(MAX_RETRIES_KEY)
@@ -149,7 +150,7 @@ class Guard:
         self.limited_until = max(self.limited_until, time.time() + retry_after)
         if now + wait > self.resume_at + 1.0:
             until = clock_time(self.limited_until)
-            self._tell(Notice(f"rate limited by the provider until {until}, waiting {wait:.0f} s", now + wait))
+            self._tell(Notice(f"rate limited by the provider until {until}, waiting {_seconds(wait)}", now + wait))
         self.resume_at = max(self.resume_at, now + wait)
 
     def pause(self) -> float:
@@ -177,14 +178,15 @@ class Guard:
             self.replied()  # a 429 or a 500 is a reply: the server is there
             return
         self.in_a_row += 1
-        if self.in_a_row >= self.policy.breaker:
+        never = self.stop_before_first_reply and not self.replied_once
+        if never and (final or self.in_a_row >= self.policy.breaker):
+            reason = "connection refused" if isinstance(error, ConnectionFailed) else f"{error}"
+            self._open = Unreachable(f"cannot reach {self.where}: {reason}")
+        elif self.in_a_row >= self.policy.breaker:
             self._open = Unreachable(
                 f"stopping: {self.in_a_row} connection failures or timeouts in a row from {self.where} "
                 f"(last: {error}); what finished is stored, rerun to resume"
             )
-        elif final and self.stop_before_first_reply and not self.replied_once:
-            reason = "connection refused" if isinstance(error, ConnectionFailed) else f"{error}"
-            self._open = Unreachable(f"cannot reach {self.where}: {reason}")
         self.check()
 
     def refused(self, error: KeyRefused, name: str) -> KeyRefused:
@@ -241,14 +243,14 @@ async def retry(
         guard.failed(error, final=number == attempts)
         if number == attempts:
             break
-        if on_retry is not None:
-            on_retry()
         held = isinstance(error, RateLimited) and error.retry_after is not None
         if held:
             guard.hold(error.retry_after or 0.0)  # every other call waits it out too
         delay = policy.delay(number - 1, error.retry_after)
         if waited + delay > policy.max_wait:
             raise _waited_too_long(name, guard, waited, error)
+        if on_retry is not None:
+            on_retry()
         waited += delay
         await sleep(delay)
     assert error is not None
@@ -260,6 +262,10 @@ def _waited_too_long(name: str, guard: Guard, waited: float, error: RetryableErr
     if error is None or isinstance(error, RateLimited):
         until = f" until {clock_time(guard.limited_until)}" if guard.limited_until > time.time() else ""
         last = error or RateLimited(f"rate limited by the provider{until}")
-        return GaveUp(f"{name}: rate limited by the provider{until}; gave up after waiting {waited:.0f} s ({limit})",
-                      last)  # fmt: skip
-    return GaveUp(f"{name}: gave up after waiting {waited:.0f} s ({limit}): {error}", error)
+        waiting = f"gave up after waiting {_seconds(waited)} ({limit})"
+        return GaveUp(f"{name}: rate limited by the provider{until}; {waiting}", last)
+    return GaveUp(f"{name}: gave up after waiting {_seconds(waited)} ({limit}): {error}", error)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.2g} s"
