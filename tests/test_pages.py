@@ -747,3 +747,26 @@ def test_export_and_review_offer_the_library_lists(make_app: MakeApp, store: Sto
     seed(store)
     assert make_app("pages/export.py", dataset="sample").selectbox(key="ex_file_type").options == list(FILE_TYPES)
     assert make_app("pages/review.py", dataset="sample").selectbox(key="rv_status").options == [*STATUSES, "all"]
+
+
+def test_augment_says_what_a_running_job_waits_for(make_app: MakeApp, store: Store) -> None:
+    from augment_core.pipeline import Progress
+    from studio.runs import RunState, run_registry
+
+    import_file(store, SAMPLE, name="sample")
+    dataset = store.get_dataset("sample")
+    assert dataset is not None
+    note = "rate limited by the provider until 14:05, waiting 120 s"
+    state = RunState(dataset_id=dataset.id, augmenters={"paraphrase": {}}, phase="generating",
+                     progress=Progress(3, 0, 24, 9, 0, 5.0, 30.0, note=note))  # fmt: skip
+    registry = run_registry()
+    registry._runs[dataset.id] = state  # a run waiting on its provider, as the pipeline reports it
+    try:
+        at = make_app("pages/augment.py", dataset="sample")
+        assert note in [shown(c.value) for c in at.caption]
+        state.progress = Progress(4, 0, 24, 12, 0, 6.0, 30.0)  # the wait is over: nothing said
+        at.run()
+        assert not [c for c in at.caption if "rate limited" in shown(c.value)]
+    finally:
+        state.finished = time.time()
+        registry._runs.pop(dataset.id, None)

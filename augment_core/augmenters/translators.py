@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
     from augment_core.store import Store
 
-# deep-translator takes no HTTP timeout, so a call that outlives ``Translator.timeout`` keeps its
+# deep-translator takes no HTTP timeout, so a call that outlives its policy's timeout keeps its
 # thread until the socket gives up. Its own bounded pool keeps such threads from filling asyncio's
 # default executor (which the store and everything else share).
 _DEEP_TRANSLATOR_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deep-translator")
