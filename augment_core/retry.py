@@ -4,7 +4,10 @@
 a rate limit imposed on all of them, the circuit breaker, who hears about long waits); ``retry``
 is the loop: a retryable failure (errors.RetryableError) is tried again after exponential
 backoff with jitter, or after the server's ``retry-after`` capped at ``max_retry_after``; an
-item stops waiting once ``max_wait`` seconds are spent (GaveUp, recorded on the item).
+item stops waiting once ``max_wait`` seconds are spent (GaveUp, recorded on the item). Once a
+call waited that long for a rate limit in vain, later calls are not sent before the provider's
+stated end (or a success): a long run ends with every item failed and why, instead of each item
+waiting its budget in turn.
 
 Circuit breaker: ``breaker`` connection failures or timeouts in a row, on any of the backend's
 calls, open the circuit; so does a call that used up its retries on them before the backend
@@ -127,6 +130,7 @@ class Guard:
         self.limited_until = 0.0  # wall clock: when the provider said it would serve again
         self.in_a_row = 0  # connection failures and timeouts since the last reply
         self.replied_once = False
+        self.waited_in_vain = False  # a call gave up on the rate limit; none has succeeded since
         self._open: ProviderDown | None = None
         self._listeners: list[Callable[[Notice], None]] = []
 
@@ -171,6 +175,17 @@ class Guard:
         """The backend answered (with anything): it is there."""
         self.in_a_row = 0
         self.replied_once = True
+
+    def succeeded(self) -> None:
+        """A call succeeded: the rate limit, if there was one, is over."""
+        self.replied()
+        self.waited_in_vain = False
+
+    def hopeless(self) -> bool:
+        """Whether a new call should not even be sent: a call already waited its whole budget for
+        this rate limit in vain and the provider's stated end is still ahead (a quota for the hour:
+        without this every item of a long run would wait its budget in turn)."""
+        return self.waited_in_vain and self.limited_until > time.time()
 
     def failed(self, error: RetryableError, final: bool) -> None:
         """Count ``error``; raise Unreachable when that opens the circuit."""
@@ -217,6 +232,11 @@ async def retry(
     held = False  # this call's own retry-after was just waited out: no second pause for it
     for number in range(1, attempts + 1):
         guard.check()
+        if guard.hopeless():
+            until = clock_time(guard.limited_until)
+            raise GaveUp(f"{name}: rate limited by the provider until {until}; not sent (another request waited "
+                         f"{policy.max_wait:g} s in vain; rerun after {until})",
+                         error or RateLimited(f"rate limited by the provider until {until}"))  # fmt: skip
         pause = 0.0 if held else guard.pause()
         if pause > 0:
             if waited + pause > policy.max_wait:
@@ -238,7 +258,7 @@ async def retry(
             guard.replied()  # a final error is a reply too
             raise
         else:
-            guard.replied()
+            guard.succeeded()
             return result
         guard.failed(error, final=number == attempts)
         if number == attempts:
@@ -260,6 +280,7 @@ async def retry(
 def _waited_too_long(name: str, guard: Guard, waited: float, error: RetryableError | None) -> GaveUp:
     limit = f"at most {guard.policy.max_wait:g} s per item"
     if error is None or isinstance(error, RateLimited):
+        guard.waited_in_vain = True
         until = f" until {clock_time(guard.limited_until)}" if guard.limited_until > time.time() else ""
         last = error or RateLimited(f"rate limited by the provider{until}")
         waiting = f"gave up after waiting {_seconds(waited)} ({limit})"

@@ -338,6 +338,8 @@ def serve(
         handlers.add(task)
         try:
             await server._handle(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the server stops (a hung request's handler): asyncio would log a cancelled handler
         finally:
             handlers.discard(task)
 
