@@ -126,16 +126,16 @@ def test_a_server_that_hangs_trips_the_breaker_and_keeps_what_is_done(
     assert run_cli("import", dataset_file(tmp_path, 20))[0] == 0
     for i in range(5, 20):
         server.fail("hang", times=99, match=f"item {i} ")
-    code, out, err = run_cli(*run_args(server, "--concurrency", "1", "--timeout", "0.2", "--max-retries", "1"))
+    code, out, err = run_cli(*run_args(server, "--concurrency", "1", "--timeout", "1", "--max-retries", "1"))
     assert code == 1
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert lines == [f"error: stopping: 5 connection failures or timeouts in a row from {server.base_url} "
-                     "(last: no reply within 0.2 s); what finished is stored, rerun to resume"]  # fmt: skip
+                     "(last: no reply within 1 s); what finished is stored, rerun to resume"]  # fmt: skip
     assert "Traceback" not in err
     rows = stored(db_url)
     assert sum(r["status"] == "ok" for r in rows) == 15  # items 0-4, stored
     assert {r["error"] for r in rows if r["status"] == "failed"} == {
-        "anthropic: gave up after 2 attempts: no reply within 0.2 s"
+        "anthropic: gave up after 2 attempts: no reply within 1 s"
     }  # items 5 and 6 gave up before the breaker opened on item 7; the other 13 items were never sent
     assert server.requests == 5 + 5
 
