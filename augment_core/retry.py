@@ -132,6 +132,8 @@ class Guard:
         self.replied_once = False
         self.waited_in_vain = False  # a call gave up on the rate limit; none has succeeded since
         self._open: ProviderDown | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()  # tasks inside an attempt, cut when the circuit opens
+        self._cut: set[asyncio.Task[Any]] = set()
         self._listeners: list[Callable[[Notice], None]] = []
 
     # ---- listeners ------------------------------------------------------------------------
@@ -166,10 +168,39 @@ class Guard:
 
     # ---- the breaker ----------------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        return self._open is not None
+
     def check(self) -> None:
         """Raise the error that opened the circuit, if it is open."""
         if self._open is not None:
             raise type(self._open)(str(self._open))
+
+    def _trip(self, error: ProviderDown) -> None:
+        self._open = error
+        for task in self._in_flight - {asyncio.current_task()}:
+            self._cut.add(task)
+            task.cancel()
+
+    async def unless_open(self, work: Awaitable[T]) -> T:
+        """``work``, cut short when the circuit opens meanwhile (raising why): a request in flight to
+        a dead server would otherwise hold the run for its whole timeout after the breaker spoke.
+        It runs in the calling task, so cancelling that task stops it in the same step as before."""
+        me = asyncio.current_task()
+        assert me is not None
+        self._in_flight.add(me)
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if me not in self._cut:
+                raise
+            self._cut.discard(me)
+            if me.uncancel() == 0:  # cut by the breaker alone (a cancel from the caller wins)
+                self.check()
+            raise
+        finally:
+            self._in_flight.discard(me)
 
     def replied(self) -> None:
         """The backend answered (with anything): it is there."""
@@ -196,17 +227,17 @@ class Guard:
         never = self.stop_before_first_reply and not self.replied_once
         if never and (final or self.in_a_row >= self.policy.breaker):
             reason = "connection refused" if isinstance(error, ConnectionFailed) else f"{error}"
-            self._open = Unreachable(f"cannot reach {self.where}: {reason}")
+            self._trip(Unreachable(f"cannot reach {self.where}: {reason}"))
         elif self.in_a_row >= self.policy.breaker:
-            self._open = Unreachable(
+            self._trip(Unreachable(
                 f"stopping: {self.in_a_row} connection failures or timeouts in a row from {self.where} "
                 f"(last: {error}); what finished is stored, rerun to resume"
-            )
+            ))  # fmt: skip
         self.check()
 
     def refused(self, error: KeyRefused, name: str) -> KeyRefused:
         """A refused key opens the circuit: the other requests would be refused too."""
-        self._open = KeyRefused(f"{name}: {error}")
+        self._trip(KeyRefused(f"{name}: {error}"))
         return KeyRefused(str(self._open))
 
 
@@ -245,15 +276,15 @@ async def retry(
             await sleep(pause)
             guard.check()
         try:
-            result = await attempt()
+            result = await guard.unless_open(attempt())
         except TimeoutError:
             error = ProviderTimeout(f"no reply within {policy.timeout:g} s")
         except RetryableError as exc:
             error = exc
-        except KeyRefused as exc:
-            raise guard.refused(exc, name) from None
-        except ProviderDown:
-            raise  # a backend behind this one is down (the llm translator's client)
+        except ProviderDown as exc:
+            if isinstance(exc, KeyRefused) and not guard.is_open:
+                raise guard.refused(exc, name) from None
+            raise  # the circuit opened meanwhile, or a backend behind this one is down (llm translator)
         except ProviderError:
             guard.replied()  # a final error is a reply too
             raise

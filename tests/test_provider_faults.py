@@ -217,3 +217,22 @@ def test_timeout_and_retries_come_from_flags_else_settings(run_cli: Any, store: 
     with pytest.raises(SystemExit) as exited:
         run_cli("run", "--augmenters", "paraphrase", "--timeout", "0")
     assert exited.value.code == 2
+
+
+def test_a_request_in_flight_is_cut_when_the_circuit_opens(server: LLMServer) -> None:
+    client = LLMClient(make_provider("anthropic", base_url=server.base_url, api_key=SECRET), max_retries=0)
+    server.fail("slow", times=1, match="slow one", delay=30)  # would answer after 30 s
+    server.fail("disconnect", times=1, match="dropped one")
+
+    async def go() -> list[Any]:
+        async with client:
+            slow = asyncio.ensure_future(client.complete(Request(prompt="the slow one")))
+            while server.requests < 1:
+                await asyncio.sleep(0.01)
+            dropped = asyncio.ensure_future(client.complete(Request(prompt="the dropped one")))
+            return list(await asyncio.gather(slow, dropped, return_exceptions=True))
+
+    slow, dropped = asyncio.run(go())
+    # The dropped connection, before any reply, opens the circuit; the slow request is not waited for.
+    assert isinstance(dropped, Unreachable) and isinstance(slow, Unreachable), (slow, dropped)
+    assert str(slow) == f"cannot reach {server.base_url}: connection refused" and server.served == 0
