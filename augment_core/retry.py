@@ -265,8 +265,9 @@ async def retry(
         guard.check()
         if guard.hopeless():
             until = clock_time(guard.limited_until)
-            raise GaveUp(f"{name}: rate limited by the provider until {until}; not sent (another request waited "
-                         f"{policy.max_wait:g} s in vain; rerun after {until})",
+            again = "" if number == 1 else " again"
+            raise GaveUp(f"{name}: rate limited by the provider until {until}; not sent{again} (another request "
+                         f"waited {policy.max_wait:g} s in vain; rerun after {until})",
                          error or RateLimited(f"rate limited by the provider until {until}"))  # fmt: skip
         pause = 0.0 if held else guard.pause()
         if pause > 0:
