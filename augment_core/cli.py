@@ -56,6 +56,28 @@ def positive_int(text: str) -> int:
     return value
 
 
+def retries_count(text: str) -> int:
+    """An argparse type for --max-retries: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type for --timeout: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
 def cmd_import(args: argparse.Namespace, store: Store) -> int:
     report = import_file(
         store,
@@ -182,10 +204,15 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
         dataset=dataset.name, augmenters=_run_options(args, names), provider=args.provider, model=args.model,
         base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
         batch_size=args.batch_size, limit=args.limit, sample=args.sample, seed=args.sample_seed,
+        timeout=args.timeout, max_retries=args.max_retries,
     )  # fmt: skip
     last = [time.monotonic()]
+    noted = [""]
 
     def show(event: Progress) -> None:
+        if event.note and event.note != noted[0]:  # a long wait is said at once, and once
+            print(f"  {event.note}", file=sys.stderr)
+        noted[0] = event.note
         if time.monotonic() - last[0] < 1.0 and event.done < event.total:
             return
         last[0] = time.monotonic()
@@ -341,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=positive_int, default=16, help="parallel calls (default 16)")
     p.add_argument("--rpm", type=positive_int, help="requests per minute limit")
     p.add_argument("--tpm", type=positive_int, help="tokens per minute limit")
+    p.add_argument("--timeout", type=seconds, help="seconds to wait for one reply (setting llm.timeout, default 60)")
+    p.add_argument("--max-retries", type=retries_count,
+                   help="retries of a failed request (setting llm.max_retries, default 5)")  # fmt: skip
     p.add_argument("--batch-size", type=positive_int, default=200, help="examples per batch written to the store")
     p.add_argument("--limit", type=positive_int, metavar="N",
                    help="a preview: only N records (their candidates are kept; the full run skips them)")

@@ -3,8 +3,17 @@
 AugmentError                 base: pages and the CLI catch only this tree
   InputError                 bad user input (a file, a flag, a mapping); CLI exit code 2
     DatasetFormatError       a dataset file that cannot be read; names file, line/row, field
-  ConfigError                a missing key, package or setting; says what to set or install
-  ProviderError              an LLM or translation backend failed after its retries
+  ConfigError                a missing key, package or setting; says what to set or install; stops a run
+  ProviderError              an LLM or translation backend failed; recorded on the item, the run goes on
+    RetryableError           worth another try (the retry policy's business); ``retry_after``, ``status``
+      RateLimited            429, 529 (overloaded): the provider asks to wait
+      ServerError            5xx, a reply that is not JSON or has the wrong shape
+      ProviderTimeout        no reply within the timeout
+      ConnectionFailed       the connection was refused or dropped
+    GaveUp                   the retries or the wait an item may spend are used up; ``last`` is why
+    ProviderDown             also a ConfigError: every item would fail alike, so the run stops
+      KeyRefused             401 / 403: the key was refused
+      Unreachable            the circuit breaker: connection failures or timeouts in a row
   ParseError                 a model reply that is not the JSON shape asked for
   StoreError                 the database itself failed (locked too long, gone, full); URL masked
 """
@@ -38,7 +47,55 @@ class ConfigError(AugmentError):
 
 
 class ProviderError(AugmentError):
-    """A backend (LLM or translator) failed after retries."""
+    """A backend (LLM or translator) failed: on one item, after its retries."""
+
+
+class RetryableError(ProviderError):
+    """A failure worth another try; ``retry_after`` is the server's hint in seconds, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class RateLimited(RetryableError):
+    """429 or 529: the provider is limiting this client; its ``retry_after`` holds every request."""
+
+
+class ServerError(RetryableError):
+    """A 5xx, or a reply that is not JSON or lacks the expected fields (a proxy's error page)."""
+
+
+class ProviderTimeout(RetryableError):
+    """No reply within the timeout (the server may be hung): counts towards the circuit breaker."""
+
+
+class ConnectionFailed(RetryableError):
+    """The connection was refused or dropped before a reply: counts towards the circuit breaker."""
+
+
+class GaveUp(ProviderError):
+    """Retries, or the total wait one item may spend, used up; ``last`` is the final failure."""
+
+    def __init__(self, message: str, last: RetryableError) -> None:
+        super().__init__(message)
+        self.last = last
+
+
+class ProviderDown(ProviderError, ConfigError):
+    """The backend cannot serve any item (a refused key, a dead server): stops the run.
+
+    A ConfigError too, so everything that stops on a missing key stops on this: fix, then rerun.
+    """
+
+
+class KeyRefused(ProviderDown):
+    """401 or 403: the key was refused; sending the other requests would only be refused too."""
+
+
+class Unreachable(ProviderDown):
+    """The circuit breaker opened: connection failures or timeouts in a row."""
 
 
 class ParseError(AugmentError):

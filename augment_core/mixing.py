@@ -19,7 +19,6 @@ Every default is a setting (store settings ``mix.*``), read by :func:`mix_settin
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 from collections import Counter
@@ -29,6 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from augment_core.errors import InputError
+from augment_core.hashing import order_key
 from augment_core.records import Selection
 from augment_core.review import accept_rule
 from augment_core.settings import MIX_KEYS, setting
@@ -243,10 +243,6 @@ def budget(n_originals: int, settings: MixSettings) -> tuple[int, int, str]:
     return target, min(target, cap), "ratio" if target <= cap else "augmented share cap"
 
 
-def _tiebreak(seed: int, candidate_id: str) -> bytes:
-    return hashlib.blake2b(f"{seed}:{candidate_id}".encode(), digest_size=8).digest()
-
-
 _DECISION_RANK = {"approved": 0, None: 1, "rejected": 2}
 
 
@@ -259,7 +255,7 @@ def _quality_key(item: Eligible, seed: int) -> tuple[Any, ...]:
         item.flag_count,
         item.near_duplicate,
         -item.similarity,
-        _tiebreak(seed, item.candidate_id),
+        order_key(seed, item.candidate_id),
     )
 
 

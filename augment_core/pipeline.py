@@ -8,10 +8,12 @@ fewer slots). A new candidate whose text (case and punctuation aside) is already
 same example and field, by any augmenter, is not stored: it counts as a duplicate. An item
 whose every candidate is already stored counts as already done. A failure on one item is
 recorded on a candidate with status ``failed`` and its reason; only a ConfigError (a missing
-key, package or model: every item would fail alike; an LLM server that refuses every connection
-before anything succeeded) or an InputError (a bad setting) stops the run.
+key, package or model: every item would fail alike; also errors.ProviderDown, a refused key or
+a backend the circuit breaker gave up on, see ``augment_core.retry``) or an InputError (a bad
+setting) stops the run.
 Progress: the event after a batch's write is the last of that batch, so its counts are the report's;
-its ETA comes from the rate of the last items worked on (``Rate``), None until a few are done.
+a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
+the rate of the last items worked on (``Rate``), None until a few are done.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
 Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
 are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
@@ -36,6 +38,7 @@ from augment_core.store import Store, now
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
+    from augment_core.retry import Notice
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Progress:
     skipped: int  # items already complete in the store
     elapsed: float
     eta_seconds: float | None  # None while estimating: fewer than ``Rate.warmup`` items worked on
+    note: str = ""  # what the run waits for, while it waits ("rate limited by the provider until 14:05, ...")
 
 
 @dataclass
@@ -231,11 +235,12 @@ class Pipeline:
         self._started = time.monotonic()
         self._total = self.total()
         self._done = self._failed = self._added = self._skipped = self._duplicates = 0
-        self._reached = False  # some backend call has got an answer in this run
         self._rate = Rate()
+        self._notice: Notice | None = None
         self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
         spent_before = self._spent()
         cancelled = False
+        stop_listening = self.llm.guard.listen(self._heard) if self.llm is not None else None
         try:
             for items in self._batches():
                 if self.cancel.is_set():
@@ -244,6 +249,8 @@ class Pipeline:
                 await self._run_batch(items)
             cancelled = cancelled or self.cancel.is_set()
         finally:
+            if stop_listening is not None:
+                stop_listening()
             self._settle_usage(spent_before)
         return RunReport(
             total=self._total,
@@ -321,23 +328,11 @@ class Pipeline:
             except Exception as exc:  # one item's failure is recorded on it, never fatal
                 reason = str(exc) or type(exc).__name__
                 outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
-            self._check_reached(outputs)
             fresh = [self._candidate(item, field_path, out) for out in outputs]
             filled = {c.id for c in fresh}
             empty += [i for i in (self._id(item, field_path, s) for s in augmenter.slots() or []) if i not in filled]
             made += fresh
         return made, empty
-
-    def _check_reached(self, outputs: list[Output]) -> None:
-        """Stop the run when the LLM server refuses every connection and nothing has succeeded yet:
-        every item would fail alike, so storing one failure per item only hides the cause."""
-        refused = [o for o in outputs if o.error is not None and "connection failed" in o.error]
-        if outputs and len(refused) == len(outputs) and not self._reached:
-            provider = self.llm.provider if self.llm is not None else None
-            where = getattr(provider, "base_url", None) or (provider.name if provider else "the LLM server")
-            raise ConfigError(f"cannot reach {where}: connection refused")
-        if len(refused) < len(outputs):
-            self._reached = True
 
     def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
         name = item.augmenter.name
@@ -440,13 +435,19 @@ class Pipeline:
         if report:
             self._report()
 
+    def _heard(self, notice: Notice) -> None:
+        self._notice = notice
+        self._report()
+
     def _report(self) -> None:
         if self.on_progress is not None:
             at = time.monotonic()
             elapsed = at - self._started
             eta = self._rate.eta(self._total - self._done, at)
+            notice = self._notice
+            note = notice.text if notice is not None and time.monotonic() < notice.until else ""
             self.on_progress(
-                Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta)
+                Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta, note)
             )
 
     # ---- money ----------------------------------------------------------------------------

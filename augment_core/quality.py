@@ -10,7 +10,6 @@ is embedded once however many candidates it has. Per-pair scores and the meaning
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import random
@@ -26,6 +25,7 @@ import numpy.typing as npt
 
 from augment_core import guards
 from augment_core.errors import ConfigError, InputError
+from augment_core.hashing import digest
 from augment_core.records import Candidate, Dataset, Score, get_field, instruction_fields
 from augment_core.scoring import (
     MeaningModel,
@@ -85,9 +85,9 @@ def load_model(name: str = BUNDLED_MODEL) -> Any:
         raise ConfigError(f"cannot load embedding model '{name}' (setting {MODEL_KEY}): {exc}") from exc
 
 
-def text_key(text: str) -> bytes:
-    """The cache key of a text: a 16-byte BLAKE2 hash (the text itself is not kept)."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+def text_key(text: str) -> str:
+    """The cache key of a text: 128 bits of its hash (the text itself is not kept)."""
+    return digest(text, 32)
 
 
 class Embedder:
@@ -104,7 +104,7 @@ class Embedder:
         self.cache_size = cache_size
         self.max_tokens = int(getattr(model, "max_seq_length", 0) or 512)
         self.encoded = 0
-        self._cache: OrderedDict[bytes, tuple[Vectors, bool]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Vectors, bool]] = OrderedDict()
 
     @classmethod
     def load(cls, name: str = BUNDLED_MODEL, **kwargs: Any) -> Embedder:
@@ -118,7 +118,7 @@ class Embedder:
     def embed_with_truncation(self, texts: Sequence[str]) -> tuple[Vectors, list[bool]]:
         """Vectors and, per text, whether it was longer than the model's window."""
         keys = [text_key(t) for t in texts]
-        missing: dict[bytes, str] = {}
+        missing: dict[str, str] = {}
         for key, text in zip(keys, texts, strict=True):
             if key in self._cache:
                 self._cache.move_to_end(key)

@@ -263,9 +263,8 @@ def _client(store: Store, spec: RunSpec, provider: Provider | None) -> LLMClient
         if not spec.llm:
             return None
         provider = make_provider(spec.provider, spec.model, spec.base_url, spec.api_key)
-    limits: dict[str, Any] = {"timeout": spec.timeout, "max_retries": spec.max_retries}
     return LLMClient(provider, store, concurrency=spec.concurrency, rpm=spec.rpm, tpm=spec.tpm,
-                     **{k: v for k, v in limits.items() if v is not None})  # fmt: skip
+                     timeout=spec.timeout, max_retries=spec.max_retries)  # fmt: skip
 
 
 def run(

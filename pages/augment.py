@@ -249,6 +249,8 @@ def draw(state: runs.RunState) -> None:
         fraction = p.done / p.total if p and p.total else 0.0
         done, total = (fmt_int(p.done), fmt_int(p.total)) if p else ("0", "?")
         st.progress(min(fraction, 1.0), text=f"Generating: {done} of {total} items")
+        if p is not None and p.note:  # a long wait (a rate limit), said while it lasts
+            st.caption(md_escape(p.note))
     elif state.phase == "scoring":
         fraction = state.scored / state.to_score if state.to_score else 0.0
         st.progress(min(fraction, 1.0), text=f"Scoring: {fmt_int(state.scored)} of {fmt_int(state.to_score)}")

@@ -22,8 +22,9 @@ output = words of the reply; a reply longer than ``max_tokens`` words is cut the
 as truncated (``max_tokens`` / ``length``), as a real API does.
 
 Fault kinds: ``429`` (with ``retry-after``), ``529`` (overloaded), ``500``, ``503``, ``400``,
-``401`` (its message echoes the key it was sent, to prove callers mask it), ``slow`` (waits
-``delay`` seconds before a normal reply), ``not_json`` (200 with a body that is not JSON),
+``401`` (its message echoes the key it was sent, to prove callers mask it), ``403``, ``slow`` (waits
+``delay`` seconds before a normal reply), ``hang`` (never replies; the connection stays open
+until the client gives up or the server stops), ``not_json`` (200 with a body that is not JSON),
 ``truncated`` (200 whose body stops halfway, then the connection closes), ``disconnect``
 (the connection closes with no reply). Faults are consumed in the order they were added.
 
@@ -47,8 +48,9 @@ from typing import Any
 
 Responder = Callable[["Call"], str]
 
-FAULT_KINDS = ("429", "529", "500", "503", "400", "401", "slow", "not_json", "truncated", "disconnect")
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
+FAULT_KINDS = ("429", "529", "500", "503", "400", "401", "403", "slow", "hang", "not_json", "truncated", "disconnect")
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable", 529: "Overloaded"}
 
 
@@ -245,6 +247,8 @@ class LLMServer:
             await asyncio.sleep(fault.delay)
             await self._answer(api, call, writer)
             return True
+        if kind == "hang":
+            await asyncio.Event().wait()  # until the client hangs up (or the server stops: cancelled)
         if kind == "disconnect":
             return False
         if kind == "not_json":
@@ -263,6 +267,7 @@ class LLMServer:
             "529": "overloaded_error",
             "400": "invalid_request_error",
             "401": "authentication_error",
+            "403": "permission_error",
         }.get(kind, "api_error")
         message = f"injected {kind}"
         if kind == "401":
@@ -333,6 +338,8 @@ def serve(
         handlers.add(task)
         try:
             await server._handle(reader, writer)
+        except asyncio.CancelledError:
+            pass  # the server stops (a hung request's handler): asyncio would log a cancelled handler
         finally:
             handlers.discard(task)
 

@@ -829,3 +829,30 @@ def test_try_a_random_sample_and_failure_reasons_one_click_away(
     with store.engine.connect() as conn:
         tried = set(conn.execute(sa.select(candidates.c.example_id)).scalars())
     assert tried == {e.id for e in select_examples(store, dataset, 5, "random", 11)}
+
+
+def test_augment_says_what_a_running_job_waits_for(make_app: MakeApp, store: Store) -> None:
+    import threading
+
+    from augment_core.pipeline import Progress
+    from augment_core.runs import RunSpec, RunState
+    from studio.runs import run_registry
+
+    import_file(store, SAMPLE, name="sample")
+    dataset = store.get_dataset("sample")
+    assert dataset is not None
+    note = "rate limited by the provider until 14:05, waiting 120 s"
+    spec = RunSpec(dataset=dataset.name, augmenters={"paraphrase": {}})
+    state = RunState(dataset_id=dataset.id, spec=spec, cancel=threading.Event(), phase="generating",
+                     progress=Progress(3, 0, 24, 9, 0, 5.0, 30.0, note=note))  # fmt: skip
+    registry = run_registry()
+    registry._runs[dataset.id] = state  # a run waiting on its provider, as the pipeline reports it
+    try:
+        at = make_app("pages/augment.py", dataset="sample")
+        assert note in [shown(c.value) for c in at.caption]
+        state.progress = Progress(4, 0, 24, 12, 0, 6.0, 30.0)  # the wait is over: nothing said
+        at.run()
+        assert not [c for c in at.caption if "rate limited" in shown(c.value)]
+    finally:
+        state.finished = time.time()
+        registry._runs.pop(dataset.id, None)

@@ -11,14 +11,13 @@ so a rerun recognises what it already has.
 from __future__ import annotations
 
 import abc
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from augment_core.errors import ConfigError, InputError
+from augment_core.hashing import content_key, digest
 from augment_core.llm.base import Request
-from augment_core.llm.client import Tally
+from augment_core.llm.client import Usage as Usage  # what the calls behind one output cost
 from augment_core.records import instruction_fields, output_fields
 
 if TYPE_CHECKING:
@@ -84,9 +83,6 @@ class Setting:
         return number
 
 
-Usage = Tally  # what the calls behind one output cost: the client's usage record, not a twin
-
-
 @dataclass
 class Output:
     """One result of ``augment``: new text for the field (or a whole record), or a failure."""
@@ -114,7 +110,7 @@ class PlannedCall:
 
 def prompt_hash(*parts: str) -> str:
     """A short hash of a prompt template, stored in provenance to tell prompt versions apart."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+    return digest("\x1f".join(parts), 12)
 
 
 class Augmenter(abc.ABC):
@@ -209,5 +205,4 @@ def candidate_id(
     dataset_id: int, source: int | str, augmenter: str, params: dict[str, Any], field: str, slot: str
 ) -> str:
     """Deterministic id: the same example, augmenter, parameters, field and slot give the same id."""
-    key = json.dumps([dataset_id, source, augmenter, params, field, slot], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(key.encode()).hexdigest()
+    return content_key(dataset_id, source, augmenter, params, field, slot)

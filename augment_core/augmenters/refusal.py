@@ -14,7 +14,6 @@ marked as a refusal in provenance so the export can cap its share.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting, Usage, prompt_hash, require_llm
 from augment_core.augmenters.templates import lower_first
 from augment_core.errors import InputError, ParseError
+from augment_core.hashing import digest
 from augment_core.llm.base import Request
 from augment_core.llm.client import ReplyParseError
 from augment_core.records import convert_record
@@ -193,7 +193,8 @@ class Refusal(Augmenter):
         return ["0"]
 
     def standalone_inputs(self) -> list[dict[str, Any]] | None:
-        keys = [hashlib.sha256(f"{c}\t{p}".encode()).hexdigest() for c, p in self.prompts]
+        # This serialisation, not content_key's: the key is part of stored candidate ids.
+        keys = [digest(f"{c}\t{p}") for c, p in self.prompts]
         return [{"prompt": p, "category": c, "key": k} for (c, p), k in zip(self.prompts, keys, strict=True)]
 
     def _request(self, prompt: str, category: str) -> Request:

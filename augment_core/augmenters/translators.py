@@ -4,8 +4,8 @@ offline).
 
 A translator implements ``translate``; the base's ``run`` adds what every backend needs: a cache
 in the store (like LLM calls; not for ``llm``, whose client caches already), a requests-per-minute
-limit, a concurrency cap and retries with backoff. This retry loop is a twin of LLMClient's, kept
-because the client's is bound to its provider, limiter and tallies. deep-translator is
+limit, a concurrency cap and the retry policy LLM calls use (``augment_core.retry``: backoff, a
+bounded wait, a circuit breaker; a refused key stops the run). deep-translator is
 synchronous (``requests``) and sends one text per call even in its ``translate_batch``, so
 "batching" here is concurrency: calls run in threads under the cap.
 API keys are read from the environment when a translator is built and never stored: every error
@@ -17,25 +17,36 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import hashlib
 import json
 import os
-import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from augment_core.augmenters.base import Usage
-from augment_core.errors import AugmentError, ConfigError, InputError, ProviderError
+from augment_core.errors import (
+    AugmentError,
+    ConfigError,
+    ConnectionFailed,
+    InputError,
+    KeyRefused,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    RetryableError,
+    ServerError,
+)
+from augment_core.hashing import digest
 from augment_core.llm.base import Request, redact
 from augment_core.llm.client import in_store, store_is_local
 from augment_core.llm.ratelimit import RateLimiter
+from augment_core.retry import Guard, RetryPolicy, retry
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
     from augment_core.store import Store
 
-# deep-translator takes no HTTP timeout, so a call that outlives ``Translator.timeout`` keeps its
+# deep-translator takes no HTTP timeout, so a call that outlives its policy's timeout keeps its
 # thread until the socket gives up. Its own bounded pool keeps such threads from filling asyncio's
 # default executor (which the store and everything else share).
 _DEEP_TRANSLATOR_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="deep-translator")
@@ -45,10 +56,6 @@ _DEEP_TRANSLATOR_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix=
 class Translation:
     text: str
     usage: Usage = field(default_factory=Usage)
-
-
-class _Retryable(ProviderError):
-    """A translation failure worth another try (429, 5xx, a dropped connection, a timeout)."""
 
 
 class Translator(abc.ABC):
@@ -71,16 +78,34 @@ class Translator(abc.ABC):
         self.store = store
         self.label = "translate"  # files LLM usage under the augmenter that uses this translator
         self.limiter = RateLimiter(rpm=rpm)
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self.backoff = backoff
+        # A translation service that refuses a first connection is recorded on the item, not a
+        # stop (only the N-in-a-row breaker stops); the llm translator's client has its own guard.
+        policy = RetryPolicy(max_retries=max_retries, timeout=timeout, backoff=backoff)
+        self.guard = Guard(self.name, policy, stop_before_first_reply=False)
         self._concurrency = concurrency
         self._semaphore: asyncio.Semaphore | None = None
         self._store_is_local = store_is_local(store)
 
+    @property
+    def max_retries(self) -> int:
+        return self.guard.policy.max_retries
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.guard.policy = self.guard.policy.but(max_retries=value)
+
+    @property
+    def backoff(self) -> float:
+        """The first retry delay in seconds."""
+        return self.guard.policy.backoff
+
+    @backoff.setter
+    def backoff(self, value: float) -> None:
+        self.guard.policy = self.guard.policy.but(backoff=value)
+
     @abc.abstractmethod
     async def translate(self, text: str, source: str, target: str) -> Translation:
-        """Translate one text; raise ``_Retryable`` for failures worth retrying."""
+        """Translate one text; raise an errors.RetryableError for failures worth retrying."""
 
     @classmethod
     def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
@@ -104,9 +129,8 @@ class Translator(abc.ABC):
 
     async def run(self, text: str, source: str, target: str) -> Translation:
         """``translate`` with the cache, the rate limit, the concurrency cap and retries."""
-        key = hashlib.sha256(
-            json.dumps(["translate", self.name, self.cache_scope(), source, target, text]).encode()
-        ).hexdigest()
+        # This serialisation, not content_key's: stored caches are found by these exact keys.
+        key = digest(json.dumps(["translate", self.name, self.cache_scope(), source, target, text]))
         store = self.store if self.cached else None
         if store is not None:
             hit = await in_store(self._store_is_local, store.cache_get, key)
@@ -114,19 +138,16 @@ class Translator(abc.ABC):
                 return Translation(str(hit["text"]), Usage(cached=1))
         if self._semaphore is None:  # created inside the running loop
             self._semaphore = asyncio.Semaphore(self._concurrency)
-        attempt = 0
-        while True:
-            try:
-                async with self._semaphore:
-                    await self.limiter.acquire()
-                    result = await asyncio.wait_for(self.translate(text, source, target), self.timeout)
-                break
-            except (_Retryable, TimeoutError) as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
-                    raise ProviderError(f"{self.name} translation failed after {attempt} tries: {reason}") from exc
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+        semaphore = self._semaphore
+
+        async def attempt() -> Translation:
+            async with semaphore:
+                await self.limiter.acquire()
+                async with asyncio.timeout(self.guard.policy.timeout):
+                    return await self.translate(text, source, target)
+
+        result = await retry(attempt, self.guard, name=f"{self.name} translator",
+                             gave_up=f"{self.name} translation failed after {{attempts}} tries")  # fmt: skip
         if store is not None and result.text:
             await in_store(self._store_is_local, store.cache_put, key, f"translate:{self.name}", self.cache_scope(),
                            {"text": result.text})  # fmt: skip
@@ -152,21 +173,32 @@ class DeepTranslator(Translator):
             raise InputError(f"{self.name} translator: language pair {source}->{target} not supported") from None
         except (dt.ApiKeyException, dt.AuthorizationException):
             # AuthorizationException's message is "Unauthorized access with the api key <KEY>".
-            raise ConfigError(f"{self.name} translator: the API key was missing or refused") from None
-        except (dt.TooManyRequests, dt.RequestError, dt.ServerException) as exc:
-            raise _Retryable(self.scrub(f"{self.name}: {type(exc).__name__}: {exc}")) from None
+            raise KeyRefused("the API key was missing or refused") from None
         except AugmentError:
             raise
         except Exception as exc:  # requests' connection errors and deep-translator's other complaints
-            import requests
-
-            detail = self.scrub(f"{self.name}: {type(exc).__name__}: {exc}")
-            if isinstance(exc, requests.RequestException):
-                raise _Retryable(detail) from None
-            raise ProviderError(detail) from None
+            raise self._error(exc) from None
         if not isinstance(translated, str):
             raise ProviderError(f"{self.name}: no translation returned")
         return Translation(translated, Usage(calls=1))
+
+    def _error(self, exc: Exception) -> ProviderError:
+        """The error type for a deep-translator or requests failure, its text scrubbed of the key."""
+        import requests
+        from deep_translator import exceptions as dt
+
+        detail = self.scrub(f"{self.name}: {type(exc).__name__}: {exc}")
+        kinds: list[tuple[type[Exception] | tuple[type[Exception], ...], type[RetryableError]]] = [
+            (dt.TooManyRequests, RateLimited),
+            ((dt.RequestError, dt.ServerException), ServerError),  # a status that is not 2xx: a reply
+            (requests.Timeout, ProviderTimeout),
+            (requests.ConnectionError, ConnectionFailed),
+            (requests.RequestException, RetryableError),
+        ]
+        for kind, error in kinds:
+            if isinstance(exc, kind):
+                return error(detail)
+        return ProviderError(detail)
 
 
 class GoogleTranslator(DeepTranslator):
@@ -220,6 +252,7 @@ class LibreTranslator(DeepTranslator):
         if not url:
             raise ConfigError("the LibreTranslate translator needs the URL of your server (setting libre_url)")
         self.url = url if url.endswith("/") else url + "/"
+        self.guard.where = self.url
         # deep-translator refuses an empty key even for servers that need none.
         self._api_key = api_key or os.environ.get("LIBRE_API_KEY") or "none"
 

@@ -12,7 +12,7 @@ import os
 from augment_core.errors import ConfigError
 from augment_core.llm.anthropic_provider import AnthropicProvider
 from augment_core.llm.base import Completion, Provider, Request, RetryableError
-from augment_core.llm.client import Estimate, LLMClient, ReplyParseError, Tally, Usage, estimate_tokens
+from augment_core.llm.client import Estimate, LLMClient, ReplyParseError, Usage, estimate_tokens
 from augment_core.llm.local_provider import LocalProvider, default_model_path
 from augment_core.llm.openai_provider import OpenAIProvider
 
@@ -30,7 +30,6 @@ __all__ = [
     "ReplyParseError",
     "Request",
     "RetryableError",
-    "Tally",
     "Usage",
     "available_providers",
     "default_provider_name",

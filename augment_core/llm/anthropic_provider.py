@@ -11,8 +11,8 @@ import json
 import os
 from typing import Any
 
-from augment_core.errors import ConfigError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request, RetryableError, sdk_error_message, status_error
+from augment_core.errors import ConfigError, ConnectionFailed, ProviderError, ProviderTimeout, ServerError
+from augment_core.llm.base import Completion, Provider, Request, sdk_error_message, status_error
 
 # The newest Sonnet the pinned SDK knows (it warns that claude-sonnet-4-5 is deprecated).
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -75,12 +75,12 @@ class AnthropicProvider(Provider):
         except anthropic.APIStatusError as exc:
             raise status_error(exc.status_code, sdk_error_message(exc), exc.response.headers, self._key()) from None
         except anthropic.APITimeoutError:
-            raise RetryableError("anthropic: the request timed out") from None
+            raise ProviderTimeout("anthropic: the request timed out") from None
         except anthropic.APIConnectionError as exc:
-            raise RetryableError(self.scrub(f"anthropic: connection failed: {exc}")) from None
+            raise ConnectionFailed(self.scrub(f"anthropic: connection failed: {exc}")) from None
         except json.JSONDecodeError:
             # A proxy or load balancer answering with HTML: transient more often than not.
-            raise RetryableError("anthropic: the response body is not JSON") from None
+            raise ServerError("anthropic: the response body is not JSON") from None
         except anthropic.AnthropicError as exc:
             raise ProviderError(self.scrub(f"anthropic: {exc}")) from None
         try:
@@ -94,7 +94,7 @@ class AnthropicProvider(Provider):
                 finish_reason=_FINISH.get(str(message.stop_reason), str(message.stop_reason)),
             )
         except (AttributeError, TypeError) as exc:
-            raise RetryableError(f"anthropic: unexpected response shape ({exc})") from None
+            raise ServerError(f"anthropic: unexpected response shape ({exc})") from None
 
     async def aclose(self) -> None:
         if self._client is not None:

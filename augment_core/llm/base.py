@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from augment_core.errors import ProviderError
+from augment_core.errors import KeyRefused, ProviderError, RateLimited, ServerError
+from augment_core.errors import RetryableError as RetryableError  # re-exported: it used to live here
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,6 @@ class Provider(abc.ABC):
         return redact(text, self.given_key())
 
 
-class RetryableError(ProviderError):
-    """A failure worth another try: 429, 529/overloaded, 5xx, a timeout, a dropped connection.
-
-    ``retry_after`` is the server's hint in seconds (``retry-after`` / ``retry-after-ms``), if any.
-    """
-
-    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.status = status
-
-
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
@@ -118,10 +107,18 @@ def redact(text: str, secret: str | None) -> str:
 
 
 def status_error(status: int, message: str, headers: Mapping[str, str] | None, secret: str | None) -> ProviderError:
-    """The error for an HTTP error status from an SDK: retryable or final, key masked."""
+    """The error for an HTTP error status from an SDK, key masked: a rate limit, a server error,
+    another retryable status, a refused key (which stops a run), or a final error."""
     text = redact(f"HTTP {status}: {message}", secret)
-    if status in RETRYABLE_STATUS or status >= 500:
-        return RetryableError(text, retry_after_seconds(headers), status)
+    if status in (401, 403):
+        return KeyRefused(f"the key was refused ({text})")
+    retry_after = retry_after_seconds(headers)
+    if status in (429, 529):
+        return RateLimited(text, retry_after, status)
+    if status >= 500:
+        return ServerError(text, retry_after, status)
+    if status in RETRYABLE_STATUS:
+        return RetryableError(text, retry_after, status)
     return ProviderError(text)
 
 

@@ -3,14 +3,16 @@
 ``complete`` looks the request up in the store's response cache first (a rerun or a resumed run
 pays for nothing twice), then waits for a concurrency slot and the rate limiter, calls the
 provider under a timeout, and retries what is retryable (429, 529, 5xx, timeouts, dropped
-connections) with exponential backoff and jitter, honouring ``retry-after``. ``complete_json``
+connections) under the shared policy of ``augment_core.retry``: backoff and jitter, the
+server's ``retry-after`` capped and held for every request, a bounded wait per request, and a
+circuit breaker (a dead server or a refused key stops the run at once). ``complete_json``
 adds parsing with one repair round. Only usable replies are cached: an empty reply never is,
 and a caller that checks the reply (``complete_json``, the augmenters) passes ``cache=False`` and
 calls ``remember`` once the check passed, so rerunning a failure asks the model again instead of
 replaying the same bad reply. A reply cut by ``max_tokens`` is cached when it passed its check:
 it was good enough to keep, and asking again with the same limit would cut it again.
 Each returned completion carries its cost in ``extra["cost_usd"]``; ``usage`` keeps the running
-totals, overall and per label.
+totals, overall and per label. ``guard.listen`` tells a caller about long waits (the progress).
 
 Cancelling the task that awaits a call stops it where it is: nothing runs in the background.
 Use it as ``async with LLMClient(...) as client:`` (or call ``aclose``) inside each event loop:
@@ -21,32 +23,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
-import random
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from augment_core.errors import AugmentError, ParseError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request, RetryableError
+from augment_core.hashing import digest
+from augment_core.llm.base import Completion, Provider, Request
 from augment_core.llm.jsonparse import extract_json, repair_prompt
 from augment_core.llm.pricing import find_price, load_prices
 from augment_core.llm.ratelimit import RateLimiter
+from augment_core.retry import Guard, RetryPolicy, Sleep, policy_from_settings, retry
 
 if TYPE_CHECKING:
     from augment_core.store import Store
 
 T = TypeVar("T")
-MAX_BACKOFF = 60.0
 CACHE_VERSION = "v1"
 
 
 @dataclass
-class Tally:
+class Usage:
     """Counts for one scope (a client, a label, one candidate's calls): calls made, cache hits,
-    failures, retries, tokens and money."""
+    failures, retries, tokens and money. ``by_label`` splits a client's running totals per label
+    (one per augmenter); it stays empty elsewhere. ``cost_usd`` is what was spent: a cache hit
+    adds no tokens and no money to a client (a candidate's usage records what its reply cost)."""
 
     calls: int = 0
     cached: int = 0
@@ -55,13 +57,15 @@ class Tally:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    by_label: dict[str, Usage] = field(default_factory=dict)
 
-    def add(self, other: Tally) -> None:
-        for counter in dataclasses.fields(Tally):  # the counts only, not a subclass's by_label
-            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
+    def add(self, other: Usage) -> None:
+        """Add ``other``'s counts (not its split per label)."""
+        for counter in COUNT_FIELDS:
+            setattr(self, counter, getattr(self, counter) + getattr(other, counter))
 
     @classmethod
-    def of(cls, completion: Completion) -> Tally:
+    def of(cls, completion: Completion) -> Usage:
         """What ``completion`` cost: a live call, or a cache hit worth what it cost when fetched."""
         cost = completion.extra.get("cost_usd")
         return cls(
@@ -81,16 +85,7 @@ class Tally:
 
 
 PAID_FIELDS = ("calls", "cached", "input_tokens", "output_tokens", "cost_usd")
-
-
-@dataclass
-class Usage(Tally):
-    """Running totals of a client; ``by_label`` splits them per label (one per augmenter).
-
-    ``cost_usd`` is what this client spent: a cache hit adds no tokens and no money.
-    """
-
-    by_label: dict[str, Tally] = field(default_factory=dict)
+COUNT_FIELDS = ("calls", "cached", "failed", "retries", *PAID_FIELDS[2:])
 
 
 @dataclass(frozen=True)
@@ -148,8 +143,8 @@ def cache_key(provider: Provider, request: Request) -> str:
         "json_schema": request.json_schema,
         "sample_index": request.sample_index,
     }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # This serialisation, not content_key's: stored caches are found by these exact keys.
+    return digest(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
 class LLMClient:
@@ -163,28 +158,30 @@ class LLMClient:
         concurrency: int = 8,
         rpm: int | None = None,
         tpm: int | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 5,
-        backoff: float = 0.5,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        backoff: float | None = None,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
-        """``backoff`` is the first retry delay in seconds (doubling each time); ``sleep`` is a test seam."""
+        """``timeout`` (seconds per request) and ``max_retries`` default to the settings
+        ``llm.timeout`` / ``llm.max_retries``, else to ``policy`` (default: retry.LLM_POLICY);
+        ``backoff`` is the first retry delay in seconds (doubling each time); ``sleep`` is a test seam."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
         self.provider = provider
         self.store = store
         self._store_is_local = store_is_local(store)
         self.concurrency = min(concurrency, provider.max_concurrency or concurrency)
-        self.timeout = timeout
-        self.max_retries = max(0, max_retries)
-        self.backoff = backoff
+        chosen = policy or policy_from_settings(store)
+        self.policy = chosen.but(timeout=timeout, max_retries=None if max_retries is None else max(0, max_retries),
+                                 backoff=backoff)  # fmt: skip
+        # Shared by every request: a 429's retry-after holds them all; the breaker stops them all.
+        self.guard = Guard(getattr(provider, "base_url", None) or provider.name, self.policy)
         self.usage = Usage()
         self.prices = load_prices(store)
         self._sleep = sleep or asyncio.sleep
         self.limiter = RateLimiter(rpm, tpm, sleep=self._sleep)
-        self._resume_at = 0.0  # a 429's retry-after holds every request, not just the one that got it
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
 
@@ -310,56 +307,37 @@ class LLMClient:
 
     async def _call_with_retries(self, request: Request, label: str) -> Completion:
         budget = estimate_tokens(request.system) + estimate_tokens(request.prompt) + request.max_tokens
-        attempts = self.max_retries + 1
-        for attempt in range(attempts):
-            pause = self._resume_at - time.monotonic()
-            if pause > 0:
-                await self._sleep(pause)
+
+        async def attempt() -> Completion:
             taken = await self.limiter.acquire(budget)
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(self.policy.timeout):
                     completion = await self.provider.complete(request)
-            except TimeoutError:
+            except (AugmentError, TimeoutError):
                 self.limiter.refund(taken)
-                error: RetryableError = RetryableError(f"no reply within {self.timeout:g} s")
-            except RetryableError as exc:
-                self.limiter.refund(taken)
-                error = exc
-            except AugmentError:
-                self.limiter.refund(taken)
-                self._count_failure(label)
                 raise
             except Exception as exc:  # an SDK surprise must fail this item, not the batch
                 self.limiter.refund(taken)
-                self._count_failure(label)
                 detail = self.provider.scrub(f"{type(exc).__name__}: {exc}")
                 raise ProviderError(f"{self.provider.name}: unexpected error: {detail}") from None
-            else:
-                self.limiter.refund(taken - completion.input_tokens - completion.output_tokens)
-                return completion
-            if attempt + 1 == attempts:
-                break
+            self.limiter.refund(taken - completion.input_tokens - completion.output_tokens)
+            return completion
+
+        def count_retry() -> None:
             for tally in self._tallies(label):
                 tally.retries += 1
-            delay = self._delay(attempt, error.retry_after)
-            if error.retry_after is not None and error.status in (429, 529):
-                self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
-            await self._sleep(delay)
-        self._count_failure(label)
-        raise ProviderError(f"{self.provider.name}: gave up after {attempts} attempts: {error}")
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        step = min(MAX_BACKOFF, self.backoff * 2**attempt)
-        if retry_after is not None:
-            # Honour the server, plus a little jitter so a crowd of waiters does not return at once.
-            return float(min(retry_after, MAX_BACKOFF * 2) + random.uniform(0, self.backoff))
-        return float(step / 2 + random.uniform(0, step / 2))
+        try:
+            return await retry(attempt, self.guard, name=self.provider.name, sleep=self._sleep, on_retry=count_retry)
+        except AugmentError:
+            self._count_failure(label)
+            raise
 
     async def _in_store(self, function: Callable[..., T], *args: Any) -> T:
         return await in_store(self._store_is_local, function, *args)
 
-    def _tallies(self, label: str) -> list[Tally]:
-        return [self.usage, self.usage.by_label.setdefault(label, Tally())] if label else [self.usage]
+    def _tallies(self, label: str) -> list[Usage]:
+        return [self.usage, self.usage.by_label.setdefault(label, Usage())] if label else [self.usage]
 
     def _count_failure(self, label: str) -> None:
         for tally in self._tallies(label):

@@ -13,8 +13,8 @@ import json
 import os
 from typing import Any
 
-from augment_core.errors import ConfigError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request, RetryableError, sdk_error_message, status_error
+from augment_core.errors import ConfigError, ConnectionFailed, ProviderError, ProviderTimeout, ServerError
+from augment_core.llm.base import Completion, Provider, Request, sdk_error_message, status_error
 
 DEFAULT_MODEL = "gpt-4o-mini"
 KEY_VARIABLE = "OPENAI_API_KEY"
@@ -97,11 +97,11 @@ class OpenAIProvider(Provider):
         except openai.APIStatusError as exc:
             raise status_error(exc.status_code, sdk_error_message(exc), exc.response.headers, self._key()) from None
         except openai.APITimeoutError:
-            raise RetryableError("openai: the request timed out") from None
+            raise ProviderTimeout("openai: the request timed out") from None
         except openai.APIConnectionError as exc:
-            raise RetryableError(self.scrub(f"openai: connection failed: {exc}")) from None
+            raise ConnectionFailed(self.scrub(f"openai: connection failed: {exc}")) from None
         except json.JSONDecodeError:
-            raise RetryableError("openai: the response body is not JSON") from None
+            raise ServerError("openai: the response body is not JSON") from None
         except openai.OpenAIError as exc:
             raise ProviderError(self.scrub(f"openai: {exc}")) from None
         try:
@@ -115,7 +115,7 @@ class OpenAIProvider(Provider):
                 finish_reason=str(choice.finish_reason or "stop"),
             )
         except (AttributeError, IndexError, TypeError) as exc:
-            raise RetryableError(f"openai: unexpected response shape ({exc})") from None
+            raise ServerError(f"openai: unexpected response shape ({exc})") from None
 
     def _refused_schema_style(self, request: Request, exc: Any) -> bool:
         """Whether a server rejected the ``json_schema`` response format (llama.cpp answers 500)."""
