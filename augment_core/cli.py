@@ -189,7 +189,7 @@ def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[s
 def cmd_run(args: argparse.Namespace, store: Store) -> int:
     import time
 
-    from augment_core.pipeline import Progress
+    from augment_core.progress import Progress
     from augment_core.runs import Job, RunSpec, preview_rows
 
     dataset = pick_dataset(store, args.dataset)

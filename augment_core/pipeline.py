@@ -30,71 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
-from augment_core.eta import Rate
 from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
+from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport
 from augment_core.records import Candidate, CandidateKind, CandidateStatus, Dataset, Example, output_fields
 from augment_core.store import Store, now
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
     from augment_core.retry import Notice
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress event: items are (example, augmenter) pairs plus standalone inputs (prompts)."""
-
-    done: int
-    failed: int  # failed candidates so far
-    total: int
-    added: int  # new candidates stored so far
-    skipped: int  # items already complete in the store
-    elapsed: float
-    eta_seconds: float | None  # None while estimating: fewer than ``Rate.warmup`` items worked on
-    note: str = ""  # what the run waits for, while it waits ("rate limited by the provider until 14:05, ...")
-
-
-@dataclass
-class AugmenterSummary:
-    """What one augmenter did in a run and what it cost."""
-
-    name: str
-    items: int = 0
-    added: int = 0
-    failed: int = 0
-    skipped: int = 0
-    duplicates: int = 0  # new candidates not stored: their text is already stored for the example
-    usage: Usage = field(default_factory=Usage)  # live calls and cache hits of this run
-
-
-@dataclass
-class RunReport:
-    total: int
-    done: int
-    failed: int
-    added: int
-    skipped: int
-    cancelled: bool
-    seconds: float
-    by_augmenter: dict[str, AugmenterSummary]
-    duplicates: int = 0
-
-
-@dataclass(frozen=True)
-class EstimateRow:
-    """Expected work of one augmenter before a run; cost only for LLM calls with a known price."""
-
-    name: str
-    items: int
-    calls: int  # to be made: translation services and the LLM, cache hits left out
-    llm_calls: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    priced: bool
-    skipped: int = 0  # items already stored: no work (as a run's ``skipped``)
-    cached: int = 0  # planned LLM calls the cache will answer (as a run's ``usage.cached``)
 
 
 @dataclass

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from augment_core.augmenters import build
 from augment_core.errors import AugmentError, InputError
-from augment_core.pipeline import EstimateRow, Pipeline, Progress, RunReport
+from augment_core.pipeline import Pipeline
+from augment_core.progress import EstimateRow, Progress, RunReport
 from augment_core.records import Dataset, Example, get_field
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import streamlit as st
 from augment_core import runs
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
-from augment_core.pipeline import AugmenterSummary, EstimateRow
+from augment_core.progress import AugmenterSummary, EstimateRow
 from studio.common import (
     dataset_counts,
     db_url,

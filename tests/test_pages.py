@@ -834,7 +834,7 @@ def test_try_a_random_sample_and_failure_reasons_one_click_away(
 def test_augment_says_what_a_running_job_waits_for(make_app: MakeApp, store: Store) -> None:
     import threading
 
-    from augment_core.pipeline import Progress
+    from augment_core.progress import Progress
     from augment_core.runs import RunSpec, RunState
     from studio.runs import run_registry
 

@@ -24,7 +24,8 @@ from augment_core.augmenters.base import Augmenter, Output
 from augment_core.errors import ConfigError, ProviderError
 from augment_core.importer import import_file
 from augment_core.llm.base import Request
-from augment_core.pipeline import Pipeline, Progress
+from augment_core.pipeline import Pipeline
+from augment_core.progress import Progress
 from augment_core.records import Dataset, get_field, with_field
 from augment_core.store import Store, candidates
 from tests.conftest import REPO

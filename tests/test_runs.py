@@ -13,9 +13,9 @@ import pytest
 from augment_core import runs
 from augment_core.augmenters import build
 from augment_core.errors import ConfigError, InputError
-from augment_core.eta import Rate
 from augment_core.llm.base import Completion, Request
-from augment_core.pipeline import Pipeline, Progress
+from augment_core.pipeline import Pipeline
+from augment_core.progress import Progress, Rate
 from augment_core.runs import RunSpec
 from augment_core.store import Store, candidates
 from tests.llm_server import serve
