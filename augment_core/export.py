@@ -33,8 +33,10 @@ from augment_core.records import (
     ID_KEYS,
     SCHEMAS,
     Candidate,
+    CandidateKind,
     Dataset,
     Decision,
+    DecisionStatus,
     Example,
     RecordError,
     Score,
@@ -83,7 +85,7 @@ class ExportOptions:
     """Everything an export depends on; mix values left None come from the store's settings."""
 
     format: str = "same"  # same | alpaca | sharegpt | messages | prompt-completion
-    status: str = "approved"  # approved | valid (also pending ones --approve-valid would approve) | all (not rejected)
+    status: str = Selection.APPROVED  # approved | valid (+ pending ones the accept rule approves) | all (not rejected)
     ratio: str | None = None
     max_augmented_share: float | None = None
     max_refusal_share: float | None = None
@@ -293,7 +295,7 @@ def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str
     }
 
     def keep(item: Eligible) -> bool:
-        if item.kind == "refusal" or item.example_id is None:
+        if item.kind == CandidateKind.REFUSAL or item.example_id is None:
             return True
         if item.target_field in [f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ())]:
             return True
@@ -380,7 +382,7 @@ def _candidate_record(
     text = effective_text(candidate, decision)
     where = f"candidate {candidate.id} ({candidate.augmenter})"
     try:
-        if candidate.kind == "refusal":
+        if candidate.kind == CandidateKind.REFUSAL:
             if candidate.record is None:
                 raise AugmentError(f"{where}: a refusal without a record")
             record = dict(candidate.record)
@@ -404,7 +406,7 @@ def _candidate_record(
             record[key] = f"{record[key]}~{candidate.id[:16]}"
             break
     else:
-        if candidate.kind == "refusal" and id_key is not None:
+        if candidate.kind == CandidateKind.REFUSAL and id_key is not None:
             record = {id_key: f"refusal~{candidate.id[:16]}", **record}
     return record
 
@@ -445,7 +447,7 @@ def _meta(
     prov = candidate.provenance or {}
     meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
     meta.update(
-        origin="refusal" if candidate.kind == "refusal" else "augmented",
+        origin="refusal" if candidate.kind == CandidateKind.REFUSAL else "augmented",
         source_id=example.key if example is not None else None,
         candidate_id=candidate.id,
         augmenter=candidate.augmenter,
@@ -455,7 +457,7 @@ def _meta(
         model=prov.get("model") or (candidate.params or {}).get("model"),
         usage=_clean(prov["usage"]) if isinstance(prov.get("usage"), dict) else None,
         created_at=candidate.created_at,
-        decision=decision.status if decision is not None else "pending",
+        decision=decision.status if decision is not None else DecisionStatus.PENDING,
         edited_text=decision.edited_text if decision is not None else None,
         decided_at=decision.decided_at if decision is not None else None,
     )

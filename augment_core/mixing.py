@@ -29,7 +29,7 @@ from typing import Any
 
 from augment_core.errors import InputError
 from augment_core.hashing import order_key
-from augment_core.records import Selection
+from augment_core.records import CandidateKind, DecisionStatus, Selection
 from augment_core.review import accept_rule
 from augment_core.settings import MIX_KEYS, setting
 from augment_core.store import Store
@@ -101,8 +101,8 @@ class Eligible:
     candidate_id: str
     example_id: int | None
     augmenter: str
-    kind: str = "rewrite"
-    decision: str | None = None  # approved | rejected | None (pending)
+    kind: str = CandidateKind.REWRITE  # a CandidateKind value, as read (light rows stay plain)
+    decision: str | None = None  # a DecisionStatus value, None while pending
     scored: bool = False
     is_valid: bool = False
     in_optimal_band: bool = False
@@ -243,7 +243,7 @@ def budget(n_originals: int, settings: MixSettings) -> tuple[int, int, str]:
     return target, min(target, cap), "ratio" if target <= cap else "augmented share cap"
 
 
-_DECISION_RANK = {"approved": 0, None: 1, "rejected": 2}
+_DECISION_RANK: dict[str | None, int] = {DecisionStatus.APPROVED: 0, None: 1, DecisionStatus.REJECTED: 2}
 
 
 def _quality_key(item: Eligible, seed: int) -> tuple[Any, ...]:
@@ -271,7 +271,7 @@ def plan_mix(
 
     # An original's key: refusals without an example each count as their own.
     def origin(item: Eligible) -> Any:
-        return item.example_id if item.example_id is not None else ("refusal", item.candidate_id)
+        return item.example_id if item.example_id is not None else (CandidateKind.REFUSAL.value, item.candidate_id)
 
     per_origin: Counter[Any] = Counter()
     per_augmenter: Counter[str] = Counter()
@@ -309,13 +309,13 @@ def plan_mix(
                 if cap is not None and now_seen >= cap:
                     parked.append((name, (now_seen, rank)))
                     continue
-                if item.kind == "refusal" and refusals >= refusal_limit:
+                if item.kind == CandidateKind.REFUSAL and refusals >= refusal_limit:
                     refusal_capped = True
                     continue
                 selected.append(index)
                 per_origin[origin(item)] += 1
                 per_augmenter[name] += 1
-                refusals += item.kind == "refusal"
+                refusals += item.kind == CandidateKind.REFUSAL
                 break
             if heap:
                 heapq.heappush(turn, (picks + 1, name))
@@ -337,7 +337,7 @@ def plan_mix(
             drop = refusals - allowed
             kept: list[int] = []
             for index in reversed(selected):  # the last picked refusals go first
-                if drop and pool[index].kind == "refusal":
+                if drop and pool[index].kind == CandidateKind.REFUSAL:
                     drop -= 1
                     per_augmenter[pool[index].augmenter] -= 1
                     refusals -= 1

@@ -290,9 +290,9 @@ class Pipeline:
             "usage": out.usage.paid(),
             "created_at": stamp,
             **self._backend_of(name, out),
-            "refusal": out.kind == "refusal",
+            "refusal": out.kind == CandidateKind.REFUSAL,
         }
-        if out.kind == "refusal":
+        if out.kind == CandidateKind.REFUSAL:
             provenance["prompt"] = item.record.get("prompt")
         return Candidate(
             id=self._id(item, field_path, out.slot),
@@ -330,10 +330,10 @@ class Pipeline:
         statuses = self.store.candidate_statuses(c.id for c in unique)
         for item, candidates_, _ in results:
             # Every candidate already stored as ok (templates have no known slots to check first).
-            if candidates_ and all(statuses.get(c.id) == "ok" for c in candidates_):
+            if candidates_ and all(statuses.get(c.id) == CandidateStatus.OK for c in candidates_):
                 self._skipped += 1
                 self._summaries[item.augmenter.name].skipped += 1
-        retried = [c.id for c in unique if statuses.get(c.id) == "failed"]
+        retried = [c.id for c in unique if statuses.get(c.id) == CandidateStatus.FAILED]
         if retried:  # replaced by the retry's result, or dropped with it when that is a duplicate
             self.store.delete_failed_candidates(retried)
         fresh = self._drop_duplicates([c for c in unique if statuses.get(c.id) != "ok"])

@@ -26,7 +26,15 @@ import numpy.typing as npt
 from augment_core import guards
 from augment_core.errors import ConfigError, InputError
 from augment_core.hashing import digest
-from augment_core.records import Candidate, Dataset, Score, get_field, instruction_fields
+from augment_core.records import (
+    Candidate,
+    CandidateKind,
+    Dataset,
+    Score,
+    effective_text,
+    get_field,
+    instruction_fields,
+)
 from augment_core.scoring import (
     MeaningModel,
     Thresholds,
@@ -361,13 +369,13 @@ def dataset_diversity(
     added: list[str] = []
     for approved in store.iter_approved_candidates(dataset.id):
         examples = store.get_examples({c.example_id for c, _ in approved if c.example_id is not None})
-        for candidate, edited in approved:
+        for candidate, decision in approved:
             example = examples.get(candidate.example_id) if candidate.example_id is not None else None
-            if candidate.kind != "rewrite" or example is None:
+            if candidate.kind != CandidateKind.REWRITE or example is None:
                 if candidate.record is not None:
                     added.append(instruction_text(candidate.record, dataset.schema))
                 continue
-            text = candidate.text if edited is None else edited
+            text = effective_text(candidate, decision)
             paths = instruction_fields(example.record, dataset.schema)
             parts = [text if path == candidate.target_field else get_field(example.record, path) for path in paths]
             added.append("\n".join(parts))

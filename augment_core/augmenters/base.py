@@ -18,7 +18,7 @@ from augment_core.errors import ConfigError, InputError
 from augment_core.hashing import content_key, digest
 from augment_core.llm.base import Request
 from augment_core.llm.client import Usage as Usage  # what the calls behind one output cost
-from augment_core.records import instruction_fields, output_fields
+from augment_core.records import CandidateKind, instruction_fields, output_fields
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
@@ -93,7 +93,7 @@ class Output:
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
     record: dict[str, Any] | None = None  # a whole new record (refusals)
-    kind: str = "rewrite"  # or "refusal": marked in provenance so the export can cap its share
+    kind: CandidateKind = CandidateKind.REWRITE  # a refusal is marked so the export can cap its share
 
 
 @dataclass(frozen=True)

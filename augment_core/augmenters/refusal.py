@@ -24,7 +24,7 @@ from augment_core.errors import InputError, ParseError
 from augment_core.hashing import digest
 from augment_core.llm.base import Request
 from augment_core.llm.client import ReplyParseError
-from augment_core.records import convert_record
+from augment_core.records import CandidateKind, convert_record
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
@@ -240,4 +240,4 @@ class Refusal(Augmenter):
             reason, alternative = CATEGORY_TABLE.get(category, CATEGORY_TABLE["general"])
         text = refusal_text(reason, alternative)
         new = convert_record({"instruction": prompt, "input": "", "output": text}, "alpaca", schema)
-        return [Output(slot="0", text=text, record=new, usage=usage, params=params, kind="refusal")]
+        return [Output(slot="0", text=text, record=new, usage=usage, params=params, kind=CandidateKind.REFUSAL)]

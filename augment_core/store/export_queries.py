@@ -141,12 +141,12 @@ class ExportQueries:
 
     def iter_approved_candidates(
         self, dataset_id: int, batch_size: int = 1000
-    ) -> Iterator[list[tuple[Candidate, str | None]]]:
-        """Approved candidates with the reviewer's edited text (None when unedited), a batch at a time."""
+    ) -> Iterator[list[tuple[Candidate, Decision]]]:
+        """Approved candidates with their decision (the reviewer's edit is on it), a batch at a time."""
         last = ""
         while True:
             query = (
-                sa.select(candidates, decisions.c.edited_text.label("decision_edited_text"))
+                sa.select(candidates, *(c.label(f"decision_{c.name}") for c in decisions.c))
                 .join(decisions, decisions.c.candidate_id == candidates.c.id)
                 .where(
                     candidates.c.dataset_id == dataset_id,
@@ -161,5 +161,5 @@ class ExportQueries:
                 rows = conn.execute(query).mappings().all()
             if not rows:
                 return
-            yield [(candidate_of(row), row["decision_edited_text"]) for row in rows]
+            yield [(candidate_of(row), decision_of(row, "decision_")) for row in rows]
             last = rows[-1]["id"]
