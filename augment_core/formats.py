@@ -116,6 +116,9 @@ def _read_jsonl(path: Path) -> Iterator[_Item]:
             except json.JSONDecodeError as exc:
                 yield number, _malformed(path, exc, number)
                 continue
+            except (RecursionError, ValueError) as exc:  # nested too deep; a number too long to read
+                yield number, _unreadable(path, exc, number)
+                continue
             if not isinstance(record, dict):
                 yield number, DatasetFormatError(str(path), f"expected a JSON object, got {_json_type(record)}", number)
                 continue
@@ -124,6 +127,14 @@ def _read_jsonl(path: Path) -> Iterator[_Item]:
 
 def _malformed(path: Path, exc: json.JSONDecodeError, line: int | None = None) -> DatasetFormatError:
     return DatasetFormatError(str(path), f"malformed JSON at column {exc.colno}: {exc.msg}", line or exc.lineno)
+
+
+def _unreadable(path: Path, exc: RecursionError | ValueError, line: int | None) -> DatasetFormatError:
+    """JSON that parses in principle but not here: nested deeper than Python's stack, or an integer
+    with more digits than Python converts (4,300)."""
+    if isinstance(exc, RecursionError):
+        return DatasetFormatError(str(path), "JSON nested too deeply to read (hundreds of levels)", line)
+    return DatasetFormatError(str(path), f"a number too long to read ({exc})".split(";")[0] + ")", line)
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
@@ -149,6 +160,8 @@ def _read_json(path: Path) -> Iterator[_Item]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _malformed(path, exc) from None
+        except (RecursionError, ValueError) as exc:
+            raise _unreadable(path, exc, None) from None
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise DatasetFormatError(str(path), 'expected a JSON array of records or {"data": [...]}')
         # {"data": [...]}: records are numbered by position, as the wrapper hides their lines.
@@ -170,6 +183,8 @@ def _read_json(path: Path) -> Iterator[_Item]:
             record, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise _malformed(path, exc) from None
+        except (RecursionError, ValueError) as exc:
+            raise _unreadable(path, exc, line) from None
         if isinstance(record, dict):
             yield line, record
         else:
@@ -215,18 +230,36 @@ def _read_csv(path: Path) -> Iterator[_Item]:
 
 
 def _read_parquet(path: Path) -> Iterator[Located]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DatasetFormatError(str(path), f"not a readable Parquet file: {exc}") from None
+    # Columns JSON cannot hold as they are: times and decimals become text (ISO 8601, exact digits),
+    # as Hugging Face's own Parquet files carry them; bytes have no text form and are refused.
+    as_text: list[str] = []
+    for column in parquet.schema_arrow:
+        kind = column.type
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+            raise DatasetFormatError(
+                str(path), f"column '{column.name}' holds binary data, which a text dataset cannot; drop or convert it"
+            )
+        if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+            as_text.append(column.name)
     row = 0
-    for batch in parquet.iter_batches(batch_size=2000):
-        for record in batch.to_pylist():
-            row += 1
-            # A null cell is an absent field: Parquet has one schema for all rows.
-            yield row, {k: v for k, v in record.items() if v is not None}
+    try:
+        for batch in parquet.iter_batches(batch_size=2000):
+            for name in as_text:
+                index = batch.schema.get_field_index(name)
+                batch = batch.set_column(index, name, batch.column(index).cast(pa.string()))
+            for record in batch.to_pylist():
+                row += 1
+                # A null cell is an absent field: Parquet has one schema for all rows.
+                yield row, {k: v for k, v in record.items() if v is not None}
+    except (OSError, pa.ArrowException) as exc:  # a damaged page found while reading
+        raise DatasetFormatError(str(path), f"not a readable Parquet file after row {row}: {exc}") from None
 
 
 def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +274,7 @@ def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value.lstrip().startswith("["):
             try:
                 decoded = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError, ValueError):  # stays text; validation names it
                 continue
             if isinstance(decoded, list):
                 record[key] = decoded

@@ -14,10 +14,12 @@ import sqlalchemy as sa
 
 from augment_core.errors import DatasetFormatError, InputError
 from augment_core.formats import apply_mapping, decode_nested, detect_schema, file_type_of, read_records
-from augment_core.records import SCHEMAS, RecordError, record_id, validate_record
+from augment_core.records import SCHEMAS, RecordError, check_values, record_id, text_problem, validate_record
+from augment_core.settings import MAX_FIELD_CHARS_KEY, setting
 from augment_core.store import Store
 
 BATCH_SIZE = 2000
+MAX_KEY_CHARS = 200  # the store's key and name columns (PostgreSQL enforces it)
 
 
 @dataclass
@@ -50,6 +52,11 @@ def import_file(
     name = name or path.stem
     if schema != "auto" and schema not in SCHEMAS:
         raise InputError(f"unknown format '{schema}'; choose auto or one of {', '.join(SCHEMAS)}")
+    if len(name) > MAX_KEY_CHARS:
+        raise InputError(f"--name: a dataset name of {len(name):,} characters; at most {MAX_KEY_CHARS}")
+    if text_problem(name) is not None:
+        raise InputError(f"--name: the dataset name {text_problem(name)}")
+    max_chars = int(setting(store, MAX_FIELD_CHARS_KEY))
     # What a killed import of this name left (hidden: never complete) goes before the name is checked.
     store.delete_incomplete_dataset(name)
     if name in store.dataset_names():
@@ -86,11 +93,14 @@ def import_file(
                 record = decode_nested(apply_mapping(raw, mapping))
             try:
                 validate_record(record, report.schema)
+                check_values(record, max_chars)
                 # Without an id of its own a record is known by its place among the records read
                 # (not its line: a JSON array may hold every record on one line).
                 key = record_id(record) or f"#{ordinal}"
                 if key in keys:
                     raise RecordError(f"duplicate id '{key}'", "id")
+                if len(key) > MAX_KEY_CHARS:
+                    raise RecordError(f"an id of {len(key):,} characters; at most {MAX_KEY_CHARS}", "id")
             except RecordError as exc:
                 error = DatasetFormatError(str(path), exc.problem, line, exc.field)
                 if not skip_invalid:

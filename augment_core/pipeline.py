@@ -33,7 +33,15 @@ from augment_core.errors import ConfigError, InputError
 from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
 from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport
-from augment_core.records import Candidate, CandidateKind, CandidateStatus, Dataset, Example, output_fields
+from augment_core.records import (
+    Candidate,
+    CandidateKind,
+    CandidateStatus,
+    Dataset,
+    Example,
+    output_fields,
+    text_problem,
+)
 from augment_core.store import Store, now
 
 if TYPE_CHECKING:
@@ -294,19 +302,22 @@ class Pipeline:
         }
         if out.kind == CandidateKind.REFUSAL:
             provenance["prompt"] = item.record.get("prompt")
+        error = out.error
+        if error is None and (problem := text_problem(out.text)) is not None:
+            error = f"the new text {problem}"  # a NUL would fail the whole batch on PostgreSQL
         return Candidate(
             id=self._id(item, field_path, out.slot),
             dataset_id=self.dataset.id,
             example_id=item.example_id,
             augmenter=name,
             target_field=target,
-            text=out.text if out.error is None else "",
+            text=out.text if error is None else "",
             params=params,
             provenance=provenance,
             kind=CandidateKind(out.kind),
             record=out.record,
-            status=CandidateStatus.FAILED if out.error is not None else CandidateStatus.OK,
-            error=out.error,
+            status=CandidateStatus.FAILED if error is not None else CandidateStatus.OK,
+            error=error,
             created_at=stamp,
         )
 

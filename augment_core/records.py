@@ -8,6 +8,7 @@ Fields inside a record are addressed by a dotted path: ``instruction``, ``input`
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -213,6 +214,39 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
     first = REQUIRED_KEYS[schema][0]
     if not record[first].strip():
         raise RecordError("empty", first)
+
+
+def text_problem(text: str) -> str | None:
+    """What makes ``text`` unfit to store and train on: a NUL character (PostgreSQL refuses it in
+    text) or a lone surrogate (not encodable as UTF-8); None when it is fine."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"contains a lone surrogate (U+{ord(text[exc.start]):04X}), which is not valid Unicode text"
+    return None
+
+
+def check_values(record: dict[str, Any], max_chars: int) -> None:
+    """Raise RecordError naming the field of the first value no store or trainer can take: text
+    over ``max_chars`` characters or with ``text_problem``, NaN or infinity (not JSON)."""
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in record.items()]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > max_chars:
+                limit = f"over the limit of {max_chars:,} (import.max_field_chars)"
+                raise RecordError(f"{len(value):,} characters, {limit}", path)
+            problem = text_problem(value)
+            if problem is not None:
+                raise RecordError(problem, path)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise RecordError(f"{value} is not a JSON number; use null or a number", path)
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", v) for i, v in enumerate(value))
 
 
 def _type_name(value: Any) -> str:

@@ -33,6 +33,8 @@ MIX_KEYS = {
     "seed": "mix.seed",
 }
 PRICES_KEY = "llm.prices"
+MAX_FIELD_CHARS_KEY = "import.max_field_chars"
+MAX_REPLY_CHARS_KEY = "llm.max_reply_chars"
 TIMEOUT_KEY = "llm.timeout"
 MAX_RETRIES_KEY = "llm.max_retries"
 DEFAULT_VALID_WINDOW = (0.70, 0.98)
@@ -138,6 +140,10 @@ REGISTRY: dict[str, StoredSetting] = {
         StoredSetting(TIMEOUT_KEY, 60.0, "seconds to wait for one LLM reply before trying again (`run --timeout`)",
                       _seconds),
         StoredSetting(MAX_RETRIES_KEY, 5, "retries of a failed LLM request (`run --max-retries`)", _positive_int(0)),
+        StoredSetting(MAX_FIELD_CHARS_KEY, 200_000, "longest text field an import accepts, in characters",
+                      _positive_int(1)),
+        StoredSetting(MAX_REPLY_CHARS_KEY, 100_000,
+                      "longest LLM reply kept, in characters (a server that ignores max_tokens)", _positive_int(1)),
     )
 }  # fmt: skip
 
@@ -158,10 +164,11 @@ def checked(key: str, value: Any) -> Any:
         raise InputError(f"setting {key} = {json.dumps(value)}: {exc or 'not a usable value'}") from None
 
 
-def setting(store: Store, key: str) -> Any:
-    """The stored value of ``key``, checked (else its default): what every reader of a setting calls."""
+def setting(store: Store | None, key: str) -> Any:
+    """The stored value of ``key``, checked (else its default; no store: the default): what every
+    reader of a setting calls."""
     entry = _entry(key)
-    value = store.get_setting(key)
+    value = None if store is None else store.get_setting(key)
     if value is None:
         return entry.default
     try:

@@ -35,6 +35,7 @@ from augment_core.llm.jsonparse import extract_json, repair_prompt
 from augment_core.llm.pricing import find_price, load_prices
 from augment_core.llm.ratelimit import RateLimiter
 from augment_core.retry import Guard, RetryPolicy, Sleep, policy_from_settings, retry
+from augment_core.settings import MAX_REPLY_CHARS_KEY, setting
 
 if TYPE_CHECKING:
     from augment_core.store import Store
@@ -180,6 +181,7 @@ class LLMClient:
         self.guard = Guard(getattr(provider, "base_url", None) or provider.name, self.policy)
         self.usage = Usage()
         self.prices = load_prices(store)
+        self.max_reply_chars = int(setting(store, MAX_REPLY_CHARS_KEY))
         self._sleep = sleep or asyncio.sleep
         self.limiter = RateLimiter(rpm, tpm, sleep=self._sleep)
         self._semaphore: asyncio.Semaphore | None = None
@@ -245,6 +247,11 @@ class LLMClient:
             tally.input_tokens += completion.input_tokens
             tally.output_tokens += completion.output_tokens
             tally.cost_usd += cost
+        if len(completion.text) > self.max_reply_chars:  # paid for, but neither kept nor cached
+            raise ProviderError(
+                f"{self.provider.name}: a reply of {len(completion.text):,} characters, over the limit of "
+                f"{self.max_reply_chars:,} (llm.max_reply_chars); the server ignored max_tokens={request.max_tokens}"
+            )
         if cache:
             await self.remember(request, completion)
         return completion
