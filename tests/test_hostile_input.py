@@ -111,7 +111,8 @@ def test_a_nul_in_a_reply_fails_that_candidate_only(store: Store, tmp_path: Path
     import_file(store, path, name="two")
     dataset = store.get_dataset("two")
     assert dataset is not None
-    llm, _ = client(lambda r: '["Greet me\\u0000 now."]' if r.prompt.endswith("Say hi.") else '["Wave goodbye."]', store)
+    replies = {"Say hi.": '["Greet me\\u0000 now."]', "Say bye.": '["Wave goodbye."]'}
+    llm, _ = client(lambda r: replies[r.prompt.rsplit("\n", 1)[-1]], store)
     paraphrase = build("paraphrase", {"n": 1}, llm=llm, store=store)
     report = Pipeline(store, dataset, [paraphrase], llm=llm).run()
     assert report.added == 2 and report.failed == 1
