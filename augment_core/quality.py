@@ -235,7 +235,7 @@ def model_name_from_store(store: Store) -> str:
 
 
 def meaning_cutoff(thresholds: Thresholds, meaning: MeaningModel | None) -> float | None:
-    """The meaning_preserved cut-off in force: the setting, else the one chosen on MSRP train."""
+    """The meaning_preserved cut-off in force: the setting, else the one chosen with the fitted model."""
     if thresholds.meaning_threshold is not None:
         return thresholds.meaning_threshold
     return None if meaning is None else meaning.threshold

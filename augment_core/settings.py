@@ -21,7 +21,7 @@ from augment_core.store import Store
 SETTINGS: dict[str, str] = {
     VALID_WINDOW_KEY: "validity window [low, high] of semantic_similarity, exclusive (default [0.7, 0.98])",
     OPTIMAL_BAND_KEY: "optimal band [low, high], inclusive (default [0.75, 0.95])",
-    MEANING_THRESHOLD_KEY: "meaning_preserved cut-off for bulk approval (default: the one fitted on MSRP train)",
+    MEANING_THRESHOLD_KEY: "meaning_preserved cut-off for bulk approval (default: the fitted model's own)",
     MODEL_KEY: "sentence-transformers model name or path (default: the bundled all-MiniLM-L6-v2)",
     DIVERSITY_SAMPLE_KEY: "texts sampled for the mean pairwise similarity (default 1000)",
     MIX_KEYS["ratio"]: 'target originals:augmented, e.g. "1:2" (default)',

@@ -76,13 +76,17 @@ def test_template_rewrites_of_short_questions_pass_the_threshold(embedder: quali
         assert score.is_valid and not score.flags, pair
 
 
-def test_a_changed_number_scores_lower_and_is_flagged(embedder: quality.Embedder) -> None:
+def test_a_changed_number_is_rejected_by_the_approve_rule(embedder: quality.Embedder) -> None:
     original = "How many legs does a spider have? Answer in 3 words."
     kept, changed = "How many legs does a spider have? Reply in 3 words.", original.replace("3", "5")
     same, other = quality.score_texts(["k", "c"], [original, original], [kept, changed], embedder)
     assert same.meaning_preserved is not None and other.meaning_preserved is not None
-    assert other.meaning_preserved < quality.load_meaning_model().threshold <= same.meaning_preserved  # type: ignore[union-attr]
+    # The score drops by a third at almost the same cosine; what keeps the candidate from bulk
+    # approval is the guard flag (the rule needs no flag), since the score alone stays above the cut-off.
+    assert other.meaning_preserved < 0.7 * same.meaning_preserved
     assert other.flags == ["number 3 missing", "number 5 added"] and not same.flags
+    [(approve, _)] = quality.review_filters("approve-valid", quality.Thresholds(), quality.load_meaning_model())
+    assert approve.flag == "none"
 
 
 def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(embedder: quality.Embedder) -> None:
