@@ -107,7 +107,7 @@ class Embedder:
         name: str = BUNDLED_MODEL,
         batch_size: int = 64,
         cache_size: int = 50_000,
-        token_cache_size: int = 4_000,
+        token_cache_size: int = 1_000,  # a batch of score_dataset fits; 256-piece texts take 0.2 MB each
     ) -> None:
         self.model = model
         self.name = name
