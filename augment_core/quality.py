@@ -36,8 +36,11 @@ from augment_core.records import (
     instruction_fields,
 )
 from augment_core.scoring import (
+    Alignment,
     MeaningModel,
     Thresholds,
+    TokenVectors,
+    align,
     load_meaning_model,
     score_pair,
 )
@@ -102,17 +105,28 @@ class Embedder:
     """Batched, cached sentence embeddings (unit length, so a dot product is the cosine).
 
     ``encoded`` counts the texts actually sent to the model: each distinct text once, as long as
-    it stays in the cache (an LRU of ``cache_size`` entries, about 1.5 kB each).
+    it stays in the cache (an LRU of ``cache_size`` entries, about 1.5 kB each). Token embeddings
+    (for the alignment evidence) come from the same forward pass and have their own, smaller LRU
+    of ``token_cache_size`` texts, float16, about 0.8 kB per word piece.
     """
 
-    def __init__(self, model: Any, name: str = BUNDLED_MODEL, batch_size: int = 64, cache_size: int = 50_000) -> None:
+    def __init__(
+        self,
+        model: Any,
+        name: str = BUNDLED_MODEL,
+        batch_size: int = 64,
+        cache_size: int = 50_000,
+        token_cache_size: int = 1_000,  # a batch of score_dataset fits; 256-piece texts take 0.2 MB each
+    ) -> None:
         self.model = model
         self.name = name
         self.batch_size = batch_size
         self.cache_size = cache_size
+        self.token_cache_size = token_cache_size
         self.max_tokens = int(getattr(model, "max_seq_length", 0) or 512)
         self.encoded = 0
         self._cache: OrderedDict[str, tuple[Vectors, bool]] = OrderedDict()
+        self._tokens: OrderedDict[str, TokenVectors] = OrderedDict()
 
     @classmethod
     def load(cls, name: str = BUNDLED_MODEL, **kwargs: Any) -> Embedder:
@@ -151,6 +165,43 @@ class Embedder:
             return np.zeros((0, self.dimension()), dtype=np.float32), []
         return np.stack([vector for vector, _ in found]), [cut for _, cut in found]
 
+    def embed_with_tokens(self, texts: Sequence[str]) -> tuple[Vectors, list[bool], list[TokenVectors]]:
+        """Vectors, truncation and each text's token embeddings, from one forward pass per new text.
+
+        A text whose vector is cached but whose tokens were evicted is encoded again (both caches
+        are refreshed), so the pooled vector and the tokens always come from the same pass.
+        """
+        keys = [text_key(t) for t in texts]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in self._tokens and key in self._cache:
+                self._tokens.move_to_end(key)
+            else:
+                missing.setdefault(key, text)
+        if missing:
+            new_texts = list(missing.values())
+            outputs = self.model.encode(
+                new_texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
+            self.encoded += len(new_texts)
+            tokenizer = self.model.tokenizer
+            for key, out, long in zip(missing, outputs, self._truncated(new_texts), strict=True):
+                vector = out["sentence_embedding"].float().numpy()
+                vector = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+                self._cache[key] = (vector, long)
+                self._cache.move_to_end(key)
+                length = int(out["attention_mask"].sum())
+                # [CLS] and [SEP] carry the whole text, not a word: they are left out of the matching.
+                tokens = out["token_embeddings"][1 : length - 1].float().numpy()
+                norms = np.linalg.norm(tokens, axis=1, keepdims=True)
+                pieces = tuple(tokenizer.convert_ids_to_tokens(out["input_ids"][1 : length - 1].tolist()))
+                self._tokens[key] = TokenVectors((tokens / np.maximum(norms, 1e-12)).astype(np.float16), pieces)
+        vectors, cut = self.embed_with_truncation(texts)  # all cached now: no second pass
+        found = [self._tokens[key] for key in keys]
+        while len(self._tokens) > max(self.token_cache_size, len(keys)):
+            self._tokens.popitem(last=False)
+        return vectors, cut, found
+
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
 
@@ -184,7 +235,7 @@ def model_name_from_store(store: Store) -> str:
 
 
 def meaning_cutoff(thresholds: Thresholds, meaning: MeaningModel | None) -> float | None:
-    """The meaning_preserved cut-off in force: the setting, else the one chosen on MSRP train."""
+    """The meaning_preserved cut-off in force: the setting, else the one chosen with the fitted model."""
     if thresholds.meaning_threshold is not None:
         return thresholds.meaning_threshold
     return None if meaning is None else meaning.threshold
@@ -207,8 +258,13 @@ def score_texts(
     """
     thresholds = thresholds or Thresholds()
     meaning = meaning or load_meaning_model()
-    vectors, cut = embedder.embed_with_truncation([*originals, *texts])
     n = len(originals)
+    alignments: list[Alignment | None] = [None] * n
+    if meaning is not None and meaning.needs_tokens and n:
+        vectors, cut, tokens = embedder.embed_with_tokens([*originals, *texts])
+        alignments = [align(tokens[i], tokens[n + i]) for i in range(n)]
+    else:
+        vectors, cut = embedder.embed_with_truncation([*originals, *texts])
     sims = np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
     return [
         score_pair(
@@ -220,6 +276,7 @@ def score_texts(
             meaning,
             truncated=cut[i] or cut[n + i],
             model_name=embedder.name,
+            alignment=alignments[i],
         )
         for i in range(n)
     ]

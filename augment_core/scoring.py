@@ -3,8 +3,10 @@
 Given an original, a candidate and their cosine similarity, this computes the seed's scores
 (``is_valid``, ``length_ratio``, ``unique_words``), the optimal band, the meaning guards and a
 probability that the meaning survived. The probability comes from a small logistic regression
-whose coefficients live in ``meaning_model.json`` (fitted on MSRP train by
-``benchmarks/fit_meaning_model.py``); nothing is trained at run time.
+whose coefficients live in ``meaning_model.json`` (fitted on news, STS, question and
+Alpaca-built pairs by ``benchmarks/fit_meaning_model.py``); nothing is trained at run time. Its
+evidence: the cosine, the guards, word overlap and the token alignment (``align``) of the two
+texts' word-piece embeddings from the same encoder pass.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from augment_core import guards
 from augment_core.errors import ConfigError
@@ -59,10 +64,74 @@ def length_ratio(original: str, candidate: str) -> float:
     return len(candidate) / max(len(original), 1)
 
 
+# ---- token alignment (BERTScore-style) -----------------------------------------------------------
+
+UNMATCHED = 0.5  # an original word whose best counterpart in the candidate is below this has none
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """A text's word-piece embeddings (unit rows, [CLS]/[SEP] left out) and the pieces themselves."""
+
+    vectors: npt.NDArray[np.float32]
+    pieces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Greedy matching of token embeddings (Zhang et al. 2020, BERTScore), both directions.
+
+    ``recall``: how much of the original the candidate covers (mean best cosine of each original
+    word piece); ``precision``: the same the other way; ``worst``: the original word with the
+    poorest counterpart (a swapped name or number shows here while the pooled vector hides it);
+    ``unmatched``: the original words without a counterpart, for a reviewer to read.
+    """
+
+    recall: float
+    precision: float
+    worst: float
+    unmatched: tuple[str, ...] = ()
+
+
+def _words_of(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
+    """Word pieces regrouped into words ("##" continues a word): (word, piece indices)."""
+    grouped: list[tuple[str, list[int]]] = []
+    for i, piece in enumerate(pieces):
+        if piece.startswith("##") and grouped:
+            word, idx = grouped[-1]
+            grouped[-1] = (word + piece[2:], [*idx, i])
+        else:
+            grouped.append((piece, [i]))
+    return grouped
+
+
+def align(original: TokenVectors, candidate: TokenVectors) -> Alignment:
+    """The alignment of two texts; punctuation pieces count for coverage but never as the worst word."""
+    if not len(original.pieces) or not len(candidate.pieces):
+        same = float(len(original.pieces) == len(candidate.pieces))
+        return Alignment(same, same, same)
+    sims = original.vectors @ candidate.vectors.T
+    best_a = sims.max(axis=1)
+    best_b = sims.max(axis=0)
+    worst, unmatched = 1.0, []
+    for word, idx in _words_of(original.pieces):
+        if not any(ch.isalnum() for ch in word):
+            continue
+        score = float(best_a[idx].mean())
+        worst = min(worst, score)
+        if score < UNMATCHED:
+            unmatched.append(word)
+    return Alignment(float(best_a.mean()), float(best_b.mean()), worst, tuple(dict.fromkeys(unmatched)))
+
+
 # ---- the calibrated meaning model --------------------------------------------------------------
 
+# Every feature this code can compute; a model file names the ones it was fitted on.
 FEATURES = (
     "similarity",
+    "token_recall",
+    "token_precision",
+    "token_worst",
     "word_jaccard",
     "missing_fraction",
     "added_fraction",
@@ -76,6 +145,8 @@ FEATURES = (
     "content_jaccard",
     "sequence_ratio",
 )
+TOKEN_FEATURES = frozenset({"token_recall", "token_precision", "token_worst"})
+MODEL_VERSION = 2
 # Function words left out of the content-word overlap (a paraphrase often swaps these freely).
 _STOPWORDS = frozenset(
     "the a an of to in on at for by and or is are was were be been it its that this with as from has have had "
@@ -89,32 +160,49 @@ def _jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(union) if union else 1.0
 
 
-def features(original: str, candidate: str, similarity: float, flags: Sequence[Flag]) -> list[float]:
-    """The inputs of the meaning model, in ``FEATURES`` order (shared by fitting and scoring)."""
+def features(
+    original: str,
+    candidate: str,
+    similarity: float,
+    flags: Sequence[Flag],
+    alignment: Alignment | None = None,
+) -> dict[str, float]:
+    """The inputs of the meaning model by name (shared by fitting and scoring); token ones need ``alignment``."""
     wa, wb = guards.words(original), guards.words(candidate)
     a, b = set(wa), set(wb)
     kinds = [f.kind for f in flags]
     matcher = SequenceMatcher(None, wa[:_SEQUENCE_WORDS], wb[:_SEQUENCE_WORDS], autojunk=False)
-    return [
-        similarity,
-        _jaccard(a, b),
-        len(a - b) / len(a) if a else 0.0,
-        len(b - a) / len(b) if b else 0.0,
-        abs(math.log(max(len(candidate), 1) / max(len(original), 1))),
-        float(min(3, sum(k in ("number", "quantity") for k in kinds))),
-        float(min(3, kinds.count("entity"))),
-        float(min(3, kinds.count("date"))),
-        float(min(1, kinds.count("negation"))),
-        float(min(3, sum(k in ("code", "url", "placeholder") for k in kinds))),
-        _jaccard(set(zip(wa, wa[1:], strict=False)), set(zip(wb, wb[1:], strict=False))),
-        _jaccard(a - _STOPWORDS, b - _STOPWORDS),
-        matcher.ratio(),
-    ]
+    values = {
+        "similarity": similarity,
+        "word_jaccard": _jaccard(a, b),
+        "missing_fraction": len(a - b) / len(a) if a else 0.0,
+        "added_fraction": len(b - a) / len(b) if b else 0.0,
+        "abs_log_length_ratio": abs(math.log(max(len(candidate), 1) / max(len(original), 1))),
+        "number_flags": float(min(3, sum(k in ("number", "quantity") for k in kinds))),
+        "entity_flags": float(min(3, kinds.count("entity"))),
+        "date_flags": float(min(3, kinds.count("date"))),
+        "negation_flags": float(min(1, kinds.count("negation"))),
+        "literal_flags": float(min(3, sum(k in ("code", "url", "placeholder") for k in kinds))),
+        "bigram_overlap": _jaccard(set(zip(wa, wa[1:], strict=False)), set(zip(wb, wb[1:], strict=False))),
+        "content_jaccard": _jaccard(a - _STOPWORDS, b - _STOPWORDS),
+        "sequence_ratio": matcher.ratio(),
+    }
+    if alignment is not None:
+        values |= {
+            "token_recall": alignment.recall,
+            "token_precision": alignment.precision,
+            "token_worst": alignment.worst,
+        }
+    return values
 
 
 @dataclass(frozen=True)
 class MeaningModel:
-    """A logistic regression over standardised ``FEATURES``; ``threshold`` was chosen on train."""
+    """A logistic regression over standardised features; ``threshold`` was chosen on the training domains.
+
+    The similarity coefficient is fitted with a lower bound of 0, so the probability never falls
+    when the cosine rises and the other evidence stays the same.
+    """
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -124,14 +212,20 @@ class MeaningModel:
     threshold: float
     info: dict[str, Any]
 
-    def probability(self, values: Sequence[float]) -> float:
+    @property
+    def needs_tokens(self) -> bool:
+        return bool(TOKEN_FEATURES & set(self.features))
+
+    def probability(self, values: dict[str, float] | Sequence[float]) -> float:
+        row = [values[name] for name in self.features] if isinstance(values, dict) else values
         z = self.intercept
-        for x, m, s, w in zip(values, self.mean, self.scale, self.coef, strict=True):
+        for x, m, s, w in zip(row, self.mean, self.scale, self.coef, strict=True):
             z += w * (x - m) / s
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "version": MODEL_VERSION,
             "features": list(self.features),
             "mean": list(self.mean),
             "scale": list(self.scale),
@@ -153,6 +247,7 @@ def _load_meaning_model(path: str) -> MeaningModel | None:
         return None
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+        version = int(data.get("version", 1))
         model = MeaningModel(
             features=tuple(data["features"]),
             mean=tuple(float(x) for x in data["mean"]),
@@ -164,8 +259,11 @@ def _load_meaning_model(path: str) -> MeaningModel | None:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: not a meaning model ({exc})") from exc
-    if model.features != FEATURES:
-        raise ConfigError(f"{path}: fitted on features {model.features}, this code computes {FEATURES}; refit it")
+    unknown = [name for name in model.features if name not in FEATURES]
+    if version > MODEL_VERSION or unknown or not len(model.features) == len(model.coef) == len(model.mean):
+        raise ConfigError(f"{path}: version {version} with features {unknown or model.features}; refit it")
+    if "similarity" in model.features and model.coef[model.features.index("similarity")] < 0:
+        raise ConfigError(f"{path}: a negative similarity coefficient would not be monotone in cosine; refit it")
     return model
 
 
@@ -182,15 +280,19 @@ def score_pair(
     *,
     truncated: bool = False,
     model_name: str = "",
+    alignment: Alignment | None = None,
 ) -> Score:
-    """Every per-pair score of one candidate, given the cosine similarity of the two texts."""
+    """Every per-pair score of one candidate, given the cosine similarity of the two texts.
+
+    A model that reads token features gives no probability without the ``alignment``.
+    """
     flags = guards.check(original, candidate)
     low, high = thresholds.valid_window
     band_low, band_high = thresholds.optimal_band
     added = new_words(original, candidate)
     probability = None
-    if meaning is not None:
-        probability = round(meaning.probability(features(original, candidate, similarity, flags)), 6)
+    if meaning is not None and (alignment is not None or not meaning.needs_tokens):
+        probability = round(meaning.probability(features(original, candidate, similarity, flags, alignment)), 6)
     return Score(
         candidate_id=candidate_id,
         semantic_similarity=similarity,

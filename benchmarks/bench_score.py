@@ -6,7 +6,10 @@ augmenter, so no LLM is needed). Measured in one run:
   1. the seed's ``measure_augmentation_quality`` as the seed wrote it (the model is loaded on every
      call); it needs seconds per pair, so it runs on the first SEED_PAIRS pairs only;
   2. one ``model.encode`` over all distinct texts in batches of 64: the encoder's bound;
-  3. our scorer through the store (``score_dataset``, what ``augment score`` runs), fresh cache.
+  3. our scorer through the store (``score_dataset``, what ``augment score`` runs), fresh cache;
+     interleaved with the same scorer given the MSRP-only model of version 1 (cosine, guards and
+     lexical features, no token alignment), so the cost of the token evidence is measured on the
+     same machine state (the machine is shared).
 Run: .venv/bin/python benchmarks/bench_score.py [SEED_PAIRS, default 20]
 """
 
@@ -22,11 +25,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from augment_core import quality  # noqa: E402
+from augment_core import quality, scoring  # noqa: E402
 from augment_core.augmenters.templates import variations  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.records import Candidate  # noqa: E402
 from augment_core.store import Store  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from judge_common import OLD_MODEL  # noqa: E402
 
 ALPACA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "alpaca_5000.json"
 ORIGINALS, PER_ORIGINAL = 1000, 3
@@ -68,8 +74,23 @@ def build_pairs() -> list[tuple[dict[str, str], list[str]]]:
     raise SystemExit("not enough records with three variations")
 
 
-def score_in_fresh_store(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tuple[int, int, float]:
-    """(pairs scored, texts embedded, seconds) for score_dataset on a new SQLite store and an empty cache."""
+def score_in_fresh_store(
+    chosen: list[tuple[dict[str, str], list[str]]], model: object, meaning: scoring.MeaningModel | None = None
+) -> tuple[int, int, float]:
+    """(pairs scored, texts embedded, seconds) for score_dataset on a new SQLite store and an empty cache.
+
+    ``meaning`` replaces the shipped meaning model for this run (score_dataset loads it by name).
+    """
+    shipped = quality.load_meaning_model
+    if meaning is not None:
+        quality.load_meaning_model = lambda path=scoring.MEANING_MODEL_PATH: meaning  # type: ignore[misc]
+    try:
+        return _score(chosen, model)
+    finally:
+        quality.load_meaning_model = shipped  # type: ignore[misc]
+
+
+def _score(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tuple[int, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "alpaca_1000.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r, _ in chosen), encoding="utf-8")
@@ -113,13 +134,14 @@ def main() -> None:
     model.encode(distinct[:64], batch_size=64)
     # Interleaved (bound, ours, bound, ours), best of two each: the machine is shared, so a busy
     # moment should not land on one side only.
-    bound_times, runs = [], []
+    bound_times, runs, cosine_runs = [], [], []
     for _ in range(2):
         start = time.perf_counter()
         model.encode(distinct, batch_size=64, convert_to_numpy=True, normalize_embeddings=True)
         bound_times.append(time.perf_counter() - start)
         # 3. our scorer through the store, as `augment score` runs it: fresh store, empty cache
         runs.append(score_in_fresh_store(chosen, model))
+        cosine_runs.append(score_in_fresh_store(chosen, model, OLD_MODEL))
     bound_rate = len(distinct) / min(bound_times)
     print(f"model.encode over distinct texts   {bound_rate:8.1f} texts/s  "
           f"(runs: {', '.join(f'{t:.1f}s' for t in bound_times)})")
@@ -127,11 +149,16 @@ def main() -> None:
     ours_rate = scored / elapsed
     per_text = encoded / elapsed
     print(f"  runs: {', '.join(f'{r[2]:.1f}s' for r in runs)}")
+    old_scored, _, old_elapsed = min(cosine_runs, key=lambda r: r[2])
+    print(f"same scorer, version-1 model (no token alignment): {old_scored / old_elapsed:.1f} pairs/s  "
+          f"(runs: {', '.join(f'{r[2]:.1f}s' for r in cosine_runs)})")
     print(f"our scorer (store, score_dataset)  {ours_rate:8.1f} pairs/s  ({encoded} texts embedded, "
           f"{per_text:.1f} distinct texts/s)")
     print()
     print(f"speed-up over the seed: {ours_rate / seed_rate:.0f}x (target >= 15x)")
     print(f"per distinct text: {per_text / bound_rate:.1%} of the encoder's bound (target >= 90 %)")
+    print(f"token alignment costs {1 - ours_rate * old_elapsed / old_scored:.1%} of the version-1 speed")
+    print(f"our scorer: {ours_rate:.1f} pairs/s (target >= 150)")
 
 
 if __name__ == "__main__":

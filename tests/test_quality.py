@@ -57,6 +57,52 @@ def test_scores_equal_the_seed_formulas(embedder: quality.Embedder) -> None:
     assert scores[0].meaning_preserved is not None and scores[0].meaning_preserved > scores[1].meaning_preserved
 
 
+# Rewrites of short questions as the templates augmenter writes them: the meaning is untouched.
+TEMPLATE_REWRITES = [
+    ("What is the capital of France?", "Can you tell me what the capital of France is?"),
+    ("Why is the sky blue?", "Could you tell me why the sky is blue?"),
+    ("How do I bake bread?", "Please explain how I bake bread."),
+    ("What is photosynthesis?", "I'd like to know: what is photosynthesis?"),
+]
+
+
+def test_template_rewrites_of_short_questions_pass_the_threshold(embedder: quality.Embedder) -> None:
+    meaning = quality.load_meaning_model()
+    assert meaning is not None
+    ids = [f"t{i}" for i in range(len(TEMPLATE_REWRITES))]
+    scores = quality.score_texts(ids, *zip(*TEMPLATE_REWRITES, strict=True), embedder)  # type: ignore[arg-type]
+    for pair, score in zip(TEMPLATE_REWRITES, scores, strict=True):
+        assert score.meaning_preserved is not None and score.meaning_preserved >= meaning.threshold, pair
+        assert score.is_valid and not score.flags, pair
+
+
+def test_a_changed_number_is_rejected_by_the_approve_rule(embedder: quality.Embedder, store: Any) -> None:
+    from augment_core.review import accept_rule
+
+    original = "How many legs does a spider have? Answer in 3 words."
+    kept, changed = "How many legs does a spider have? Reply in 3 words.", original.replace("3", "5")
+    same, other = quality.score_texts(["k", "c"], [original, original], [kept, changed], embedder)
+    assert same.meaning_preserved is not None and other.meaning_preserved is not None
+    # The score drops by a third at almost the same cosine; what keeps the candidate from bulk
+    # approval is the guard flag (the rule needs no flag), since the score alone stays above the cut-off.
+    assert other.meaning_preserved < 0.7 * same.meaning_preserved
+    assert [str(f) for f in other.flags] == ["number 3 missing", "number 5 added"] and not same.flags
+    assert accept_rule(store).flag == "none"
+
+
+def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(embedder: quality.Embedder) -> None:
+    fresh = quality.Embedder(embedder.model, token_cache_size=1)
+    texts = ["Write a poem about Paris.", "Write a poem about London."]
+    vectors, cut, tokens = fresh.embed_with_tokens(texts)
+    assert np.allclose(vectors, embedder.embed(texts), atol=1e-5) and cut == [False, False]
+    assert tokens[0].pieces == ("write", "a", "poem", "about", "paris", ".")
+    assert quality.align(tokens[0], tokens[1]).unmatched == ("paris",)
+    fresh.embed_with_tokens(texts[1:])  # a hit; the token cache keeps one text, so the first one goes
+    assert fresh.encoded == 2
+    fresh.embed_with_tokens(texts[:1])  # its vector is cached, its tokens are not: encoded again
+    assert fresh.encoded == 3
+
+
 def test_cache_embeds_each_distinct_text_once(embedder: quality.Embedder) -> None:
     fresh = quality.Embedder(embedder.model)
     original = "List five animals that live in the desert."

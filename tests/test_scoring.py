@@ -117,26 +117,73 @@ def test_thresholds_are_settings_and_checked() -> None:
         scoring.Thresholds(valid_window=(0.9, 0.7))
 
 
-def test_meaning_model_file_matches_the_features_and_ranks_a_change_lower() -> None:
+def alignment(worst: float = 0.8) -> scoring.Alignment:
+    return scoring.Alignment(recall=0.85, precision=0.85, worst=worst)
+
+
+def test_meaning_model_file_loads_with_its_version_and_ranks_a_change_lower() -> None:
     model = scoring.load_meaning_model()
-    assert model is not None and model.features == scoring.FEATURES
-    assert model.info["fitted_on"] == "msrp_train.tsv" and 0 < model.threshold < 1
+    assert model is not None and set(model.features) <= set(scoring.FEATURES) and "similarity" in model.features
+    data = json.loads(scoring.MEANING_MODEL_PATH.read_text())
+    assert data["version"] == scoring.MODEL_VERSION and "questions" in data["info"]["in_sample"]
+    assert 0 < model.threshold < 1 and model.needs_tokens
     original = "Sell 700 units to Acme by Friday."
     kept = "By Friday, sell 700 units to Acme."
-    changed = "Do not sell 900 units to Globex by Monday."
-    p_kept = scoring.score_pair("a", original, kept, 0.93, scoring.Thresholds(), model).meaning_preserved
-    p_changed = scoring.score_pair("b", original, changed, 0.80, scoring.Thresholds(), model).meaning_preserved
-    assert p_kept is not None and p_changed is not None
-    assert 0.0 <= p_changed < model.threshold <= p_kept <= 1.0
+    changed = "Sell 900 units to Acme by Friday."
+    p_kept = scoring.score_pair("a", original, kept, 0.93, scoring.Thresholds(), model, alignment=alignment())
+    p_changed = scoring.score_pair("b", original, changed, 0.93, scoring.Thresholds(), model, alignment=alignment(0.6))
+    assert p_kept.meaning_preserved is not None and p_changed.meaning_preserved is not None
+    # The same cosine, a changed number: a lower score, and a flag that keeps it from bulk approval.
+    assert p_changed.meaning_preserved < p_kept.meaning_preserved and p_changed.flags and not p_kept.flags
+    # Without the token evidence the model needs there is no probability, rather than a wrong one.
+    assert scoring.score_pair("c", original, kept, 0.93, scoring.Thresholds(), model).meaning_preserved is None
 
 
-def test_meaning_model_from_other_features_is_refused(tmp_path: Any) -> None:
-    path = tmp_path / "m.json"
+@pytest.mark.parametrize("worst", [0.3, 0.8])
+def test_meaning_preserved_is_monotone_in_cosine(worst: float) -> None:
+    model = scoring.load_meaning_model()
+    assert model is not None
+    original, candidate = "Name three rivers in Europe.", "List 3 European rivers, please."
+    scores = [
+        scoring.score_pair("c", original, candidate, sim, scoring.Thresholds(), model, alignment=alignment(worst))
+        for sim in np.linspace(0.0, 1.0, 41)
+    ]
+    values = [s.meaning_preserved for s in scores]
+    assert all(v is not None for v in values)
+    assert all(a <= b for a, b in itertools.pairwise(values)) and values[0] < values[-1]  # type: ignore[operator]
+
+
+def test_meaning_model_file_is_checked(tmp_path: Any) -> None:
     data = json.loads(scoring.MEANING_MODEL_PATH.read_text())
-    data["features"] = ["similarity"]
-    path.write_text(json.dumps(data))
-    with pytest.raises(ConfigError, match="refit"):
-        scoring.load_meaning_model(path)
+    path = tmp_path / "m.json"
+    # The MSRP-only file of version 1 (no version field, 13 features) still loads.
+    old = {k: v for k, v in data.items() if k != "version"}
+    path.write_text(json.dumps(old))
+    assert scoring.load_meaning_model(path) is not None
+    for change, match in [
+        ({"features": ["similarity"]}, "refit"),  # fewer names than coefficients
+        ({"features": ["colour", *data["features"][1:]]}, "refit"),  # a feature this code does not compute
+        ({"version": scoring.MODEL_VERSION + 1}, "refit"),
+        ({"coef": [-1.0, *data["coef"][1:]]}, "monotone"),  # similarity comes first
+        ({"intercept": "high"}, "not a meaning model"),
+    ]:
+        broken = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
+        broken.write_text(json.dumps({**data, **change}))
+        with pytest.raises(ConfigError, match=match):
+            scoring.load_meaning_model(broken)
+
+
+def test_alignment_finds_the_original_word_without_a_counterpart() -> None:
+    def tokens(*rows: list[float], pieces: tuple[str, ...]) -> scoring.TokenVectors:
+        return scoring.TokenVectors(unit(*rows), pieces)
+
+    original = tokens([1, 0, 0], [0, 1, 0], [0, 0.2, 1], pieces=("visit", "par", "##is"))
+    candidate = tokens([1, 0.1, 0], [0.5, 0.5, -1], [1, 0, -0.1], pieces=("visit", "london", "!"))
+    result = scoring.align(original, candidate)
+    assert result.unmatched == ("paris",)  # the pieces regrouped into the word
+    assert result.worst < scoring.UNMATCHED and result.worst < result.recall < result.precision <= 1.0
+    same = scoring.align(original, original)
+    assert same.recall == pytest.approx(1.0) and same.precision == pytest.approx(1.0) and same.unmatched == ()
 
 
 # ---- near-duplicates and diversity --------------------------------------------------------------
