@@ -76,7 +76,7 @@ def test_template_rewrites_of_short_questions_pass_the_threshold(embedder: quali
         assert score.is_valid and not score.flags, pair
 
 
-def test_a_changed_number_is_rejected_by_the_approve_rule(embedder: quality.Embedder, store: Any) -> None:
+def test_a_changed_number_is_rejected_by_the_approve_rule(embedder: quality.Embedder, store: Store) -> None:
     from augment_core.review import accept_rule
 
     original = "How many legs does a spider have? Answer in 3 words."
