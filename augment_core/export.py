@@ -295,8 +295,11 @@ def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str
     def keep(item: Eligible) -> bool:
         if item.kind == "refusal" or item.example_id is None:
             return True
-        if item.target_field in [f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ())]:
-            return True
+        # A text part of a turn (``messages.1.content.0.text``) belongs to that turn.
+        for i in kept.get(item.example_id, ()):
+            turn = f"{list_key}.{i}.{text_key}"
+            if item.target_field == turn or (item.target_field or "").startswith(turn + "."):
+                return True
         left_out["candidates"] += 1
         return False
 

@@ -221,12 +221,31 @@ def _read_parquet(path: Path) -> Iterator[Located]:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DatasetFormatError(str(path), f"not a readable Parquet file: {exc}") from None
+    metadata = parquet.schema_arrow.metadata or {}
+    as_json = json.loads(metadata.get(JSON_COLUMNS_KEY, b"[]"))
     row = 0
     for batch in parquet.iter_batches(batch_size=2000):
         for record in batch.to_pylist():
             row += 1
-            # A null cell is an absent field: Parquet has one schema for all rows.
-            yield row, {k: v for k, v in record.items() if v is not None}
+            for column in as_json:
+                if isinstance(record.get(column), str):
+                    record[column] = json.loads(record[column])
+            # A null cell is an absent field: Parquet has one schema for all rows. The same holds
+            # inside nested values (turns with and without tool_calls, image and text parts),
+            # which Arrow stores as structs having every key any of them has.
+            yield row, {
+                k: _drop_nulls(v) if isinstance(v, list | dict) and k not in as_json else v
+                for k, v in record.items()
+                if v is not None
+            }
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
@@ -375,22 +394,75 @@ def _write_csv(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    import pyarrow.parquet as pq
+
+    table = records_table(records)
+    pq.write_table(table, path)
+    return int(table.num_rows)
+
+
+# Columns of the records' own shape that may fall back to JSON text; any other column that
+# Arrow cannot type is the caller's error to report (export names it).
+_JSON_FALLBACK = _NESTED_KEYS | {"tools"}
+# Parquet metadata key listing the columns written as JSON text (see records_table).
+JSON_COLUMNS_KEY = b"augment.json_columns"
+
+
+def records_table(records: Iterable[dict[str, Any]]) -> Any:
+    """Records as one Arrow table (Parquet, a Hugging Face datasets folder).
+
+    A record column whose values Arrow cannot hold in one type (message content that is a string
+    in one turn and a list of parts in the next) is written as JSON text and named in the table's
+    metadata under ``JSON_COLUMNS_KEY``, so reading it back gives the records exactly.
+    """
     import itertools
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     # Convert a chunk at a time: Arrow holds the data compactly, so the Python dicts of only one
     # chunk are alive at once. Chunks may differ in columns or null-only types; the concat unifies them.
-    tables = []
+    tables: list[pa.Table] = []
+    as_json: set[str] = set()
     iterator = iter(records)
     while chunk := list(itertools.islice(iterator, _PARQUET_CHUNK)):
-        # from_pylist takes the column names from the first row: give it every column of the chunk.
-        first = {column: chunk[0].get(column) for column in _columns(chunk)}
-        tables.append(pa.Table.from_pylist([first, *chunk[1:]]))
+        columns = _columns(chunk)
+        try:
+            if as_json & set(columns):
+                raise pa.ArrowInvalid("columns already held as JSON")
+            # from_pylist takes the column names from the first row: give it every column of the chunk.
+            first = {column: chunk[0].get(column) for column in columns}
+            tables.append(pa.Table.from_pylist([first, *chunk[1:]]))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays = {}
+            for column in columns:
+                values = [record.get(column) for record in chunk]
+                if column not in as_json:
+                    try:
+                        arrays[column] = pa.array(values)
+                        continue
+                    except (pa.ArrowInvalid, pa.ArrowTypeError):
+                        if column not in _JSON_FALLBACK:
+                            raise
+                        as_json.add(column)
+                        tables = [_json_column(t, column) for t in tables]
+                arrays[column] = pa.array([_json_cell(v) for v in values], pa.string())
+            tables.append(pa.table(arrays))
     if not tables:
-        pq.write_table(pa.table({}), path)
-        return 0
+        return pa.table({})
     table = pa.concat_tables(tables, promote_options="permissive")
-    pq.write_table(table, path)
-    return int(table.num_rows)
+    if as_json:
+        table = table.replace_schema_metadata({JSON_COLUMNS_KEY: json.dumps(sorted(as_json)).encode()})
+    return table
+
+
+def _json_cell(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _json_column(table: Any, column: str) -> Any:
+    import pyarrow as pa
+
+    if column not in table.column_names:
+        return table
+    values = [_json_cell(v) for v in table.column(column).to_pylist()]
+    return table.set_column(table.column_names.index(column), column, pa.array(values, pa.string()))

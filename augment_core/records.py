@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from augment_core.parts import content_paths, content_problem, content_text
+
 Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion"]
 SCHEMAS: tuple[Schema, ...] = ("alpaca", "sharegpt", "messages", "prompt-completion")
 
@@ -34,7 +36,8 @@ CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] =
     "sharegpt": ("conversations", "from", "value", ("human", "user"), ("gpt", "assistant", "model")),
 }
 ID_KEYS = ("id", "_id", "uuid")
-
+# Layouts whose turns may hold OpenAI content (a string or a list of parts, see ``parts``).
+CONTENT_PARTS = ("messages",)
 
 
 # ---- the domain's words: StrEnums, so they are stored, printed and compared as their text ----
@@ -197,9 +200,16 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
         for i, turn in enumerate(turns):
             if not isinstance(turn, dict):
                 raise RecordError("expected an object", f"{list_key}.{i}")
-            for key in (role_key, text_key):
-                if not isinstance(turn.get(key), str):
-                    raise RecordError(f"expected a string, got {_type_name(turn.get(key))}", f"{list_key}.{i}.{key}")
+            if not isinstance(turn.get(role_key), str):
+                got = _type_name(turn.get(role_key))
+                raise RecordError(f"expected a string, got {got}", f"{list_key}.{i}.{role_key}")
+            if schema in CONTENT_PARTS:
+                problem = content_problem(turn, text_key)
+                if problem is not None:
+                    raise RecordError(problem[1], f"{list_key}.{i}.{problem[0]}")
+            elif not isinstance(turn.get(text_key), str):
+                got = _type_name(turn.get(text_key))
+                raise RecordError(f"expected a string, got {got}", f"{list_key}.{i}.{text_key}")
         _, _, _, user_roles, assistant_roles = CHAT_LAYOUT[schema]
         roles = {turn[role_key] for turn in turns}
         for side, names in (("user", user_roles), ("assistant", assistant_roles)):
@@ -261,7 +271,12 @@ def with_field(record: dict[str, Any], path: str, text: str) -> dict[str, Any]:
 def _chat_paths(record: dict[str, Any], schema: str, assistant: bool) -> list[str]:
     list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
     roles = assistant_roles if assistant else user_roles
-    return [f"{list_key}.{i}.{text_key}" for i, turn in enumerate(record[list_key]) if turn.get(role_key) in roles]
+    return [
+        path
+        for i, turn in enumerate(record[list_key])
+        if turn.get(role_key) in roles
+        for path in content_paths(f"{list_key}.{i}.{text_key}", turn.get(text_key))
+    ]
 
 
 def instruction_fields(record: dict[str, Any], schema: str, include_input: bool = False) -> list[str]:
@@ -285,8 +300,11 @@ def output_fields(record: dict[str, Any], schema: str) -> list[str]:
 Turn = tuple[str, str]  # (role: system | user | assistant, content)
 
 
-def to_turns(record: dict[str, Any], schema: str) -> list[Turn]:
-    """The record as a conversation, the common ground for converting between schemas."""
+def to_turns(record: dict[str, Any], schema: str, placeholders: bool = False) -> list[Turn]:
+    """The record as a conversation, the common ground for converting between schemas.
+
+    Content parts read as their text; with ``placeholders`` other parts show as ``[image]`` etc.
+    """
     if schema == "alpaca":
         user = get_field(record, "instruction")
         if get_field(record, "input"):
@@ -299,7 +317,7 @@ def to_turns(record: dict[str, Any], schema: str) -> list[Turn]:
     for turn in record[list_key]:
         role = turn[role_key]
         common = "user" if role in user_roles else "assistant" if role in assistant_roles else "system"
-        turns.append((common, turn[text_key]))
+        turns.append((common, content_text(turn.get(text_key), placeholders)))
     return turns
 
 
