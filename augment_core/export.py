@@ -28,6 +28,7 @@ from typing import Any
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import atomic_path, file_type_of, unapply_mapping, write_records
 from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
+from augment_core.preference import side_of
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -40,6 +41,7 @@ from augment_core.records import (
     Score,
     Selection,
     convert_record,
+    convertible,
     effective_text,
     to_turns,
     validate_record,
@@ -56,6 +58,7 @@ PROVENANCE_FIELDS = (
     "candidate_id",
     "augmenter",
     "target_field",
+    "side",
     "params",
     "provider",
     "model",
@@ -167,6 +170,11 @@ def plan_export(store: Store, dataset: Dataset, options: ExportOptions) -> Expor
         seed=options.seed,
     )
     schema = dataset.schema if options.format == "same" else options.format
+    if not convertible(dataset.schema, schema):
+        raise InputError(
+            f"--format {schema}: {dataset.schema} records cannot be written as {schema} "
+            "(no rejected answer is made up, and a KTO label stays with its completion)"
+        )
     # Chat to a single-turn schema keeps the first user and assistant turns of each conversation
     # (records.convert_record): a rewrite of any other turn would come out as a copy of its original.
     single_turn = dataset.schema in CHAT_LAYOUT and schema not in CHAT_LAYOUT
@@ -352,7 +360,7 @@ def _records(
                 candidate, score, decision = details[cid]
                 yield finish(
                     _candidate_record(candidate, example, decision, dataset.schema, id_key),
-                    _meta(candidate, example, score, decision),
+                    _meta(candidate, example, score, decision, dataset.schema),
                 )
     orphans = by_example.get(None, ())
     for start in range(0, len(orphans), _BATCH):
@@ -362,7 +370,7 @@ def _records(
             candidate, score, decision = details[cid]
             yield finish(
                 _candidate_record(candidate, None, decision, dataset.schema, id_key),
-                _meta(candidate, None, score, decision),
+                _meta(candidate, None, score, decision, dataset.schema),
             )
 
 
@@ -443,7 +451,7 @@ def _original_meta(example: Example) -> dict[str, Any]:
 
 
 def _meta(
-    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None
+    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None, schema: str = ""
 ) -> dict[str, Any]:
     prov = candidate.provenance or {}
     meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
@@ -453,6 +461,7 @@ def _meta(
         candidate_id=candidate.id,
         augmenter=candidate.augmenter,
         target_field=candidate.target_field,
+        side=side_of(schema, candidate.target_field),  # preference data: prompt, chosen or completion
         params=_clean(candidate.params or {}),
         provider=prov.get("provider"),
         model=prov.get("model") or (candidate.params or {}).get("model"),

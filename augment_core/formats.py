@@ -32,6 +32,10 @@ _EXTENSIONS = {
 }
 # Fields that hold a list of turns; in CSV they are stored as a JSON string.
 _NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
+# Preference fields that may hold messages or a turn object (JSON text in CSV).
+_PREFERENCE_KEYS = {"prompt", "chosen", "rejected", "completion"}
+# Schemas whose first required column must hold a list of turns for the schema to fit.
+_LIST_FIRST = {*CHAT_LAYOUT, "sharegpt-ranking"}
 
 csv.field_size_limit(sys.maxsize)
 
@@ -264,6 +268,20 @@ def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
                 continue
             if isinstance(decoded, list):
                 record[key] = decoded
+    # A preference answer may be text that looks like JSON: only messages or a turn object decode.
+    for key in _PREFERENCE_KEYS & record.keys():
+        value = record[key]
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                decoded = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            turns = decoded if isinstance(decoded, list) else [decoded]
+            if turns and all(isinstance(t, dict) and ("role" in t or "from" in t) for t in turns):
+                record[key] = decoded
+    label = record.get("label")
+    if isinstance(label, str) and label in ("true", "false") and {"prompt", "completion"} <= record.keys():
+        record["label"] = record["label"] == "true"  # KTO's label, written by CSV as JSON text
     return record
 
 
@@ -287,9 +305,14 @@ def detect_schema(record: dict[str, Any]) -> str:
     fits = []
     for schema in SCHEMAS:
         if all(key in record for key in REQUIRED_KEYS[schema]):
-            if schema in CHAT_LAYOUT and not isinstance(record[REQUIRED_KEYS[schema][0]], list):
+            if schema in _LIST_FIRST and not isinstance(record[REQUIRED_KEYS[schema][0]], list):
                 continue
+            if schema == "kto" and not isinstance(record["label"], bool):
+                continue  # a prompt/completion file with a label column of its own
             fits.append(schema)
+    # A schema whose keys include another's is the one meant: conversations with a chosen and a
+    # rejected turn are ShareGPT ranking, a prompt and completion with a true/false label are KTO.
+    fits = [s for s in fits if not any(set(REQUIRED_KEYS[s]) < set(REQUIRED_KEYS[o]) for o in fits)]
     if len(fits) == 1:
         return fits[0]
     columns = ", ".join(sorted(record)) or "none"
@@ -403,7 +426,7 @@ def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 # Columns of the records' own shape that may fall back to JSON text; any other column that
 # Arrow cannot type is the caller's error to report (export names it).
-_JSON_FALLBACK = _NESTED_KEYS | {"tools"}
+_JSON_FALLBACK = _NESTED_KEYS | _PREFERENCE_KEYS | {"tools"}
 # Parquet metadata key listing the columns written as JSON text (see records_table).
 JSON_COLUMNS_KEY = b"augment.json_columns"
 

@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from augment_core import preference
 from augment_core.parts import content_paths, content_problem, content_text
+from augment_core.preference import PAIRED, PREFERENCE_SCHEMAS
 
-Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion"]
-SCHEMAS: tuple[Schema, ...] = ("alpaca", "sharegpt", "messages", "prompt-completion")
+Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion", "preference", "kto", "sharegpt-ranking"]
+SCHEMAS: tuple[Schema, ...] = (
+    "alpaca",
+    "sharegpt",
+    "messages",
+    "prompt-completion",
+    "preference",  # TRL: prompt, chosen, rejected (strings or message lists)
+    "kto",  # TRL unpaired: prompt, completion, label
+    "sharegpt-ranking",  # LLaMA-Factory: conversations + a chosen and a rejected turn
+)
 
 # The keys that make up each schema; everything else in a record is an extra column, kept as is.
 SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
@@ -23,12 +33,18 @@ SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
     "prompt-completion": ("prompt", "completion"),
     "messages": ("messages",),
     "sharegpt": ("conversations",),
+    "preference": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "sharegpt-ranking": ("conversations", "chosen", "rejected"),
 }
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "alpaca": ("instruction", "output"),
     "prompt-completion": ("prompt", "completion"),
     "messages": ("messages",),
     "sharegpt": ("conversations",),
+    "preference": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "sharegpt-ranking": ("conversations", "chosen", "rejected"),
 }
 # Chat turn roles: (list key, role key, text key, names of user roles, names of assistant roles)
 CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
@@ -192,6 +208,11 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
     for key in REQUIRED_KEYS[schema]:
         if key not in record or record[key] is None:
             raise RecordError("missing required field", key)
+    if schema in PREFERENCE_SCHEMAS:
+        problem = preference.problem(record, schema)
+        if problem is not None:
+            raise RecordError(problem[1], problem[0])
+        return
     if schema in CHAT_LAYOUT:
         list_key, role_key, text_key, _, _ = CHAT_LAYOUT[schema]
         turns = record[list_key]
@@ -285,16 +306,35 @@ def instruction_fields(record: dict[str, Any], schema: str, include_input: bool 
         return ["instruction", "input"] if include_input and get_field(record, "input") else ["instruction"]
     if schema == "prompt-completion":
         return ["prompt"]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.prompt_fields(record, schema)
     return _chat_paths(record, schema, assistant=False)
 
 
 def output_fields(record: dict[str, Any], schema: str) -> list[str]:
-    """Paths of the output side: the output, the completion, or the assistant turns."""
+    """Paths of the output side: the output, the completion, the assistant turns, or the chosen answer.
+
+    Never a rejected answer (see ``preference``).
+    """
     if schema == "alpaca":
         return ["output"]
     if schema == "prompt-completion":
         return ["completion"]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.answer_fields(record, schema)
     return _chat_paths(record, schema, assistant=True)
+
+
+def convertible(source: str, target: str) -> bool:
+    """Whether records of ``source`` can be written as ``target``: no rejected answer is made up,
+    and an unpaired KTO label (a completion judged bad) never turns into plain training data."""
+    if source == target:
+        return True
+    if source == "kto" or target == "kto":
+        return False
+    if target in PAIRED:
+        return source in PAIRED
+    return True
 
 
 Turn = tuple[str, str]  # (role: system | user | assistant, content)
@@ -312,6 +352,8 @@ def to_turns(record: dict[str, Any], schema: str, placeholders: bool = False) ->
         return [("user", user), ("assistant", get_field(record, "output"))]
     if schema == "prompt-completion":
         return [("user", get_field(record, "prompt")), ("assistant", get_field(record, "completion"))]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.turns(record, schema)
     list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
     turns: list[Turn] = []
     for turn in record[list_key]:
@@ -325,10 +367,16 @@ def convert_record(record: dict[str, Any], source: str, target: str) -> dict[str
     """``record`` rewritten from schema ``source`` to ``target``, extra columns kept.
 
     Going from chat to a single-turn schema keeps the first system, user and assistant turns.
+    Paired preference data converts between its two schemas, or to any other schema as the prompt
+    and its chosen answer; nothing else becomes preference data (see ``convertible``).
     """
     if source == target:
         return copy.deepcopy(record)
+    if not convertible(source, target):
+        raise RecordError(f"cannot convert {source} records to {target}")
     extras = {k: copy.deepcopy(v) for k, v in record.items() if k not in SCHEMA_KEYS[source]}
+    if target in PAIRED:
+        return {**preference.convert(record, source, target), **extras}
     turns = to_turns(record, source)
     first = {role: next((text for r, text in turns if r == role), "") for role in ("system", "user", "assistant")}
     body: dict[str, Any]
