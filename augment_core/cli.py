@@ -74,6 +74,21 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def cmd_import_candidates(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.foreign import import_candidates
+
+    dataset = pick_dataset(store, args.dataset)
+    report = import_candidates(store, dataset, args.input, file_type=args.file_type)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.matched == 0:
+        raise InputError(f"{args.input}: no row matched an original in dataset '{dataset.name}'")
+    for line in report.lines():
+        print(line)
+    print("score them with `augment score`, then review them like any other candidate")
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace, store: Store) -> int:
     from augment_core.settings import SETTINGS, change_setting, check_key, current_settings
 
@@ -310,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
     p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "import-candidates", parents=[common], help="attach candidates made elsewhere to their originals"
+    )
+    p.add_argument("input", help="rows with source_id or original, text, and optionally augmenter, "
+                   "target_field, metadata")  # fmt: skip
+    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
+    p.set_defaults(func=cmd_import_candidates)
 
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
     p.add_argument("--augmenters", required=True, help=f"comma-separated, from: {', '.join(AUGMENTERS)}")
