@@ -23,6 +23,7 @@ from augment_core.importer import import_file
 from augment_core.llm import PROVIDERS
 from augment_core.records import SCHEMAS, Dataset, Selection
 from augment_core.store import DEFAULT_URL, Store
+from augment_core.trainers import TRAINERS
 
 Command = Callable[[argparse.Namespace, Store], int]
 
@@ -155,6 +156,7 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
         provenance_style=args.provenance_style,
         file_type=args.file_type,
         report_file=report_file,
+        trainer=args.trainer,
     )
     report = export_dataset(store, dataset, options, args.output)
     print("\n".join(report.lines()))
@@ -426,7 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="add provenance (metadata object/columns); metadata a record already has is kept under metadata.previous",
     )
     p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
-    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from OUTPUT's extension")
+    p.add_argument("--file-type", choices=list(FILE_TYPES),
+                   help="default: from OUTPUT's extension; hf: a datasets.save_to_disk folder")  # fmt: skip
+    p.add_argument("--trainer", choices=list(TRAINERS),
+                   help="also write llama-factory's dataset_info.json or an axolotl datasets: snippet beside OUTPUT")
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
     p.set_defaults(func=cmd_export)
 

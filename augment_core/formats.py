@@ -21,7 +21,7 @@ from typing import Any
 from augment_core.errors import DatasetFormatError, InputError
 from augment_core.records import CHAT_LAYOUT, REQUIRED_KEYS, SCHEMAS
 
-FILE_TYPES = ("jsonl", "json", "csv", "parquet")
+FILE_TYPES = ("jsonl", "json", "csv", "parquet", "hf")  # hf: a Hugging Face datasets save_to_disk folder
 _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -29,6 +29,7 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".hf": "hf",  # a folder, named so (any existing folder is read as one too)
 }
 # Fields that hold a list of turns; in CSV they are stored as a JSON string.
 _NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
@@ -51,9 +52,12 @@ def file_type_of(path: str | Path, explicit: str | None = None) -> str:
             raise InputError(f"unknown file type '{explicit}'; choose one of {', '.join(FILE_TYPES)}")
         return explicit
     suffix = Path(path).suffix.lower()
+    if suffix not in _EXTENSIONS and Path(path).is_dir():
+        return "hf"
     if suffix not in _EXTENSIONS:
         raise InputError(
-            f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv or .parquet"
+            f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv, "
+            ".parquet or .hf (a datasets folder; or --file-type hf)"
         )
     return _EXTENSIONS[suffix]
 
@@ -82,9 +86,9 @@ def read_records(
     kind = file_type_of(path, file_type)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    if kind != "hf" and path.stat().st_size == 0:
         raise DatasetFormatError(str(path), "the file is empty (no records)")
-    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet}
+    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet, "hf": _read_hf}
     count = 0
     for line, item in readers[kind](path):
         if isinstance(item, DatasetFormatError):
@@ -225,10 +229,32 @@ def _read_parquet(path: Path) -> Iterator[Located]:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DatasetFormatError(str(path), f"not a readable Parquet file: {exc}") from None
-    metadata = parquet.schema_arrow.metadata or {}
-    as_json = json.loads(metadata.get(JSON_COLUMNS_KEY, b"[]"))
+    return _read_batches(parquet.schema_arrow.metadata, parquet.iter_batches(batch_size=2000))
+
+
+def _read_hf(path: Path) -> Iterator[Located]:
+    """A ``save_to_disk`` folder, read with the library that wrote it (one split)."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except FileNotFoundError as exc:
+        raise DatasetFormatError(str(path), f"not a Hugging Face datasets folder: {exc}") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = ", ".join(loaded)
+        problem = f"holds several splits ({splits}): give the folder of one, e.g. {path}/train"
+        raise DatasetFormatError(str(path), problem)
+    table = loaded.data.table
+    # datasets keeps its own schema metadata only: the JSON columns are named in the description.
+    described = (loaded.info.description or "").partition(_HF_JSON_NOTE)[2].strip()
+    metadata = {JSON_COLUMNS_KEY: json.dumps(described.split(", ") if described else []).encode()}
+    return _read_batches(metadata, table.to_batches(max_chunksize=2000))
+
+
+def _read_batches(metadata: dict[bytes, bytes] | None, batches: Iterable[Any]) -> Iterator[Located]:
+    as_json = json.loads((metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
     row = 0
-    for batch in parquet.iter_batches(batch_size=2000):
+    for batch in batches:
         for record in batch.to_pylist():
             row += 1
             for column in as_json:
@@ -364,9 +390,50 @@ def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type
     """Write records atomically (a temporary file renamed into place); returns the count."""
     path = Path(path)
     kind = file_type_of(path, file_type)
+    if kind == "hf":
+        return _write_hf(path, records)
     writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
     with atomic_path(path) as tmp:
         return writers[kind](tmp, records)
+
+
+_HF_JSON_NOTE = "Columns held as JSON text (values of mixed types):"
+
+
+def _write_hf(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """A ``datasets.save_to_disk`` folder, written beside ``path`` and moved into place when complete.
+
+    An existing folder is replaced only if it is one (it has ``dataset_info.json``): a folder of
+    anything else is never deleted.
+    """
+    import shutil
+
+    import datasets
+    from datasets.table import InMemoryTable
+
+    if path.exists() and not (path / "dataset_info.json").is_file():
+        raise InputError(f"{path}: exists and is not a datasets folder; choose another name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = tmp.with_suffix(".old")
+    try:
+        table = records_table(records)
+        as_json = json.loads((table.schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
+        info = datasets.DatasetInfo(description=f"{_HF_JSON_NOTE} {', '.join(as_json)}" if as_json else "")
+        quiet = not datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()  # a bar per save on the CLI's stderr says nothing the report does not
+        try:
+            datasets.Dataset(InMemoryTable(table), info=info).save_to_disk(str(tmp / "data"))
+        finally:
+            if not quiet:
+                datasets.enable_progress_bars()
+        if path.exists():
+            path.rename(old)
+        (tmp / "data").rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return int(table.num_rows)
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
