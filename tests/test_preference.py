@@ -194,3 +194,30 @@ def test_export_to_a_schema_that_would_make_up_answers_is_refused(run_cli, tmp_p
     assert run_cli("import", str(source))[0] == 0
     code, _, err = run_cli("export", str(tmp_path / "out.jsonl"), "--format", "alpaca")
     assert code == 2 and err.startswith("error: --format alpaca: kto records cannot be written as alpaca")
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": "p", "chosen": "a", "rejected": 3}\n',
+         "bad.jsonl:2: field 'rejected': expected a string or a non-empty list of messages, got int"),
+        ('{"prompt": "p", "completion": "c", "label": true}\n{"prompt": "p", "completion": "c", "label": "no"}\n',
+         "bad.jsonl:2: field 'label': expected true or false, got str"),
+        ('{"conversations": [{"from": "human", "value": "q"}], "chosen": {"from": "gpt"}, '
+         '"rejected": {"from": "gpt", "value": "b"}}\n',
+         "bad.jsonl:1: field 'chosen.value': expected a string"),
+        ('{"prompt": [{"role": "user", "content": [{"type": "text"}]}], "chosen": "a", "rejected": "b"}\n',
+         "bad.jsonl:1: field 'prompt.0.content.0': a text part needs a string 'text' (or 'value')"),
+    ],
+)  # fmt: skip
+def test_import_errors_are_one_line_and_store_nothing(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, db_url: str, body: str, line: str
+) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text(body, encoding="utf-8")
+    code, out, err = run_cli("import", str(source))
+    assert code == 2 and out == ""
+    assert err == f"error: {tmp_path / line}\n"
+    store = Store(db_url)
+    assert store.dataset_names() == []
+    store.close()
