@@ -135,6 +135,15 @@ def turns(record: dict[str, Any], schema: str) -> list[tuple[str, str]]:
     return [*_as_turns(record["prompt"], "user"), *_as_turns(answer, "assistant")]
 
 
+def rejected_text(record: dict[str, Any], schema: str) -> str | None:
+    """The rejected answer as text (for review's context); None for KTO and other schemas."""
+    if schema == "sharegpt-ranking":
+        return str(record["rejected"].get("value", ""))
+    if schema == "preference":
+        return "\n".join(t for _, t in _as_turns(record["rejected"], "assistant"))
+    return None
+
+
 def convert(record: dict[str, Any], source: str, target: str) -> dict[str, Any]:
     """The paired record's body in the other paired schema (TRL conversational <-> ShareGPT ranking)."""
     if source == "sharegpt-ranking":

@@ -20,6 +20,7 @@ from augment_core.records import (
     validate_record,
     with_field,
 )
+from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}}
 PARTS = {
@@ -155,3 +156,15 @@ def test_parquet_turns_of_one_type_stay_arrow_structs(tmp_path: Path) -> None:
     expected = copy.deepcopy(TOOLS)
     del expected["messages"][1]["content"]
     assert [r for _, r in read_records(path)] == [expected]
+
+
+def test_review_shows_the_conversation_with_placeholders(make_app: MakeApp, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    source = tmp_path / "parts.jsonl"
+    write_records(source, [PARTS])
+    assert run_cli("import", str(source))[0] == 0
+    assert run_cli("run", "--augmenters", "templates", "--n", "1")[0] == 0
+    at = make_app("pages/review.py", dataset="parts")
+    conversation = next(e for e in at.expander if e.label == "Conversation")
+    text = conversation.text[0].value
+    assert "user: What is in this picture?\n[image]" in text and "assistant: Red." in text
+    assert "base64" not in text

@@ -21,6 +21,7 @@ from augment_core.records import (
     validate_record,
 )
 from augment_core.store import Store
+from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 
 TRL = [
     {"prompt": "Name a primary colour, please.", "chosen": "Blue.", "rejected": "Purple.", "id": "t1"},
@@ -221,3 +222,16 @@ def test_import_errors_are_one_line_and_store_nothing(  # type: ignore[no-untype
     store = Store(db_url)
     assert store.dataset_names() == []
     store.close()
+
+
+def test_review_shows_the_prompt_and_both_answers(make_app: MakeApp, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    source = tmp_path / "pref.jsonl"
+    write_records(source, RANKING)
+    assert run_cli("import", str(source))[0] == 0
+    assert run_cli("run", "--augmenters", "templates", "--n", "1")[0] == 0
+    at = make_app("pages/review.py", dataset="pref")
+    text = next(e for e in at.expander if e.label == "Conversation").text[0].value
+    assert text == (
+        "user: Explain what a list comprehension is, please.\n\n"
+        "assistant: A compact way to build a list from an iterable.\n\nrejected: A kind of loop in C."
+    )
