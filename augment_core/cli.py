@@ -23,6 +23,7 @@ from augment_core.importer import import_file
 from augment_core.llm import PROVIDERS
 from augment_core.records import SCHEMAS, Dataset, Selection
 from augment_core.store import DEFAULT_URL, Store
+from augment_core.trainers import TRAINERS
 
 Command = Callable[[argparse.Namespace, Store], int]
 
@@ -93,6 +94,21 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def cmd_import_candidates(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.foreign import import_candidates
+
+    dataset = pick_dataset(store, args.dataset)
+    report = import_candidates(store, dataset, args.input, file_type=args.file_type)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.matched == 0:
+        raise InputError(f"{args.input}: no row matched an original in dataset '{dataset.name}'")
+    for line in report.lines():
+        print(line)
+    print("score them with `augment score`, then review them like any other candidate")
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace, store: Store) -> int:
     from augment_core.settings import SETTINGS, change_setting, check_key, current_settings
 
@@ -159,6 +175,7 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
         provenance_style=args.provenance_style,
         file_type=args.file_type,
         report_file=report_file,
+        trainer=args.trainer,
     )
     report = export_dataset(store, dataset, options, args.output)
     print("\n".join(report.lines()))
@@ -335,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
     p.set_defaults(func=cmd_import)
 
+    p = sub.add_parser(
+        "import-candidates", parents=[common], help="attach candidates made elsewhere to their originals"
+    )
+    p.add_argument("input", help="rows with source_id or original, text, and optionally augmenter, "
+                   "target_field, metadata")  # fmt: skip
+    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
+    p.set_defaults(func=cmd_import_candidates)
+
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
     p.add_argument("--augmenters", required=True, help=f"comma-separated, from: {', '.join(AUGMENTERS)}")
     p.add_argument(
@@ -430,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="add provenance (metadata object/columns); metadata a record already has is kept under metadata.previous",
     )
     p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
-    p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from OUTPUT's extension")
+    p.add_argument("--file-type", choices=list(FILE_TYPES),
+                   help="default: from OUTPUT's extension; hf: a datasets.save_to_disk folder")  # fmt: skip
+    p.add_argument("--trainer", choices=list(TRAINERS),
+                   help="also write llama-factory's dataset_info.json or an axolotl datasets: snippet beside OUTPUT")
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
     p.set_defaults(func=cmd_export)
 

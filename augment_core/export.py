@@ -17,6 +17,7 @@ import functools
 import gc
 import json
 import re
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from typing import Any
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import atomic_path, file_type_of, unapply_mapping, write_records
 from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
+from augment_core.preference import side_of
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -42,12 +44,14 @@ from augment_core.records import (
     Score,
     Selection,
     convert_record,
+    convertible,
     effective_text,
     to_turns,
     validate_record,
     with_field,
 )
 from augment_core.store import Store, now
+from augment_core.trainers import TRAINERS, check_trainer, write_trainer_file
 
 FORMATS = ("same", *SCHEMAS)
 PROVENANCE_STYLES = ("auto", "object", "columns")
@@ -58,6 +62,7 @@ PROVENANCE_FIELDS = (
     "candidate_id",
     "augmenter",
     "target_field",
+    "side",
     "params",
     "provider",
     "model",
@@ -93,8 +98,9 @@ class ExportOptions:
     include_originals: bool = True
     provenance: bool = False
     provenance_style: str = "auto"  # object (a `metadata` object) | columns (`metadata.*`) | auto
-    file_type: str | None = None  # jsonl | json | csv | parquet; None: from the file name
+    file_type: str | None = None  # jsonl | json | csv | parquet | hf; None: from the file name
     report_file: str | None = None  # a side file with the settings and the report
+    trainer: str | None = None  # llama-factory | axolotl: also write that trainer's side file (trainers.py)
 
     def check(self) -> None:
         """InputError naming the first bad option."""
@@ -102,6 +108,8 @@ class ExportOptions:
             raise InputError(f"--format '{self.format}': choose one of {', '.join(FORMATS)}")
         if self.status not in tuple(Selection):
             raise InputError(f"--status '{self.status}': choose one of {', '.join(Selection)}")
+        if self.trainer is not None and self.trainer not in TRAINERS:
+            raise InputError(f"--trainer '{self.trainer}': choose one of {', '.join(TRAINERS)}")
         if self.provenance_style not in PROVENANCE_STYLES:
             raise InputError(
                 f"provenance style '{self.provenance_style}': choose one of {', '.join(PROVENANCE_STYLES)}"
@@ -119,6 +127,7 @@ class ExportReport:
     provenance: bool
     mix: MixReport
     report_file: str | None = None
+    trainer_file: str | None = None
     # Chat exported to a single-turn schema: conversations written that lost turns, and the
     # candidates left out because they rewrote a turn the single-turn record cannot hold.
     conversations_cut: int = 0
@@ -134,6 +143,7 @@ class ExportReport:
                 "left out"
             ]
         tail = [f"report written to {self.report_file}"] if self.report_file else []
+        tail += [f"trainer file written to {self.trainer_file}"] if self.trainer_file else []
         return [head, *self.mix.lines(), *cut, *tail]
 
     def as_dict(self) -> dict[str, Any]:
@@ -169,6 +179,11 @@ def plan_export(store: Store, dataset: Dataset, options: ExportOptions) -> Expor
         seed=options.seed,
     )
     schema = dataset.schema if options.format == "same" else options.format
+    if not convertible(dataset.schema, schema):
+        raise InputError(
+            f"--format {schema}: {dataset.schema} records cannot be written as {schema} "
+            "(no rejected answer is made up, and a KTO label stays with its completion)"
+        )
     # Chat to a single-turn schema keeps the first user and assistant turns of each conversation
     # (records.convert_record): a rewrite of any other turn would come out as a copy of its original.
     single_turn = dataset.schema in CHAT_LAYOUT and schema not in CHAT_LAYOUT
@@ -215,6 +230,11 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
     # garbage collection while the records are built.
     mix = plan.report
     del plan
+    sample: dict[str, Any] = {}
+    if options.trainer:  # refused before anything is written when the trainer could not read it
+        first = next(store.iter_examples(dataset.id, batch_size=1), [])
+        sample = convert_record(first[0].record, dataset.schema, schema) if first else {}
+        check_trainer(options.trainer, path, schema, file_type, sample)
     records = _records(store, dataset, by_example, options, style if options.provenance else None, left_out)
     try:
         count = write_records(path, records, file_type)
@@ -236,6 +256,9 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
         conversations_cut=left_out["conversations"],
         later_turn_candidates=left_out["candidates"],
     )
+    if options.trainer:
+        column = dataset.mapping if options.format == "same" else {}
+        report.trainer_file = str(write_trainer_file(options.trainer, path, schema, file_type, sample, column))
     if options.report_file:
         side = Path(options.report_file)
         report.report_file = str(side)
@@ -253,11 +276,22 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
 def export_bytes(
     store: Store, dataset: Dataset, options: ExportOptions, file_type: str = "jsonl"
 ) -> tuple[bytes, ExportReport]:
-    """The export as bytes (the studio's download button), through exactly the same path as the CLI."""
+    """The export as bytes (the studio's download button), through exactly the same path as the CLI.
+
+    A datasets folder, or a file with its trainer's side file, comes as one ZIP archive.
+    """
     with tempfile.TemporaryDirectory(prefix="augment-export-") as folder:
-        path = Path(folder) / f"export.{file_type}"  # never a path built from a user-typed name
+        path = Path(folder) / "out" / f"{dataset_file_stem(dataset)}.{file_type}"  # never a user-typed path
         report = export_dataset(store, dataset, replace(options, file_type=file_type, report_file=None), path)
-        return path.read_bytes(), report
+        if file_type != "hf" and not options.trainer:
+            return path.read_bytes(), report
+        archive = shutil.make_archive(str(Path(folder) / "export"), "zip", root_dir=path.parent)
+        return Path(archive).read_bytes(), report
+
+
+def dataset_file_stem(dataset: Dataset) -> str:
+    """A file name for the dataset's export inside an archive: its name, reduced to safe characters."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", dataset.name).strip("-") or "dataset"
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -297,8 +331,11 @@ def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str
     def keep(item: Eligible) -> bool:
         if item.kind == CandidateKind.REFUSAL or item.example_id is None:
             return True
-        if item.target_field in [f"{list_key}.{i}.{text_key}" for i in kept.get(item.example_id, ())]:
-            return True
+        # A text part of a turn (``messages.1.content.0.text``) belongs to that turn.
+        for i in kept.get(item.example_id, ()):
+            turn = f"{list_key}.{i}.{text_key}"
+            if item.target_field == turn or (item.target_field or "").startswith(turn + "."):
+                return True
         left_out["candidates"] += 1
         return False
 
@@ -351,7 +388,7 @@ def _records(
                 candidate, score, decision = details[cid]
                 yield finish(
                     _candidate_record(candidate, example, decision, dataset.schema, id_key),
-                    _meta(candidate, example, score, decision),
+                    _meta(candidate, example, score, decision, dataset.schema),
                 )
     orphans = by_example.get(None, ())
     for start in range(0, len(orphans), _BATCH):
@@ -361,7 +398,7 @@ def _records(
             candidate, score, decision = details[cid]
             yield finish(
                 _candidate_record(candidate, None, decision, dataset.schema, id_key),
-                _meta(candidate, None, score, decision),
+                _meta(candidate, None, score, decision, dataset.schema),
             )
 
 
@@ -442,7 +479,7 @@ def _original_meta(example: Example) -> dict[str, Any]:
 
 
 def _meta(
-    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None
+    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None, schema: str = ""
 ) -> dict[str, Any]:
     prov = candidate.provenance or {}
     meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
@@ -452,6 +489,7 @@ def _meta(
         candidate_id=candidate.id,
         augmenter=candidate.augmenter,
         target_field=candidate.target_field,
+        side=side_of(schema, candidate.target_field),  # preference data: prompt, chosen or completion
         params=_clean(candidate.params or {}),
         provider=prov.get("provider"),
         model=prov.get("model") or (candidate.params or {}).get("model"),

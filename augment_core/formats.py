@@ -21,7 +21,7 @@ from typing import Any
 from augment_core.errors import DatasetFormatError, InputError
 from augment_core.records import CHAT_LAYOUT, REQUIRED_KEYS, SCHEMAS
 
-FILE_TYPES = ("jsonl", "json", "csv", "parquet")
+FILE_TYPES = ("jsonl", "json", "csv", "parquet", "hf")  # hf: a Hugging Face datasets save_to_disk folder
 _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -29,9 +29,14 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".hf": "hf",  # a folder, named so (any existing folder is read as one too)
 }
 # Fields that hold a list of turns; in CSV they are stored as a JSON string.
 _NESTED_KEYS = {layout[0] for layout in CHAT_LAYOUT.values()}
+# Preference fields that may hold messages or a turn object (JSON text in CSV).
+_PREFERENCE_KEYS = {"prompt", "chosen", "rejected", "completion"}
+# Schemas whose first required column must hold a list of turns for the schema to fit.
+_LIST_FIRST = {*CHAT_LAYOUT, "sharegpt-ranking"}
 
 csv.field_size_limit(sys.maxsize)
 
@@ -47,9 +52,12 @@ def file_type_of(path: str | Path, explicit: str | None = None) -> str:
             raise InputError(f"unknown file type '{explicit}'; choose one of {', '.join(FILE_TYPES)}")
         return explicit
     suffix = Path(path).suffix.lower()
+    if suffix not in _EXTENSIONS and Path(path).is_dir():
+        return "hf"
     if suffix not in _EXTENSIONS:
         raise InputError(
-            f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv or .parquet"
+            f"{path}: cannot tell the file type from '{suffix or 'no extension'}'; use .jsonl, .json, .csv, "
+            ".parquet or .hf (a datasets folder; or --file-type hf)"
         )
     return _EXTENSIONS[suffix]
 
@@ -78,9 +86,9 @@ def read_records(
     kind = file_type_of(path, file_type)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    if kind != "hf" and path.stat().st_size == 0:
         raise DatasetFormatError(str(path), "the file is empty (no records)")
-    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet}
+    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet, "hf": _read_hf}
     count = 0
     for line, item in readers[kind](path):
         if isinstance(item, DatasetFormatError):
@@ -248,18 +256,66 @@ def _read_parquet(path: Path) -> Iterator[Located]:
             )
         if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
             as_text.append(column.name)
-    row = 0
-    try:
+
+    def batches() -> Iterator[Any]:
         for batch in parquet.iter_batches(batch_size=2000):
             for name in as_text:
                 index = batch.schema.get_field_index(name)
                 batch = batch.set_column(index, name, batch.column(index).cast(pa.string()))
+            yield batch
+
+    return _read_batches(path, parquet.schema_arrow.metadata, batches())
+
+
+def _read_hf(path: Path) -> Iterator[Located]:
+    """A ``save_to_disk`` folder, read with the library that wrote it (one split)."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except FileNotFoundError as exc:
+        raise DatasetFormatError(str(path), f"not a Hugging Face datasets folder: {exc}") from None
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = ", ".join(loaded)
+        problem = f"holds several splits ({splits}): give the folder of one, e.g. {path}/train"
+        raise DatasetFormatError(str(path), problem)
+    table = loaded.data.table
+    # datasets keeps its own schema metadata only: the JSON columns are named in the description.
+    described = (loaded.info.description or "").partition(_HF_JSON_NOTE)[2].strip()
+    metadata = {JSON_COLUMNS_KEY: json.dumps(described.split(", ") if described else []).encode()}
+    return _read_batches(path, metadata, table.to_batches(max_chunksize=2000))
+
+
+def _read_batches(path: Path, metadata: dict[bytes, bytes] | None, batches: Iterable[Any]) -> Iterator[Located]:
+    import pyarrow as pa
+
+    as_json = json.loads((metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
+    row = 0
+    try:
+        for batch in batches:
             for record in batch.to_pylist():
                 row += 1
-                # A null cell is an absent field: Parquet has one schema for all rows.
-                yield row, {k: v for k, v in record.items() if v is not None}
+                for column in as_json:
+                    if isinstance(record.get(column), str):
+                        record[column] = json.loads(record[column])
+                # A null cell is an absent field: Parquet has one schema for all rows. The same holds
+                # inside nested values (turns with and without tool_calls, image and text parts),
+                # which Arrow stores as structs having every key any of them has.
+                yield row, {
+                    k: _drop_nulls(v) if isinstance(v, list | dict) and k not in as_json else v
+                    for k, v in record.items()
+                    if v is not None
+                }
     except (OSError, pa.ArrowException) as exc:  # a damaged page found while reading
         raise DatasetFormatError(str(path), f"not a readable Parquet file after row {row}: {exc}") from None
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +334,20 @@ def decode_nested(record: dict[str, Any]) -> dict[str, Any]:
                 continue
             if isinstance(decoded, list):
                 record[key] = decoded
+    # A preference answer may be text that looks like JSON: only messages or a turn object decode.
+    for key in _PREFERENCE_KEYS & record.keys():
+        value = record[key]
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                decoded = json.loads(value)
+            except json.JSONDecodeError:
+                continue
+            turns = decoded if isinstance(decoded, list) else [decoded]
+            if turns and all(isinstance(t, dict) and ("role" in t or "from" in t) for t in turns):
+                record[key] = decoded
+    label = record.get("label")
+    if isinstance(label, str) and label in ("true", "false") and {"prompt", "completion"} <= record.keys():
+        record["label"] = record["label"] == "true"  # KTO's label, written by CSV as JSON text
     return record
 
 
@@ -301,9 +371,14 @@ def detect_schema(record: dict[str, Any]) -> str:
     fits = []
     for schema in SCHEMAS:
         if all(key in record for key in REQUIRED_KEYS[schema]):
-            if schema in CHAT_LAYOUT and not isinstance(record[REQUIRED_KEYS[schema][0]], list):
+            if schema in _LIST_FIRST and not isinstance(record[REQUIRED_KEYS[schema][0]], list):
                 continue
+            if schema == "kto" and not isinstance(record["label"], bool):
+                continue  # a prompt/completion file with a label column of its own
             fits.append(schema)
+    # A schema whose keys include another's is the one meant: conversations with a chosen and a
+    # rejected turn are ShareGPT ranking, a prompt and completion with a true/false label are KTO.
+    fits = [s for s in fits if not any(set(REQUIRED_KEYS[s]) < set(REQUIRED_KEYS[o]) for o in fits)]
     if len(fits) == 1:
         return fits[0]
     columns = ", ".join(sorted(record)) or "none"
@@ -355,9 +430,50 @@ def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type
     """Write records atomically (a temporary file renamed into place); returns the count."""
     path = Path(path)
     kind = file_type_of(path, file_type)
+    if kind == "hf":
+        return _write_hf(path, records)
     writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
     with atomic_path(path) as tmp:
         return writers[kind](tmp, records)
+
+
+_HF_JSON_NOTE = "Columns held as JSON text (values of mixed types):"
+
+
+def _write_hf(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """A ``datasets.save_to_disk`` folder, written beside ``path`` and moved into place when complete.
+
+    An existing folder is replaced only if it is one (it has ``dataset_info.json``): a folder of
+    anything else is never deleted.
+    """
+    import shutil
+
+    import datasets
+    from datasets.table import InMemoryTable
+
+    if path.exists() and not (path / "dataset_info.json").is_file():
+        raise InputError(f"{path}: exists and is not a datasets folder; choose another name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = tmp.with_suffix(".old")
+    try:
+        table = records_table(records)
+        as_json = json.loads((table.schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
+        info = datasets.DatasetInfo(description=f"{_HF_JSON_NOTE} {', '.join(as_json)}" if as_json else "")
+        quiet = not datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()  # a bar per save on the CLI's stderr says nothing the report does not
+        try:
+            datasets.Dataset(InMemoryTable(table), info=info).save_to_disk(str(tmp / "data"))
+        finally:
+            if not quiet:
+                datasets.enable_progress_bars()
+        if path.exists():
+            path.rename(old)
+        (tmp / "data").rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return int(table.num_rows)
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
@@ -408,22 +524,75 @@ def _write_csv(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def _write_parquet(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    import pyarrow.parquet as pq
+
+    table = records_table(records)
+    pq.write_table(table, path)
+    return int(table.num_rows)
+
+
+# Columns of the records' own shape that may fall back to JSON text; any other column that
+# Arrow cannot type is the caller's error to report (export names it).
+_JSON_FALLBACK = _NESTED_KEYS | _PREFERENCE_KEYS | {"tools"}
+# Parquet metadata key listing the columns written as JSON text (see records_table).
+JSON_COLUMNS_KEY = b"augment.json_columns"
+
+
+def records_table(records: Iterable[dict[str, Any]]) -> Any:
+    """Records as one Arrow table (Parquet, a Hugging Face datasets folder).
+
+    A record column whose values Arrow cannot hold in one type (message content that is a string
+    in one turn and a list of parts in the next) is written as JSON text and named in the table's
+    metadata under ``JSON_COLUMNS_KEY``, so reading it back gives the records exactly.
+    """
     import itertools
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     # Convert a chunk at a time: Arrow holds the data compactly, so the Python dicts of only one
     # chunk are alive at once. Chunks may differ in columns or null-only types; the concat unifies them.
-    tables = []
+    tables: list[pa.Table] = []
+    as_json: set[str] = set()
     iterator = iter(records)
     while chunk := list(itertools.islice(iterator, _PARQUET_CHUNK)):
-        # from_pylist takes the column names from the first row: give it every column of the chunk.
-        first = {column: chunk[0].get(column) for column in _columns(chunk)}
-        tables.append(pa.Table.from_pylist([first, *chunk[1:]]))
+        columns = _columns(chunk)
+        try:
+            if as_json & set(columns):
+                raise pa.ArrowInvalid("columns already held as JSON")
+            # from_pylist takes the column names from the first row: give it every column of the chunk.
+            first = {column: chunk[0].get(column) for column in columns}
+            tables.append(pa.Table.from_pylist([first, *chunk[1:]]))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays = {}
+            for column in columns:
+                values = [record.get(column) for record in chunk]
+                if column not in as_json:
+                    try:
+                        arrays[column] = pa.array(values)
+                        continue
+                    except (pa.ArrowInvalid, pa.ArrowTypeError):
+                        if column not in _JSON_FALLBACK:
+                            raise
+                        as_json.add(column)
+                        tables = [_json_column(t, column) for t in tables]
+                arrays[column] = pa.array([_json_cell(v) for v in values], pa.string())
+            tables.append(pa.table(arrays))
     if not tables:
-        pq.write_table(pa.table({}), path)
-        return 0
+        return pa.table({})
     table = pa.concat_tables(tables, promote_options="permissive")
-    pq.write_table(table, path)
-    return int(table.num_rows)
+    if as_json:
+        table = table.replace_schema_metadata({JSON_COLUMNS_KEY: json.dumps(sorted(as_json)).encode()})
+    return table
+
+
+def _json_cell(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _json_column(table: Any, column: str) -> Any:
+    import pyarrow as pa
+
+    if column not in table.column_names:
+        return table
+    values = [_json_cell(v) for v in table.column(column).to_pylist()]
+    return table.set_column(table.column_names.index(column), column, pa.array(values, pa.string()))

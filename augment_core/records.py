@@ -13,8 +13,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion"]
-SCHEMAS: tuple[Schema, ...] = ("alpaca", "sharegpt", "messages", "prompt-completion")
+from augment_core import preference
+from augment_core.parts import content_paths, content_problem, content_text
+from augment_core.preference import PAIRED, PREFERENCE_SCHEMAS
+
+Schema = Literal["alpaca", "sharegpt", "messages", "prompt-completion", "preference", "kto", "sharegpt-ranking"]
+SCHEMAS: tuple[Schema, ...] = (
+    "alpaca",
+    "sharegpt",
+    "messages",
+    "prompt-completion",
+    "preference",  # TRL: prompt, chosen, rejected (strings or message lists)
+    "kto",  # TRL unpaired: prompt, completion, label
+    "sharegpt-ranking",  # LLaMA-Factory: conversations + a chosen and a rejected turn
+)
 
 # The keys that make up each schema; everything else in a record is an extra column, kept as is.
 SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
@@ -22,12 +34,18 @@ SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
     "prompt-completion": ("prompt", "completion"),
     "messages": ("messages",),
     "sharegpt": ("conversations",),
+    "preference": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "sharegpt-ranking": ("conversations", "chosen", "rejected"),
 }
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "alpaca": ("instruction", "output"),
     "prompt-completion": ("prompt", "completion"),
     "messages": ("messages",),
     "sharegpt": ("conversations",),
+    "preference": ("prompt", "chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
+    "sharegpt-ranking": ("conversations", "chosen", "rejected"),
 }
 # Chat turn roles: (list key, role key, text key, names of user roles, names of assistant roles)
 CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
@@ -35,7 +53,8 @@ CHAT_LAYOUT: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] =
     "sharegpt": ("conversations", "from", "value", ("human", "user"), ("gpt", "assistant", "model")),
 }
 ID_KEYS = ("id", "_id", "uuid")
-
+# Layouts whose turns may hold OpenAI content (a string or a list of parts, see ``parts``).
+CONTENT_PARTS = ("messages",)
 
 
 # ---- the domain's words: StrEnums, so they are stored, printed and compared as their text ----
@@ -190,6 +209,11 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
     for key in REQUIRED_KEYS[schema]:
         if key not in record or record[key] is None:
             raise RecordError("missing required field", key)
+    if schema in PREFERENCE_SCHEMAS:
+        problem = preference.problem(record, schema)
+        if problem is not None:
+            raise RecordError(problem[1], problem[0])
+        return
     if schema in CHAT_LAYOUT:
         list_key, role_key, text_key, _, _ = CHAT_LAYOUT[schema]
         turns = record[list_key]
@@ -198,9 +222,16 @@ def validate_record(record: dict[str, Any], schema: str) -> None:
         for i, turn in enumerate(turns):
             if not isinstance(turn, dict):
                 raise RecordError("expected an object", f"{list_key}.{i}")
-            for key in (role_key, text_key):
-                if not isinstance(turn.get(key), str):
-                    raise RecordError(f"expected a string, got {_type_name(turn.get(key))}", f"{list_key}.{i}.{key}")
+            if not isinstance(turn.get(role_key), str):
+                got = _type_name(turn.get(role_key))
+                raise RecordError(f"expected a string, got {got}", f"{list_key}.{i}.{role_key}")
+            if schema in CONTENT_PARTS:
+                problem = content_problem(turn, text_key)
+                if problem is not None:
+                    raise RecordError(problem[1], f"{list_key}.{i}.{problem[0]}")
+            elif not isinstance(turn.get(text_key), str):
+                got = _type_name(turn.get(text_key))
+                raise RecordError(f"expected a string, got {got}", f"{list_key}.{i}.{text_key}")
         _, _, _, user_roles, assistant_roles = CHAT_LAYOUT[schema]
         roles = {turn[role_key] for turn in turns}
         for side, names in (("user", user_roles), ("assistant", assistant_roles)):
@@ -230,12 +261,16 @@ def text_problem(text: str) -> str | None:
 
 def check_values(record: dict[str, Any], max_chars: int) -> None:
     """Raise RecordError naming the field of the first value no store or trainer can take: text
-    over ``max_chars`` characters or with ``text_problem``, NaN or infinity (not JSON)."""
-    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in record.items()]
+    over ``max_chars`` characters or with ``text_problem``, NaN or infinity (not JSON).
+
+    The length limit is for text; inside a content part of another type (an image's data URL,
+    audio) only the encoding is checked.
+    """
+    stack: list[tuple[str, Any, bool]] = [(str(k), v, True) for k, v in record.items()]
     while stack:
-        path, value = stack.pop()
+        path, value, sized = stack.pop()
         if isinstance(value, str):
-            if len(value) > max_chars:
+            if sized and len(value) > max_chars:
                 limit = f"over the limit of {max_chars:,} (import.max_field_chars)"
                 raise RecordError(f"{len(value):,} characters, {limit}", path)
             problem = text_problem(value)
@@ -244,9 +279,10 @@ def check_values(record: dict[str, Any], max_chars: int) -> None:
         elif isinstance(value, float) and not math.isfinite(value):
             raise RecordError(f"{value} is not a JSON number; use null or a number", path)
         elif isinstance(value, dict):
-            stack.extend((f"{path}.{k}", v) for k, v in value.items())
+            inner = sized and value.get("type", "text") == "text"
+            stack.extend((f"{path}.{k}", v, inner) for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((f"{path}.{i}", v) for i, v in enumerate(value))
+            stack.extend((f"{path}.{i}", v, sized) for i, v in enumerate(value))
 
 
 def _type_name(value: Any) -> str:
@@ -295,7 +331,12 @@ def with_field(record: dict[str, Any], path: str, text: str) -> dict[str, Any]:
 def _chat_paths(record: dict[str, Any], schema: str, assistant: bool) -> list[str]:
     list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
     roles = assistant_roles if assistant else user_roles
-    return [f"{list_key}.{i}.{text_key}" for i, turn in enumerate(record[list_key]) if turn.get(role_key) in roles]
+    return [
+        path
+        for i, turn in enumerate(record[list_key])
+        if turn.get(role_key) in roles
+        for path in content_paths(f"{list_key}.{i}.{text_key}", turn.get(text_key))
+    ]
 
 
 def instruction_fields(record: dict[str, Any], schema: str, include_input: bool = False) -> list[str]:
@@ -304,23 +345,45 @@ def instruction_fields(record: dict[str, Any], schema: str, include_input: bool 
         return ["instruction", "input"] if include_input and get_field(record, "input") else ["instruction"]
     if schema == "prompt-completion":
         return ["prompt"]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.prompt_fields(record, schema)
     return _chat_paths(record, schema, assistant=False)
 
 
 def output_fields(record: dict[str, Any], schema: str) -> list[str]:
-    """Paths of the output side: the output, the completion, or the assistant turns."""
+    """Paths of the output side: the output, the completion, the assistant turns, or the chosen answer.
+
+    Never a rejected answer (see ``preference``).
+    """
     if schema == "alpaca":
         return ["output"]
     if schema == "prompt-completion":
         return ["completion"]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.answer_fields(record, schema)
     return _chat_paths(record, schema, assistant=True)
+
+
+def convertible(source: str, target: str) -> bool:
+    """Whether records of ``source`` can be written as ``target``: no rejected answer is made up,
+    and an unpaired KTO label (a completion judged bad) never turns into plain training data."""
+    if source == target:
+        return True
+    if source == "kto" or target == "kto":
+        return False
+    if target in PAIRED:
+        return source in PAIRED
+    return True
 
 
 Turn = tuple[str, str]  # (role: system | user | assistant, content)
 
 
-def to_turns(record: dict[str, Any], schema: str) -> list[Turn]:
-    """The record as a conversation, the common ground for converting between schemas."""
+def to_turns(record: dict[str, Any], schema: str, placeholders: bool = False) -> list[Turn]:
+    """The record as a conversation, the common ground for converting between schemas.
+
+    Content parts read as their text; with ``placeholders`` other parts show as ``[image]`` etc.
+    """
     if schema == "alpaca":
         user = get_field(record, "instruction")
         if get_field(record, "input"):
@@ -328,12 +391,14 @@ def to_turns(record: dict[str, Any], schema: str) -> list[Turn]:
         return [("user", user), ("assistant", get_field(record, "output"))]
     if schema == "prompt-completion":
         return [("user", get_field(record, "prompt")), ("assistant", get_field(record, "completion"))]
+    if schema in PREFERENCE_SCHEMAS:
+        return preference.turns(record, schema)
     list_key, role_key, text_key, user_roles, assistant_roles = CHAT_LAYOUT[schema]
     turns: list[Turn] = []
     for turn in record[list_key]:
         role = turn[role_key]
         common = "user" if role in user_roles else "assistant" if role in assistant_roles else "system"
-        turns.append((common, turn[text_key]))
+        turns.append((common, content_text(turn.get(text_key), placeholders)))
     return turns
 
 
@@ -341,10 +406,16 @@ def convert_record(record: dict[str, Any], source: str, target: str) -> dict[str
     """``record`` rewritten from schema ``source`` to ``target``, extra columns kept.
 
     Going from chat to a single-turn schema keeps the first system, user and assistant turns.
+    Paired preference data converts between its two schemas, or to any other schema as the prompt
+    and its chosen answer; nothing else becomes preference data (see ``convertible``).
     """
     if source == target:
         return copy.deepcopy(record)
+    if not convertible(source, target):
+        raise RecordError(f"cannot convert {source} records to {target}")
     extras = {k: copy.deepcopy(v) for k, v in record.items() if k not in SCHEMA_KEYS[source]}
+    if target in PAIRED:
+        return {**preference.convert(record, source, target), **extras}
     turns = to_turns(record, source)
     first = {role: next((text for r, text in turns if r == role), "") for role in ("system", "user", "assistant")}
     body: dict[str, Any]

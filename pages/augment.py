@@ -13,6 +13,7 @@ import streamlit as st
 from augment_core import runs
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
+from augment_core.foreign import import_candidates
 from augment_core.progress import AugmenterSummary, EstimateRow
 from studio.common import (
     dataset_counts,
@@ -23,6 +24,7 @@ from studio.common import (
     md_escape,
     require_dataset,
     show_error,
+    spooled_upload,
 )
 from studio.providers import ProviderChoice
 from studio.runs import run_registry, run_spec
@@ -307,3 +309,37 @@ if running:
     live()
 elif run is not None:
     draw(run)
+
+
+# ---- candidates made elsewhere: attached to their originals, then scored and reviewed like ours ----
+SHOWN_PROBLEMS = 20
+
+with st.expander("Bring your own candidates", icon=":material/upload_file:"):
+    st.caption(
+        "Rows made by another generator: `source_id` (the record's id) or `original` (the text of one of its "
+        "fields), `text` (the candidate), and optionally `augmenter`, `target_field` and `metadata`. "
+        "They are scored, reviewed, mixed and exported like the ones made here."
+    )
+    foreign = st.file_uploader("JSONL, JSON, CSV or Parquet", type=["jsonl", "ndjson", "json", "csv", "parquet"],
+                               key="aug_foreign_file")  # fmt: skip
+    if st.button("Attach and score", key="aug_foreign_import", icon=":material/add_link:", disabled=foreign is None):
+        assert foreign is not None
+        try:
+            with spooled_upload(foreign) as path:
+                report = import_candidates(store, dataset, path)
+            if report.matched:
+                with st.spinner("Scoring the attached candidates"):
+                    runs.score_new(store, dataset)
+        except AugmentError as exc:
+            show_error(exc, foreign.name)
+            st.caption("Nothing was stored from this file.")
+        else:
+            for problem in report.problems[:SHOWN_PROBLEMS]:
+                show_error(problem, foreign.name)
+            if len(report.problems) > SHOWN_PROBLEMS:
+                st.caption(f"... and {fmt_int(len(report.problems) - SHOWN_PROBLEMS)} more rows not attached.")
+            if report.matched:
+                st.success(report.lines()[0] + ", scored.", icon=":material/check_circle:")
+                st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
+            else:
+                st.caption("No row matched an original: nothing was stored.")

@@ -13,6 +13,7 @@ from augment_core.export import FORMATS, ExportOptions, export_bytes, plan_expor
 from augment_core.formats import FILE_TYPES
 from augment_core.mixing import mix_settings
 from augment_core.records import Selection
+from augment_core.trainers import TRAINERS
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
 
 MIME_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
@@ -38,6 +39,10 @@ cap = m2.slider("Augmented share cap", 0.05, 1.0, float(stored.max_augmented_sha
 include_originals = m3.checkbox("Include the originals", value=True, key="ex_originals")
 provenance = m4.checkbox("Provenance columns", value=False, key="ex_provenance",
                          help="augmenter, parameters, provider usage, scores and decision on every record")
+trainer = st.selectbox("For a trainer", [None, *TRAINERS], key="ex_trainer",
+                       format_func=lambda t: "no trainer file" if t is None else t,
+                       help="llama-factory: dataset_info.json beside the file; axolotl: a datasets: snippet. "
+                            "The download is then a ZIP of both, as is a datasets (hf) folder.")
 
 options = ExportOptions(
     format=schema,
@@ -47,6 +52,7 @@ options = ExportOptions(
     include_originals=include_originals,
     provenance=provenance,
     file_type=file_type,
+    trainer=trainer,
 )
 
 try:
@@ -92,12 +98,13 @@ elif prepared is not None:
     if opts != options:
         st.caption("The settings changed since the file was prepared: prepare it again.")
     else:
-        name = f"{dataset.name}-curated.{file_type}"
+        zipped = file_type == "hf" or opts.trainer is not None
+        name = f"{dataset.name}-curated.{'zip' if zipped else file_type}"
         st.download_button(
             f"Download {md_escape(name)} ({fmt_int(records)} records, {len(data) / 1024:,.1f} KiB)",
             data=data,
             file_name=name,
-            mime=MIME_TYPES.get(file_type, "application/octet-stream"),
+            mime="application/zip" if zipped else MIME_TYPES.get(file_type, "application/octet-stream"),
             icon=":material/download:",
             key="ex_download",
             on_click="ignore",
@@ -108,5 +115,8 @@ elif prepared is not None:
         )
         flags += " --provenance" if opts.provenance else ""
         flags += "" if opts.include_originals else " --no-originals"
-        command = f"augment export {shlex.quote(name)} --dataset {shlex.quote(dataset.name)} {flags}"
+        flags += f" --trainer {opts.trainer}" if opts.trainer else ""
+        flags += " --file-type hf" if file_type == "hf" else ""
+        target = f"{dataset.name}-curated" + ("" if file_type == "hf" else f".{file_type}")
+        command = f"augment export {shlex.quote(target)} --dataset {shlex.quote(dataset.name)} {flags}"
         st.caption(f"The same file from the command line: {md_code(command)}")

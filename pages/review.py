@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from augment_core.errors import InputError
-from augment_core.records import FLAG_KINDS, STATUSES, CandidateKind, DecisionStatus, get_field
+from augment_core.preference import PREFERENCE_SCHEMAS, rejected_text
+from augment_core.records import CHAT_LAYOUT, FLAG_KINDS, STATUSES, CandidateKind, DecisionStatus, get_field, to_turns
 from augment_core.review import FILTER_ACTIONS, ReviewFilter, bulk_plan
 from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
@@ -155,6 +156,16 @@ def review_card() -> None:
             st.html(escaped_block(left_html, f"original · {row.example_key}"))
         with right:
             st.html(escaped_block(right_html, "candidate" + (" (edited)" if edited else "")))
+        if dataset.schema in CHAT_LAYOUT or dataset.schema in PREFERENCE_SCHEMAS:
+            # The whole record for context; images, audio and other parts as placeholders.
+            with st.expander("Conversation"):
+                turns = to_turns(row.original, dataset.schema, placeholders=True)
+                rejected = rejected_text(row.original, dataset.schema)
+                if rejected is not None:
+                    turns.append(("rejected", rejected))
+                elif dataset.schema == "kto":
+                    turns.append(("label", "desirable" if row.original.get("label") else "undesirable"))
+                st.text("\n\n".join(f"{role}: {text}" for role, text in turns))
     else:
         # A whole new record (e.g. a refusal example): shown as JSON text, never as HTML.
         record = candidate.record or {"text": candidate.text}

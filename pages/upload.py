@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,7 @@ from augment_core.errors import AugmentError, InputError
 from augment_core.formats import apply_mapping, detect_schema, read_records
 from augment_core.importer import import_file
 from augment_core.records import SCHEMA_KEYS, SCHEMAS
-from studio.common import fmt_int, get_store, md_code, md_escape, select_dataset, show_error
+from studio.common import fmt_int, get_store, md_code, md_escape, select_dataset, show_error, spooled_upload
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "sample_alpaca.jsonl"
@@ -48,21 +45,6 @@ def _load_sample() -> None:
     select_dataset(SAMPLE_NAME)
 
 
-@contextmanager
-def _spooled(upload: Any) -> Iterator[Path]:
-    """The uploaded bytes in a temp file for as long as it is read (the readers take a path); removed after.
-
-    Only the extension comes from the upload's name (the importer reads the file type from it):
-    a path is never built from a name the user chose, however long or odd.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
-    try:
-        suffix = Path(upload.name).suffix.lower()
-        path = folder / f"upload{suffix if suffix[1:].isalnum() else ''}"
-        path.write_bytes(upload.getvalue())
-        yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _preview(upload: Any) -> tuple[list[dict[str, Any]], AugmentError | None]:
@@ -73,7 +55,7 @@ def _preview(upload: Any) -> tuple[list[dict[str, Any]], AugmentError | None]:
         return cached[1], cached[2]
     records: list[dict[str, Any]] = []
     error: AugmentError | None = None
-    with _spooled(upload) as path:
+    with spooled_upload(upload) as path:
         reader = read_records(path)
         try:
             records = [record for _, record in itertools.islice(reader, PREVIEW_ROWS)]
@@ -90,7 +72,7 @@ def _import(upload: Any, name: str, schema: str, mapping: dict[str, str]) -> Non
     """Import callback: runs before the rerun, so the sidebar can select the new dataset."""
     st.session_state.pop("upload_error", None)
     try:
-        with _spooled(upload) as path:
+        with spooled_upload(upload) as path:
             report = import_file(get_store(), path, name=name.strip(), schema=schema, mapping=mapping)
     except AugmentError as exc:
         st.session_state["upload_error"] = (exc, upload.name)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import string
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -105,3 +110,20 @@ def md_code(text: object) -> str:
 
 def fmt_int(value: Any) -> str:
     return f"{int(value):,}"
+
+
+@contextmanager
+def spooled_upload(upload: Any) -> Iterator[Path]:
+    """The uploaded bytes in a temp file for as long as it is read (the readers take a path); removed after.
+
+    Only the extension comes from the upload's name (the importer reads the file type from it):
+    a path is never built from a name the user chose, however long or odd.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="augment-upload-"))
+    try:
+        suffix = Path(upload.name).suffix.lower()
+        path = folder / f"upload{suffix if suffix[1:].isalnum() else ''}"
+        path.write_bytes(upload.getvalue())
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

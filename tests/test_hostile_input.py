@@ -117,3 +117,14 @@ def test_a_nul_in_a_reply_fails_that_candidate_only(store: Store, tmp_path: Path
     report = Pipeline(store, dataset, [paraphrase], llm=llm).run()
     assert report.added == 2 and report.failed == 1
     assert store.failure_reasons(dataset.id) == [("the new text contains a NUL character (\\u0000)", 1)]
+
+
+def test_the_length_limit_is_for_text_not_an_inline_image(tmp_path: Path, store: Store) -> None:
+    from augment_core.importer import import_file
+
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 300_000}}
+    record = {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]},
+                           {"role": "assistant", "content": "A cat."}]}  # fmt: skip
+    path = tmp_path / "image.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    assert import_file(store, path).imported == 1

@@ -93,7 +93,7 @@ BAD_INPUTS = {
     ),
     "bad_turn.jsonl": (
         '{"messages": [{"role": "user", "content": ["not", "text"]}]}\n',
-        "bad_turn.jsonl:1: field 'messages.0.content': expected a string, got list",
+        "bad_turn.jsonl:1: field 'messages.0.content.0': expected a content part object with a 'type'",
     ),
 }
 
