@@ -15,6 +15,7 @@ from augment_core.llm.pricing import load_prices
 from augment_core.mixing import SETTING_KEYS as MIX_KEYS
 from augment_core.mixing import mix_settings
 from augment_core.quality import DIVERSITY_SAMPLE_KEY, MODEL_KEY, thresholds_from_store
+from augment_core.review import AGREEMENT_KEY, MIN_RESPONSES_KEY, review_rule
 from augment_core.scoring import MEANING_THRESHOLD_KEY, OPTIMAL_BAND_KEY, VALID_WINDOW_KEY
 from augment_core.store import Store
 
@@ -29,6 +30,8 @@ SETTINGS: dict[str, str] = {
     MIX_KEYS["max_refusal_share"]: "cap on refusal examples in an export (default 0.1)",
     MIX_KEYS["seed"]: "tie-break seed of the mix (default 0)",
     PRICES_KEY: 'prices per model, USD per million tokens: {"model": {"input": 3, "output": 15}}',
+    MIN_RESPONSES_KEY: "reviewers' responses a candidate needs before it is decided (default 1)",
+    AGREEMENT_KEY: "how those responses decide: any (the latest), majority or unanimous (default any)",
 }
 
 
@@ -37,6 +40,7 @@ def _check(store: Store) -> None:
     thresholds_from_store(store)
     mix_settings(store)
     load_prices(store)
+    review_rule(store)
     int(store.get_setting(DIVERSITY_SAMPLE_KEY, 1000))
 
 
