@@ -129,6 +129,18 @@ leases = sa.Table(
     sa.Column("expires_at", sa.String(40), nullable=False),
 )
 
+# The audit of the accept rule: a stratified sample of candidates, each with the rule's verdict when drawn.
+audits = sa.Table(
+    "audits",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("accepted", sa.Boolean, nullable=False),  # the accept rule's verdict
+    sa.Column("reviewer", sa.String(200), nullable=True),  # queued for this reviewer; None: anyone
+    sa.Column("drawn_at", sa.String(40), nullable=False),
+    sa.Index("ix_audits_dataset", "dataset_id", "accepted"),
+)
+
 settings = sa.Table(
     "settings",
     metadata,

@@ -1,4 +1,5 @@
-"""Review as a team: ``responses`` (one row per candidate and reviewer), ``reviewers`` (roles), ``leases``.
+"""Review as a team: ``responses`` (one row per candidate and reviewer), ``reviewers`` (roles), ``leases``
+(work queues) and ``audits`` (the sample that checks the accept rule against people).
 
 ``decisions`` stays, now as the status the review rule derives from a candidate's responses, so
 the review page's filters and sorts keep joining one row per candidate. Each decision stored
@@ -40,6 +41,17 @@ def upgrade() -> None:
         sa.Column("reviewer", sa.String(200), primary_key=True),
         sa.Column("expires_at", sa.String(40), nullable=False),
     )
+    op.create_table(
+        "audits",
+        sa.Column(
+            "candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("accepted", sa.Boolean, nullable=False),
+        sa.Column("reviewer", sa.String(200), nullable=True),
+        sa.Column("drawn_at", sa.String(40), nullable=False),
+    )
+    op.create_index("ix_audits_dataset", "audits", ["dataset_id", "accepted"])
     op.execute(
         sa.text(
             "INSERT INTO responses (candidate_id, reviewer, dataset_id, status, edited_text, decided_at) "
@@ -50,6 +62,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audits_dataset", "audits")
+    op.drop_table("audits")
     op.drop_table("leases")
     op.drop_table("reviewers")
     op.drop_index("ix_responses_dataset_reviewer", "responses")

@@ -1,0 +1,137 @@
+"""Work queues: each reviewer's "Next" is a candidate that still needs responses, that they have not
+answered, and that is not held by enough other reviewers already (a lease, a few minutes long).
+
+A candidate needs ``review.min_responses`` responses; under ``majority`` a tie needs one more.
+Someone looking at a candidate holds it until their lease expires or they answer, so with the
+default rule (one response) two reviewers never get the same candidate. The lease is taken in one
+transaction with the check (PostgreSQL: the candidate's row locked, others skipped while locked;
+SQLite: one writer at a time, a stale read retried), so two reviewers asking at once get two
+different candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from augment_core.records import CandidateStatus
+from augment_core.store.db import Database
+from augment_core.store.responses import rule_in
+from augment_core.store.schema import audits, candidates, decisions, leases, responses
+
+LEASE_MINUTES = 10
+_LOOK_AHEAD = 20  # candidates read per try; those taken meanwhile are skipped
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _open_slots(reviewer: str, stamp: str, min_responses: int, majority: bool) -> Any:
+    """A condition on ``candidates``: still needs a response that ``reviewer`` may give now."""
+    mine = sa.select(responses.c.candidate_id).where(
+        responses.c.candidate_id == candidates.c.id, responses.c.reviewer == reviewer
+    )
+    answered = (
+        sa.select(sa.func.count()).select_from(responses).where(responses.c.candidate_id == candidates.c.id)
+    ).scalar_subquery()
+    holder_answered = sa.select(responses.c.candidate_id).where(
+        responses.c.candidate_id == leases.c.candidate_id, responses.c.reviewer == leases.c.reviewer
+    )
+    held = (
+        sa.select(sa.func.count())
+        .select_from(leases)
+        .where(
+            leases.c.candidate_id == candidates.c.id,
+            leases.c.reviewer != reviewer,
+            leases.c.expires_at > stamp,
+            ~holder_answered.exists(),
+        )
+    ).scalar_subquery()
+    needed = answered + held < min_responses
+    if majority:  # a tie needs one more response
+        needed = sa.or_(needed, sa.and_(answered >= min_responses, held == 0))
+    return sa.and_(~mine.exists(), needed)
+
+
+class QueueQueries:
+    """Hand out candidates to reviewers and count their progress; part of the Store facade."""
+
+    db: Database
+
+    def next_in_queue(
+        self, dataset_id: int, reviewer: str, skip: Sequence[str] = (), minutes: float = LEASE_MINUTES
+    ) -> str | None:
+        """The id of ``reviewer``'s next candidate, leased to them for ``minutes``; None when their queue is empty.
+
+        A candidate they hold already comes first (a rerun shows the same one); ``skip`` leaves some out.
+        """
+
+        def work(conn: Connection) -> str | None:
+            moment = datetime.now(UTC)
+            stamp, until = _stamp(moment), _stamp(moment + timedelta(minutes=minutes))
+            rule = rule_in(conn)
+            slots = _open_slots(reviewer, stamp, rule.min_responses, rule.agreement == "majority")
+            base = (
+                sa.select(candidates.c.id)
+                .select_from(candidates.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id))
+                .where(
+                    candidates.c.dataset_id == dataset_id,
+                    candidates.c.status == CandidateStatus.OK,
+                    decisions.c.status.is_(None),
+                    slots,
+                )
+            )
+            audit = (
+                sa.select(candidates.c.id)
+                .select_from(candidates.join(audits, audits.c.candidate_id == candidates.c.id))
+                .where(
+                    audits.c.dataset_id == dataset_id,
+                    sa.or_(audits.c.reviewer.is_(None), audits.c.reviewer == reviewer),
+                    _open_slots(reviewer, stamp, 1, False),  # one person's answer is what the audit needs
+                )
+            )
+            if skip:
+                base = base.where(candidates.c.id.not_in(list(skip)))
+                audit = audit.where(candidates.c.id.not_in(list(skip)))
+            held = sa.select(leases.c.candidate_id).where(
+                leases.c.candidate_id == candidates.c.id, leases.c.reviewer == reviewer, leases.c.expires_at > stamp
+            )
+            # The audit sample first: it is what tells how far the rule can be trusted.
+            sources = [(audit, (candidates.c.id,)), (base, (candidates.c.example_id, candidates.c.id))]
+            found = None
+            for query, order in sources:  # one this reviewer holds already
+                found = conn.execute(query.where(held.exists()).order_by(*order).limit(1)).scalar_one_or_none()
+                if found is not None:
+                    break
+            for query, order in sources if found is None else ():
+                for cid in conn.execute(query.order_by(*order).limit(_LOOK_AHEAD)).scalars().all():
+                    if self._still_open(conn, cid, query):
+                        found = cid
+                        break
+                if found is not None:
+                    break
+            if found is not None:
+                row = {"candidate_id": found, "reviewer": reviewer, "expires_at": until}
+                conn.execute(self.db.upsert(leases, row, ["expires_at"]))
+            conn.execute(leases.delete().where(leases.c.expires_at <= stamp))
+            return found
+
+        return self.db.write(work)
+
+    def _still_open(self, conn: Connection, candidate_id: str, query: Any) -> bool:
+        """Lock the candidate (PostgreSQL; skipped when another reviewer holds the lock) and ask ``query`` again."""
+        if conn.dialect.name != "sqlite":
+            lock = sa.select(candidates.c.id).where(candidates.c.id == candidate_id).with_for_update(skip_locked=True)
+            if conn.execute(lock).first() is None:
+                return False
+        return conn.execute(query.where(candidates.c.id == candidate_id)).first() is not None
+
+    def release(self, candidate_id: str, reviewer: str) -> None:
+        """Give a held candidate back (a reviewer skips it)."""
+        mine = sa.and_(leases.c.candidate_id == candidate_id, leases.c.reviewer == reviewer)
+        self.db.write(lambda conn: conn.execute(leases.delete().where(mine)))
