@@ -43,3 +43,27 @@ def test_a_reviewer_without_the_admin_role_sees_no_bulk_actions_and_no_export(
     store.set_reviewer(ME, "admin")
     at = make_app("pages/review.py", dataset="sample")
     assert [t for t in at.toggle if t.key == "rv_bulk_open"]
+
+
+def test_insights_shows_agreement_and_opens_a_conflict_in_review(make_app: MakeApp, store: Store) -> None:  # noqa: F811
+    ids = seed(store)
+    for cid, (a, b) in zip(ids[:2], [("approved", "approved"), ("approved", "rejected")], strict=True):
+        store.set_decision(cid, a, reviewer="ann")
+        store.set_decision(cid, b, reviewer="bob")
+    at = make_app("pages/insights.py", dataset="sample")
+    at.toggle(key="insights_team").set_value(True).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Candidates in conflict"] == "1" and metrics["Reviewers who answered"] == "2"
+    assert at.selectbox(key="tm_conflict").value == ids[1]
+    assert any("precision  0 drawn" in t.value for t in at.text)
+    at.number_input(key="tm_audit_n").set_value(4).run()
+    at.button(key="tm_audit_go").click().run()
+    assert "Queued 2 approved and 2 not approved by the rule" in at.success[0].value
+    at.button(key="tm_open").click().run()
+    assert not at.exception, at.exception
+    review = [m.value for m in at.markdown]
+    assert any("`ann`" in v and "approved" in v for v in review)
+    assert any("`bob`" in v and "rejected" in v for v in review)
+    at.button(key="rv_reject").click().run()
+    assert [(r.reviewer, r.status) for r in store.get_responses(ids[1])][-1] == (ME, "rejected")

@@ -5,7 +5,7 @@ A candidate needs ``review.min_responses`` responses; under ``majority`` a tie n
 Someone looking at a candidate holds it until their lease expires or they answer, so with the
 default rule (one response) two reviewers never get the same candidate. The lease is taken in one
 transaction with the check (PostgreSQL: the candidate's row locked, others skipped while locked;
-SQLite: one writer at a time, a stale read retried), so two reviewers asking at once get two
+SQLite: the write lock taken before the check), so two reviewers asking at once get two
 different candidates.
 """
 
@@ -74,6 +74,10 @@ class QueueQueries:
         def work(conn: Connection) -> str | None:
             moment = datetime.now(UTC)
             stamp, until = _stamp(moment), _stamp(moment + timedelta(minutes=minutes))
+            # A write first: on SQLite it takes the one write lock before anything is read (pysqlite
+            # begins a transaction only at a write), so two reviewers' reads cannot both see a
+            # candidate free; on PostgreSQL the candidate's row lock below does that.
+            conn.execute(leases.delete().where(leases.c.expires_at <= stamp))
             rule = rule_in(conn)
             slots = _open_slots(reviewer, stamp, rule.min_responses, rule.agreement == "majority")
             base = (
@@ -118,7 +122,6 @@ class QueueQueries:
             if found is not None:
                 row = {"candidate_id": found, "reviewer": reviewer, "expires_at": until}
                 conn.execute(self.db.upsert(leases, row, ["expires_at"]))
-            conn.execute(leases.delete().where(leases.c.expires_at <= stamp))
             return found
 
         return self.db.write(work)
