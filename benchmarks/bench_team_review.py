@@ -32,8 +32,11 @@ from augment_core.store import Store  # noqa: E402
 from augment_core.store.schema import candidates, decisions, responses  # noqa: E402
 
 
-def respond(store: Store, dataset_id: int, n_reviewers: int, per_candidate: int, answered: float) -> int:
-    """Store the team's responses and the decisions they derive; returns how many responses."""
+def respond(
+    store: Store, dataset_id: int, n_reviewers: int, per_candidate: int, answered: float, decisions_only: bool = False
+) -> int:
+    """Store the team's responses and the decisions they derive; returns how many responses
+    (``decisions_only``: the same decisions without their responses, the store as one reviewer left it)."""
     rng = random.Random(1)
     names = [f"reviewer-{i:02d}" for i in range(n_reviewers)]
     with store.engine.connect() as conn:
@@ -56,9 +59,10 @@ def respond(store: Store, dataset_id: int, n_reviewers: int, per_candidate: int,
                 assert latest is not None
                 derived.append({"candidate_id": cid, "status": latest[0], "edited_text": None,
                                 "decided_at": latest[1]})
-            conn.execute(responses.insert(), rows)
+            if not decisions_only:
+                conn.execute(responses.insert(), rows)
+                n += len(rows)
             conn.execute(decisions.insert(), derived)
-            n += len(rows)
     return n
 
 
@@ -69,6 +73,8 @@ def main() -> None:
     parser.add_argument("--per-candidate", type=int, default=3)
     parser.add_argument("--answered", type=float, default=0.6, help="share of the file already answered")
     parser.add_argument("--clicks", type=int, default=15)
+    parser.add_argument("--decisions-only", action="store_true",
+                        help="the same decisions without responses: what the page costs without a team")
     args = parser.parse_args()
 
     from streamlit.runtime.pages_manager import PagesManager
@@ -86,7 +92,9 @@ def main() -> None:
         store = Store(url)
         started = time.perf_counter()
         dataset_id = fill(store, args.candidates)
-        n_responses = respond(store, dataset_id, args.reviewers, args.per_candidate, args.answered)
+        n_responses = respond(
+            store, dataset_id, args.reviewers, args.per_candidate, args.answered, args.decisions_only
+        )
         pending = store.count_review(dataset_id, ReviewFilter(status="pending"))
         print(f"store: {args.candidates:,} candidates, {n_responses:,} responses by {args.reviewers} reviewers, "
               f"{pending:,} pending; filled in {time.perf_counter() - started:.1f} s")

@@ -24,7 +24,7 @@ from augment_core.store.responses import rule_in
 from augment_core.store.schema import audits, candidates, decisions, leases, responses
 
 LEASE_MINUTES = 10
-_LOOK_AHEAD = 20  # candidates read per try; those taken meanwhile are skipped
+_PAGE = 200  # pending candidates read at a time, in file order
 
 
 def _stamp(moment: datetime) -> str:
@@ -80,16 +80,16 @@ class QueueQueries:
             conn.execute(leases.delete().where(leases.c.expires_at <= stamp))
             rule = rule_in(conn)
             slots = _open_slots(reviewer, stamp, rule.min_responses, rule.agreement == "majority")
-            base = (
+            pending = (
                 sa.select(candidates.c.id)
                 .select_from(candidates.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id))
                 .where(
                     candidates.c.dataset_id == dataset_id,
                     candidates.c.status == CandidateStatus.OK,
                     decisions.c.status.is_(None),
-                    slots,
                 )
             )
+            base = pending.where(slots)
             audit = (
                 sa.select(candidates.c.id)
                 .select_from(candidates.join(audits, audits.c.candidate_id == candidates.c.id))
@@ -100,31 +100,47 @@ class QueueQueries:
                 )
             )
             if skip:
+                pending = pending.where(candidates.c.id.not_in(list(skip)))
                 base = base.where(candidates.c.id.not_in(list(skip)))
                 audit = audit.where(candidates.c.id.not_in(list(skip)))
-            held = sa.select(leases.c.candidate_id).where(
-                leases.c.candidate_id == candidates.c.id, leases.c.reviewer == reviewer, leases.c.expires_at > stamp
+            # Driven from the reviewer's few leases, not by walking every candidate to find none.
+            held = candidates.c.id.in_(
+                sa.select(leases.c.candidate_id).where(leases.c.reviewer == reviewer, leases.c.expires_at > stamp)
             )
             # The audit sample first: it is what tells how far the rule can be trusted.
-            sources = [(audit, (candidates.c.id,)), (base, (candidates.c.example_id, candidates.c.id))]
+            file_order = (candidates.c.example_id, candidates.c.id)
+            sources = [(audit, (candidates.c.id,)), (base, file_order)]
             found = None
             for query, order in sources:  # one this reviewer holds already
-                found = conn.execute(query.where(held.exists()).order_by(*order).limit(1)).scalar_one_or_none()
+                found = conn.execute(query.where(held).order_by(*order).limit(1)).scalar_one_or_none()
                 if found is not None:
                     break
-            for query, order in sources if found is None else ():
-                for cid in conn.execute(query.order_by(*order).limit(_LOOK_AHEAD)).scalars().all():
-                    if self._still_open(conn, cid, query):
-                        found = cid
-                        break
-                if found is not None:
+            if found is None:
+                found = self._first_open(conn, audit, audit.order_by(candidates.c.id).limit(_PAGE))
+            offset = 0
+            while found is None:
+                # The pending ones a page at a time in file order, then the slots checked on that page
+                # alone: asked in one query, PostgreSQL cannot estimate the slots and sorts them all.
+                page = conn.execute(pending.order_by(*file_order).limit(_PAGE).offset(offset))
+                ids = list(page.scalars())
+                if not ids:
                     break
+                on_page = base.where(candidates.c.id.in_(ids)).order_by(*file_order)
+                found = self._first_open(conn, base, on_page)
+                offset += _PAGE
             if found is not None:
                 row = {"candidate_id": found, "reviewer": reviewer, "expires_at": until}
                 conn.execute(self.db.upsert(leases, row, ["expires_at"]))
             return found
 
         return self.db.write(work)
+
+    def _first_open(self, conn: Connection, query: Any, listed: Any) -> str | None:
+        """The first id ``listed`` gives that is still open when locked (see ``_still_open``)."""
+        for cid in conn.execute(listed).scalars().all():
+            if self._still_open(conn, cid, query):
+                return str(cid)
+        return None
 
     def _still_open(self, conn: Connection, candidate_id: str, query: Any) -> bool:
         """Lock the candidate (PostgreSQL; skipped when another reviewer holds the lock) and ask ``query`` again."""
