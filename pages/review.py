@@ -19,6 +19,7 @@ PAGE_SIZE = 20
 CURSOR = "rv_cursor"
 QUEUE = "rv_queue"  # the toggle: this reviewer's work queue instead of the filtered list
 SKIPPED = "rv_skipped"
+FOCUS = "rv_focus"  # a candidate opened from Insights (a conflict): shown until "Back to the list"
 BANDS: dict[str, dict[str, bool]] = {
     "any": {},
     "optimal band": {"optimal": True},
@@ -162,6 +163,27 @@ def skip(candidate_id: str) -> None:
     store.release(candidate_id, reviewer)
 
 
+def focus_card(candidate_id: str) -> None:
+    """One candidate opened from elsewhere (a conflict on Insights), with every reviewer's response."""
+    row = store.review_row(candidate_id)
+    st.button("Back to the list", key="rv_unfocus", icon=":material/arrow_back:",
+              on_click=lambda: st.session_state.pop(FOCUS, None))
+    if row is None:
+        st.info("That candidate is no longer stored.")
+        return
+    st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
+    for response in store.get_responses(candidate_id):
+        st.markdown(f"{md_code(response.reviewer)}: {DECISION_BADGE[response.status]} · {response.decided_at}"
+                    + (" · edited" if response.edited_text else ""))
+    _draw_candidate(row)
+    b1, b2 = st.columns(2)
+    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+              on_click=decide, args=(candidate_id, "approved"), width="stretch")
+    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+              on_click=decide, args=(candidate_id, "rejected"), width="stretch")
+    _edit_box(row)
+
+
 def queue_card() -> None:
     """The reviewer's work queue: the next candidate that still needs their response, held for them a while."""
     cid = store.next_in_queue(dataset.id, reviewer, skip=st.session_state.get(SKIPPED, []))
@@ -190,6 +212,9 @@ def queue_card() -> None:
 @st.fragment
 def review_card() -> None:
     """One candidate at a time; a click reruns only this card, not the filters above."""
+    if focused := st.session_state.get(FOCUS):
+        focus_card(focused)
+        return
     if st.session_state.get(QUEUE):
         queue_card()
         return
