@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio.identity import current_reviewer
 from studio.sidebar import draw_sidebar
 
 # Emoji, not ":material/..." icons: the browser fetches a material page icon (the favicon) from
 # fonts.gstatic.com, and a local tool makes no outside request. Icons on buttons use the bundled font.
 
 st.set_page_config(page_title="Augmentation studio", page_icon="✨", layout="wide")
+current_reviewer()  # with authentication configured, nothing below is drawn before a login
 
 page = st.navigation(
     [

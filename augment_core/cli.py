@@ -7,6 +7,7 @@ line on stderr and exit code 2, a failed run with exit code 1, never a bare trac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -22,7 +23,8 @@ from augment_core.formats import FILE_TYPES, parse_mapping
 from augment_core.importer import import_file
 from augment_core.llm import PROVIDERS
 from augment_core.records import SCHEMAS, Dataset, Selection
-from augment_core.store import DEFAULT_URL, Store
+from augment_core.store import DEFAULT_URL, ROLES, Store
+from augment_core.team import local_reviewer
 from augment_core.trainers import TRAINERS
 
 Command = Callable[[argparse.Namespace, Store], int]
@@ -135,6 +137,7 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     embedder = Embedder.load(model_name_from_store(store)) if args.similarity else None
     diversity = {k: v.as_dict() for k, v in dataset_diversity(store, dataset, embedder).items()}
     stats["diversity"] = diversity
+    stats["review"] = review_progress(store, dataset.id, counts)
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -147,6 +150,18 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
         print(f"  failed x{count:<6} {reason[:160]}")
     d = counts.decisions
     print(f"decisions    {d.approved} approved, {d.rejected} rejected, {d.pending} pending")
+    review: Any = stats["review"]
+    rule = review["rule"]
+    print(f"review rule  {rule['min_responses']} response(s), agreement {rule['agreement']}")
+    for name, answered in review["responses_by_reviewer"].items():
+        print(f"  {name:<30} {answered} answered")
+    team = review["agreement"]
+    alpha = "-" if team["alpha"] is None else f"{team['alpha']:.3f}"
+    print(f"agreement    Krippendorff's alpha {alpha} on {team['units']} candidates, "
+          f"{len(team['conflicts'])} in conflict")
+    for pair in team["pairs"]:
+        kappa = "-" if pair["kappa"] is None else f"{pair['kappa']:.3f}"
+        print(f"  kappa {pair['first']} / {pair['second']}: {kappa} on {pair['shared']} shared")
     print("diversity    (instructions)    distinct-1  distinct-2  mean pairwise similarity")
     for label, key in (("originals", "originals"), ("+ approved", "with_approved")):
         v = diversity[key]
@@ -154,6 +169,21 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
         sim = "-" if mean is None else f"{mean:.3f} (n={v['sampled']})"
         print(f"  {label:<14} {v['texts']:>7}     {v['distinct_1']:>10.3f}  {v['distinct_2']:>10.3f}  {sim}")
     return 0
+
+
+def review_progress(store: Store, dataset_id: int, counts: Any) -> dict[str, Any]:
+    """The review rule, each reviewer's responses, overall progress and agreement, for `augment stats`."""
+    from augment_core.agreement import agreement
+    from augment_core.review import review_rule
+
+    d = counts.decisions
+    return {
+        "rule": dataclasses.asdict(review_rule(store)),
+        "decided": d.approved + d.rejected,
+        "reviewable": d.approved + d.rejected + d.pending,
+        "responses_by_reviewer": store.responses_by_reviewer(dataset_id),
+        "agreement": agreement(store.dataset_responses(dataset_id)).as_dict(),
+    }
 
 
 def cmd_export(args: argparse.Namespace, store: Store) -> int:
@@ -309,8 +339,10 @@ def cmd_score(args: argparse.Namespace, store: Store) -> int:
 
 def cmd_review(args: argparse.Namespace, store: Store) -> int:
     from augment_core.review import bulk_review
+    from augment_core.team import require_admin
 
     dataset = pick_dataset(store, args.dataset)
+    require_admin(store, args.reviewer, "a bulk decision")
     if store.count_unscored_candidates(dataset.id):
         print("note: some candidates are not scored yet and are left alone; run `augment score`", file=sys.stderr)
     count = bulk_review(store, dataset, args.action)
@@ -319,9 +351,48 @@ def cmd_review(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.audit import audit_report, draw_audit
+    from augment_core.team import require_admin
+
+    dataset = pick_dataset(store, args.dataset)
+    if args.sample:
+        require_admin(store, args.reviewer, "drawing an audit sample")
+        accepted, rejected = draw_audit(store, dataset, args.sample, reviewer=args.queue_for, seed=args.seed)
+        whom = f"for {args.queue_for}" if args.queue_for else "for every reviewer"
+        print(f"queued {accepted} candidates the accept rule approves and {rejected} it does not, {whom} "
+              "(first in the studio's queue)")
+    report = audit_report(store, dataset)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def cmd_reviewers(args: argparse.Namespace, store: Store) -> int:
+    from augment_core import team
+
+    if args.change == "add":
+        team.set_reviewer(store, args.reviewer, args.name, args.role)
+    elif args.change == "remove":
+        team.remove_reviewer(store, args.reviewer, args.name)
+    listed = store.reviewers()
+    if not listed:
+        print("no reviewers listed: everyone is an admin (add one with `augment reviewers add NAME --role admin`)")
+    for name, role in listed.items():
+        print(f"{name:<32} {role}")
+    return 0
+
+
 def _choices(augmenter: str, setting: str) -> list[str]:
     """The choices of an augmenter's setting, from the augmenter registry."""
     return next(list(s.choices) for s in AUGMENTERS[augmenter].settings if s.name == setting)
+
+
+REVIEWER_FLAG = ("--reviewer",)
+REVIEWER_OPTIONS = {"default": local_reviewer(), "help": "who acts (default: the OS user); roles: `augment reviewers`"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -431,7 +502,23 @@ def build_parser() -> argparse.ArgumentParser:
         const="reject-invalid",
         help="reject those outside the validity window and the near-duplicates",
     )
+    p.add_argument(*REVIEWER_FLAG, **REVIEWER_OPTIONS)  # type: ignore[arg-type]
     p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("audit", parents=[common], help="check the accept rule against people: draw a sample, report")
+    p.add_argument("--sample", type=positive_int, help="queue N more candidates, half per verdict of the accept rule")
+    p.add_argument("--for", dest="queue_for", metavar="NAME", help="queue them for this reviewer only")
+    p.add_argument("--seed", type=int, help="random seed of the draw")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(*REVIEWER_FLAG, **REVIEWER_OPTIONS)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("reviewers", parents=[common], help="list, add or remove reviewers and their roles")
+    p.add_argument("change", nargs="?", choices=["add", "remove"], help="without it, list them")
+    p.add_argument("name", nargs="?", help="the reviewer to add or remove")
+    p.add_argument("--role", default="reviewer", choices=list(ROLES))
+    p.add_argument(*REVIEWER_FLAG, **REVIEWER_OPTIONS)  # type: ignore[arg-type]
+    p.set_defaults(func=cmd_reviewers)
 
     p = sub.add_parser("export", parents=[common], help="export the curated set with a controlled mix")
     p.add_argument("output", help="file to write (.jsonl, .json, .csv, .parquet)")

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -41,6 +41,7 @@ from augment_core.records import (
     DecisionStatus,
     Example,
     RecordError,
+    Response,
     Score,
     Selection,
     convert_record,
@@ -79,6 +80,7 @@ PROVENANCE_FIELDS = (
     "decision",
     "edited_text",
     "decided_at",
+    "responses",  # every reviewer's response; "decision" above is what the review rule derived from them
 )
 # Never let anything that looks like a credential out, whatever an augmenter put in its params.
 _SECRET = re.compile(r"api[_-]?key|secret|password|authorization|bearer", re.IGNORECASE)
@@ -380,7 +382,9 @@ def _records(
         return record
 
     for batch in store.iter_examples(dataset.id, batch_size=_BATCH):
-        details = store.export_candidates(cid for example in batch for cid in by_example.get(example.id, ()))
+        ids = [cid for example in batch for cid in by_example.get(example.id, ())]
+        details = store.export_candidates(ids)
+        responses = store.responses_of(ids) if style is not None else {}
         for example in batch:
             if options.include_originals:
                 yield finish(example.record, _original_meta(example))
@@ -388,17 +392,18 @@ def _records(
                 candidate, score, decision = details[cid]
                 yield finish(
                     _candidate_record(candidate, example, decision, dataset.schema, id_key),
-                    _meta(candidate, example, score, decision, dataset.schema),
+                    _meta(candidate, example, score, decision, dataset.schema, responses.get(cid, [])),
                 )
     orphans = by_example.get(None, ())
     for start in range(0, len(orphans), _BATCH):
         chunk = orphans[start : start + _BATCH]
         details = store.export_candidates(chunk)
+        responses = store.responses_of(chunk) if style is not None else {}
         for cid in chunk:
             candidate, score, decision = details[cid]
             yield finish(
                 _candidate_record(candidate, None, decision, dataset.schema, id_key),
-                _meta(candidate, None, score, decision, dataset.schema),
+                _meta(candidate, None, score, decision, dataset.schema, responses.get(cid, [])),
             )
 
 
@@ -479,7 +484,12 @@ def _original_meta(example: Example) -> dict[str, Any]:
 
 
 def _meta(
-    candidate: Candidate, example: Example | None, score: Score | None, decision: Decision | None, schema: str = ""
+    candidate: Candidate,
+    example: Example | None,
+    score: Score | None,
+    decision: Decision | None,
+    schema: str = "",
+    responses: Sequence[Response] = (),
 ) -> dict[str, Any]:
     prov = candidate.provenance or {}
     meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
@@ -498,6 +508,10 @@ def _meta(
         decision=decision.status if decision is not None else DecisionStatus.PENDING,
         edited_text=decision.edited_text if decision is not None else None,
         decided_at=decision.decided_at if decision is not None else None,
+        responses=[
+            {"reviewer": r.reviewer, "status": r.status.value, "edited_text": r.edited_text, "decided_at": r.decided_at}
+            for r in responses
+        ],
     )
     if score is not None:
         meta.update(

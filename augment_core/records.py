@@ -185,6 +185,17 @@ class Decision:
     decided_at: str = ""
 
 
+@dataclass(frozen=True)
+class Response:
+    """One reviewer's own decision on one candidate; the candidate's Decision is derived from these."""
+
+    candidate_id: str
+    reviewer: str
+    status: DecisionStatus
+    edited_text: str | None = None
+    decided_at: str = ""
+
+
 def effective_text(candidate: Candidate, decision: Decision | None) -> str:
     """What the candidate says after review: the reviewer's edit where there is one, else its own text.
 

@@ -9,18 +9,24 @@ One place for each rule, used by `augment review`, the studio's bulk actions, th
   ``meaning_preserved`` at its cut-off. What is doubtful stays for a human.
 - ``bulk_plan``: each bulk action as (filter, decision) pairs; only the filter-based ones touch
   decided candidates.
+- ``ReviewRule`` / ``derive``: a candidate's status from its reviewers' responses: nothing until
+  ``review.min_responses`` responses, then by ``review.agreement``: ``any`` (the latest response,
+  what one reviewer always had), ``majority`` (more than half; a tie stays pending) or
+  ``unanimous`` (all alike; a disagreement stays pending).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from augment_core.errors import InputError
 from augment_core.records import DecisionStatus
+from augment_core.settings import AGREEMENT_KEY, MIN_RESPONSES_KEY, setting
 
 if TYPE_CHECKING:
-    from augment_core.records import Dataset
+    from augment_core.records import Dataset, Response
     from augment_core.store import Store
 
 
@@ -85,3 +91,41 @@ def bulk_plan(store: Store, action: str, current: ReviewFilter | None = None) ->
 def bulk_review(store: Store, dataset: Dataset, action: str, current: ReviewFilter | None = None) -> int:
     """Apply a bulk action; returns how many candidates this call changed."""
     return sum(store.bulk_decide(dataset.id, flt, status) for flt, status in bulk_plan(store, action, current))
+
+
+@dataclass(frozen=True)
+class ReviewRule:
+    """How many responses a candidate needs and how they must agree for it to be decided."""
+
+    min_responses: int = 1
+    agreement: str = "any"  # settings.AGREEMENTS
+
+
+def review_rule(store: Store) -> ReviewRule:
+    """This store's review rule (settings ``review.min_responses`` and ``review.agreement``)."""
+    return ReviewRule(setting(store, MIN_RESPONSES_KEY), setting(store, AGREEMENT_KEY))
+
+
+def derive(rule: ReviewRule, responses: Sequence[Response]) -> tuple[DecisionStatus, str | None]:
+    """The candidate's (status, edited text) from its responses under ``rule``.
+
+    The edit is the latest one any reviewer made (one reviewer's edit survives their later Approve
+    or Reject, as it always did); pending has none.
+    """
+    if len(responses) < max(rule.min_responses, 1):
+        return DecisionStatus.PENDING, None
+    ordered = sorted(responses, key=lambda r: (r.decided_at, r.reviewer))
+    approved = sum(r.status == DecisionStatus.APPROVED for r in ordered)
+    rejected = len(ordered) - approved
+    if rule.agreement == "any":
+        status = ordered[-1].status
+    elif rule.agreement == "majority":
+        status = DecisionStatus.APPROVED if approved > rejected else DecisionStatus.REJECTED
+        if approved == rejected:
+            status = DecisionStatus.PENDING
+    else:  # unanimous
+        status = ordered[0].status if approved in (0, len(ordered)) else DecisionStatus.PENDING
+    if status is DecisionStatus.PENDING:
+        return status, None
+    edits = [r.edited_text for r in ordered if r.edited_text]
+    return status, edits[-1] if edits else None

@@ -35,6 +35,9 @@ MIX_KEYS = {
 PRICES_KEY = "llm.prices"
 MAX_FIELD_CHARS_KEY = "import.max_field_chars"
 MAX_REPLY_CHARS_KEY = "llm.max_reply_chars"
+MIN_RESPONSES_KEY = "review.min_responses"
+AGREEMENT_KEY = "review.agreement"
+AGREEMENTS = ("any", "majority", "unanimous")
 TIMEOUT_KEY = "llm.timeout"
 MAX_RETRIES_KEY = "llm.max_retries"
 DEFAULT_VALID_WINDOW = (0.70, 0.98)
@@ -110,6 +113,15 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return str(value)
+
+    return check
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a name or path, got {value!r}")
@@ -140,6 +152,10 @@ REGISTRY: dict[str, StoredSetting] = {
         StoredSetting(TIMEOUT_KEY, 60.0, "seconds to wait for one LLM reply before trying again (`run --timeout`)",
                       _seconds),
         StoredSetting(MAX_RETRIES_KEY, 5, "retries of a failed LLM request (`run --max-retries`)", _positive_int(0)),
+        StoredSetting(MIN_RESPONSES_KEY, 1, "reviewers' responses a candidate needs before it is decided",
+                      _positive_int(1)),
+        StoredSetting(AGREEMENT_KEY, "any", "how those responses decide: any (the latest), majority or unanimous",
+                      _choice(AGREEMENTS)),
         StoredSetting(MAX_FIELD_CHARS_KEY, 200_000, "longest text field an import accepts, in characters",
                       _positive_int(1)),
         StoredSetting(MAX_REPLY_CHARS_KEY, 100_000,
@@ -167,10 +183,13 @@ def checked(key: str, value: Any) -> Any:
 def setting(store: Store | None, key: str) -> Any:
     """The stored value of ``key``, checked (else its default; no store: the default): what every
     reader of a setting calls."""
-    entry = _entry(key)
-    value = None if store is None else store.get_setting(key)
+    return from_stored(key, None if store is None else store.get_setting(key))
+
+
+def from_stored(key: str, value: Any) -> Any:
+    """A value as read from the settings table (None: unset) turned into what readers use."""
     if value is None:
-        return entry.default
+        return _entry(key).default
     try:
         return checked(key, value)
     except InputError as exc:  # stored by an older version or by hand: say how to mend it

@@ -15,6 +15,7 @@ from augment_core.mixing import mix_settings
 from augment_core.records import Selection
 from augment_core.trainers import TRAINERS
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
+from studio.identity import current_is_admin
 
 MIME_TYPES = {"jsonl": "application/jsonl", "json": "application/json", "csv": "text/csv",
               "parquet": "application/vnd.apache.parquet"}
@@ -24,6 +25,9 @@ PREPARED = "export_prepared"
 
 st.title("Export")
 dataset = require_dataset()
+if not current_is_admin():
+    st.info("Exporting is for admins; ask one of them (`augment reviewers` lists the team).")
+    st.stop()
 store = get_store()
 stored = mix_settings(store)
 

@@ -181,3 +181,9 @@ if after["mean_pairwise_similarity"] is not None and before["mean_pairwise_simil
               delta_color="inverse", help=f"over a random {after['sampled']:,} instructions; lower: more diverse")
 st.caption("Augmented text adds the same meaning in new words: distinct-n can drop when the templates repeat "
            "their own phrases, which is a reason to mix augmenters.")
+
+# ---- the team: a toggle, so the agreement figures are computed only when asked for ----
+if st.toggle("Team: progress, agreement and the audit of the accept rule", key="insights_team"):
+    from studio.team_panel import draw_team_panel
+
+    draw_team_panel(dataset)

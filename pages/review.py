@@ -14,9 +14,13 @@ from augment_core.review import FILTER_ACTIONS, ReviewFilter, bulk_plan
 from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.diff import escaped_block, highlight_changes
+from studio.identity import current_is_admin, current_reviewer
 
 PAGE_SIZE = 20
 CURSOR = "rv_cursor"
+QUEUE = "rv_queue"  # the toggle: this reviewer's work queue instead of the filtered list
+SKIPPED = "rv_skipped"
+FOCUS = "rv_focus"  # a candidate opened from Insights (a conflict): shown until "Back to the list"
 BANDS: dict[str, dict[str, bool]] = {
     "any": {},
     "optimal band": {"optimal": True},
@@ -28,9 +32,14 @@ st.title("Review")
 dataset = require_dataset()
 store = get_store()
 counts = dataset_counts(dataset)
+reviewer = current_reviewer()
+admin = current_is_admin()
 
 
 augmenters = sorted(counts.by_augmenter)
+
+st.toggle("My queue", key=QUEUE, help="the candidates that still need your response, one after another; "
+          "one being looked at is not handed to another reviewer for a few minutes")
 
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
@@ -65,14 +74,16 @@ def _advance_after(new_status: str) -> None:
 
 
 def decide(candidate_id: str, new_status: str) -> None:
-    store.set_decision(candidate_id, new_status)
+    store.set_decision(candidate_id, new_status, reviewer=reviewer)
     _advance_after(new_status)
 
 
 def edit_and_approve(candidate_id: str, original_text: str) -> None:
     edited = st.session_state.get(f"rv_edit_{candidate_id}", original_text)
     try:
-        store.set_decision(candidate_id, "approved", edited_text=None if edited == original_text else edited)
+        store.set_decision(
+            candidate_id, "approved", edited_text=None if edited == original_text else edited, reviewer=reviewer
+        )
     except InputError as exc:  # an emptied edit: nothing stored, the card says why
         st.session_state["rv_edit_error"] = str(exc)
         return
@@ -80,7 +91,8 @@ def edit_and_approve(candidate_id: str, original_text: str) -> None:
 
 
 def reset(candidate_id: str) -> None:
-    store.clear_decision(candidate_id)
+    # An admin puts the candidate back to pending for everyone; a reviewer withdraws their own response.
+    store.clear_decision(candidate_id, reviewer=None if admin else reviewer)
 
 
 def move(step: int, total: int) -> None:
@@ -116,34 +128,9 @@ DECISION_BADGE = {
 }
 
 
-@st.fragment
-def review_card() -> None:
-    """One candidate at a time; a click reruns only this card, not the filters above."""
-    total = store.count_review(dataset.id, flt)
-    if total == 0:
-        st.info("No candidates match these filters." if counts.candidates else
-                "No candidates yet: run augmenters on the Augment page.")
-        return
-    cursor = min(st.session_state[CURSOR], total - 1)
-    st.session_state[CURSOR] = cursor
-    page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=cursor - cursor % PAGE_SIZE)
-    if cursor % PAGE_SIZE >= len(page):
-        # Decisions made elsewhere (another tab, a bulk action) since the count shortened the list:
-        # show the last candidate left on this page, or go back a page and draw again.
-        if not page:
-            st.session_state[CURSOR] = max(cursor - cursor % PAGE_SIZE - 1, 0)
-            st.rerun()
-        cursor = cursor - cursor % PAGE_SIZE + len(page) - 1
-        st.session_state[CURSOR] = cursor
-    row = page[cursor % PAGE_SIZE]
+def _draw_candidate(row: ReviewRow) -> None:
+    """The candidate's badges, flags and text beside its original (or its own record)."""
     candidate = row.candidate
-    cid = candidate.id
-
-    st.markdown(
-        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(candidate.augmenter)}"
-        + (f" · field {md_code(candidate.target_field)}" if candidate.target_field else "")
-        + f" · {DECISION_BADGE[row.status]}"
-    )
     st.markdown(_badges(row))
     if row.score is not None and row.score.flags:
         st.text("\n".join(str(f) for f in row.score.flags))  # plain text: never Markdown or HTML
@@ -171,6 +158,104 @@ def review_card() -> None:
         record = candidate.record or {"text": candidate.text}
         st.code(json.dumps(record, ensure_ascii=False, indent=2), language="json")
 
+
+def _edit_box(row: ReviewRow) -> None:
+    cid = row.candidate.id
+    with st.expander("Edit, then approve", expanded="rv_edit_error" in st.session_state):
+        st.text_area("Candidate text", value=row.text, key=f"rv_edit_{cid}", height=120)
+        if error := st.session_state.pop("rv_edit_error", None):
+            st.error(error)
+        st.button("Save edit and approve", key="rv_edit_approve", icon=":material/edit:",
+                  on_click=edit_and_approve, args=(cid, row.candidate.text))
+
+
+def skip(candidate_id: str) -> None:
+    st.session_state.setdefault(SKIPPED, []).append(candidate_id)
+    store.release(candidate_id, reviewer)
+
+
+def focus_card(candidate_id: str) -> None:
+    """One candidate opened from elsewhere (a conflict on Insights), with every reviewer's response."""
+    row = store.review_row(candidate_id)
+    st.button("Back to the list", key="rv_unfocus", icon=":material/arrow_back:",
+              on_click=lambda: st.session_state.pop(FOCUS, None))
+    if row is None:
+        st.info("That candidate is no longer stored.")
+        return
+    st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
+    for response in store.get_responses(candidate_id):
+        st.markdown(f"{md_code(response.reviewer)}: {DECISION_BADGE[response.status]} · {response.decided_at}"
+                    + (" · edited" if response.edited_text else ""))
+    _draw_candidate(row)
+    b1, b2 = st.columns(2)
+    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+              on_click=decide, args=(candidate_id, "approved"), width="stretch")
+    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+              on_click=decide, args=(candidate_id, "rejected"), width="stretch")
+    _edit_box(row)
+
+
+def queue_card() -> None:
+    """The reviewer's work queue: the next candidate that still needs their response, held for them a while."""
+    cid = store.next_in_queue(dataset.id, reviewer, skip=st.session_state.get(SKIPPED, []))
+    answered = store.responses_by_reviewer(dataset.id, reviewer).get(reviewer, 0)
+    decided = counts.decisions.approved + counts.decisions.rejected
+    reviewable = decided + counts.decisions.pending
+    st.markdown(f"**Your queue** · you answered {fmt_int(answered)} · overall {fmt_int(decided)} of "
+                f"{fmt_int(reviewable)} decided")
+    row = None if cid is None else store.review_row(cid)
+    if row is None:
+        st.success("Your queue is empty: every candidate has the responses the review rule asks for, "
+                    "or is with another reviewer right now.")
+        return
+    st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
+    _draw_candidate(row)
+    b1, b2, b3 = st.columns(3)
+    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+              on_click=decide, args=(cid, "approved"), width="stretch")
+    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+              on_click=decide, args=(cid, "rejected"), width="stretch")
+    b3.button("Skip", key="rv_skip", icon=":material/skip_next:", shortcut="J",
+              on_click=skip, args=(cid,), width="stretch")
+    _edit_box(row)
+
+
+@st.fragment
+def review_card() -> None:
+    """One candidate at a time; a click reruns only this card, not the filters above."""
+    if focused := st.session_state.get(FOCUS):
+        focus_card(focused)
+        return
+    if st.session_state.get(QUEUE):
+        queue_card()
+        return
+    total = store.count_review(dataset.id, flt)
+    if total == 0:
+        st.info("No candidates match these filters." if counts.candidates else
+                "No candidates yet: run augmenters on the Augment page.")
+        return
+    cursor = min(st.session_state[CURSOR], total - 1)
+    st.session_state[CURSOR] = cursor
+    page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=cursor - cursor % PAGE_SIZE)
+    if cursor % PAGE_SIZE >= len(page):
+        # Decisions made elsewhere (another tab, a bulk action) since the count shortened the list:
+        # show the last candidate left on this page, or go back a page and draw again.
+        if not page:
+            st.session_state[CURSOR] = max(cursor - cursor % PAGE_SIZE - 1, 0)
+            st.rerun()
+        cursor = cursor - cursor % PAGE_SIZE + len(page) - 1
+        st.session_state[CURSOR] = cursor
+    row = page[cursor % PAGE_SIZE]
+    candidate = row.candidate
+    cid = candidate.id
+
+    st.markdown(
+        f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(candidate.augmenter)}"
+        + (f" · field {md_code(candidate.target_field)}" if candidate.target_field else "")
+        + f" · {DECISION_BADGE[row.status]}"
+    )
+    _draw_candidate(row)
+
     b1, b2, b3, b4, b5 = st.columns(5)
     b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
               on_click=decide, args=(cid, "approved"), width="stretch")
@@ -182,12 +267,7 @@ def review_card() -> None:
               on_click=move, args=(1, total), disabled=cursor >= total - 1, width="stretch")
     b5.button("Back to pending", key="rv_reset", icon=":material/undo:", on_click=reset, args=(cid,),
               disabled=row.decision is None, width="stretch")
-    with st.expander("Edit, then approve", expanded="rv_edit_error" in st.session_state):
-        st.text_area("Candidate text", value=row.text, key=f"rv_edit_{cid}", height=120)
-        if error := st.session_state.pop("rv_edit_error", None):
-            st.error(error)
-        st.button("Save edit and approve", key="rv_edit_approve", icon=":material/edit:",
-                  on_click=edit_and_approve, args=(cid, candidate.text))
+    _edit_box(row)
 
     st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · shortcuts: "
                "A approve, X reject, J next, K previous")
@@ -230,7 +310,8 @@ def run_bulk(action: str) -> None:
 
 
 # A toggle, not an expander: an expander's body runs (and counts) on every rerun even when closed.
-if st.toggle("Bulk actions", key="rv_bulk_open"):
+# Bulk actions are for admins (augment_core.team): a reviewer's page has no toggle at all.
+if admin and st.toggle("Bulk actions", key="rv_bulk_open"):
     action = st.selectbox(
         "Action",
         list(ACTION_LABELS),

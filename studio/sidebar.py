@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.common import COUNTS_KEY, DATASET_KEY, fmt_int, get_store, secret
+from studio.identity import draw_identity
 from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
 
 PROVIDER_KEY = "provider"
@@ -61,6 +62,7 @@ def draw_sidebar() -> None:
             st.text_input("OpenAI-compatible base URL", key=BASE_URL_KEY, placeholder="http://127.0.0.1:8000/v1",
                           help="vLLM, Ollama, a llama.cpp server or OpenAI itself (provider openai)")
         st.caption(f"Store: `{store.engine.url.render_as_string(hide_password=True)}`")
+        draw_identity()
 
 
 def provider_choice() -> ProviderChoice | None:

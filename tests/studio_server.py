@@ -39,10 +39,10 @@ def free_port() -> int:
 
 @contextmanager
 def studio_server(
-    db_url: str, log_path: Path, extra: tuple[str, ...] = (), cwd: Path = REPO
+    db_url: str, log_path: Path, extra: tuple[str, ...] = (), cwd: Path = REPO, port: int | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """The started server process and its base URL, once /_stcore/health answers."""
-    port = free_port()
+    """The started server process and its base URL, once /_stcore/health answers (on ``port``, else a free one)."""
+    port = port or free_port()
     env = {**os.environ, "AUGMENT_DB": db_url, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     for variable in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(variable, None)

@@ -77,3 +77,17 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(StoreError, match="revision 9999, newer than this version knows"):
         Store(url)
+
+
+def test_decisions_stored_before_become_the_responses_of_the_local_reviewer(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(LEGACY, path)
+    store = Store(f"sqlite:///{path}")
+    responses = store.get_responses("c0")
+    assert [(r.reviewer, r.status, r.edited_text) for r in responses] == [
+        ("local", DecisionStatus.APPROVED, "Please share three tips for staying healthy.")
+    ]
+    assert [(r.reviewer, r.status) for r in store.get_responses("c2")] == [("local", DecisionStatus.REJECTED)]
+    # The derived decision is today's: a new response by another reviewer wins under the default rule.
+    assert store.set_decision("c2", "approved", reviewer="ann").status == DecisionStatus.APPROVED
+    store.close()

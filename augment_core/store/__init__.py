@@ -2,9 +2,12 @@
 
 datasets        datasets and their examples            candidates      candidates, scores, flags
 decisions       reviewers' decisions, bulk decisions   review_queries  the review page's reads (typed rows)
+responses       each reviewer's response, the derived  reviewers       reviewers and their roles
+                decision                               queue           work queues: leases, "Next"
 export_queries  the mix's light rows, full candidates  settings        stored setting values
 cache           the LLM response cache                 stats           counts for stats and the sidebar
-schema          the tables                             migrate         Alembic upgrades on open
+audits          the accept rule's audit sample         schema          the tables
+migrate         Alembic upgrades on open
 db              engine, transactions, dialect inserts, chunks, errors -> StoreError
 rows            table rows -> records
 
@@ -22,14 +25,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError
 from augment_core.store import migrate
+from augment_core.store.audits import AuditQueries
 from augment_core.store.cache import CacheQueries, ResponseCache
 from augment_core.store.candidates import CandidateQueries
 from augment_core.store.datasets import DatasetQueries
 from augment_core.store.db import DEFAULT_URL, Database, masked_url, now, one_line
 from augment_core.store.decisions import DecisionQueries
 from augment_core.store.export_queries import ExportQueries
+from augment_core.store.queue import QueueQueries
+from augment_core.store.responses import LOCAL_REVIEWER, ResponseQueries
 from augment_core.store.review_queries import REVIEW_SORTS, ReviewRow
 from augment_core.store.review_queries import ReviewQueries as _ReviewQueries
+from augment_core.store.reviewers import ROLES, ReviewerQueries
 from augment_core.store.schema import candidates, examples, llm_cache, score_flags, scores
 from augment_core.store.settings import SettingQueries
 from augment_core.store.stats import DatasetCounts, DecisionCounts, StatsQueries
@@ -39,6 +46,8 @@ __all__ = [
     "REVIEW_SORTS",
     "DatasetCounts",
     "DecisionCounts",
+    "LOCAL_REVIEWER",
+    "ROLES",
     "ResponseCache",
     "ReviewRow",
     "Store",
@@ -56,13 +65,17 @@ class Store(
     DatasetQueries,
     CandidateQueries,
     DecisionQueries,
+    ResponseQueries,
+    ReviewerQueries,
+    QueueQueries,
+    AuditQueries,
     _ReviewQueries,
     ExportQueries,
     SettingQueries,
     CacheQueries,
     StatsQueries,
 ):
-    """A database holding datasets, examples, candidates, scores, decisions and settings.
+    """A database holding datasets, examples, candidates, scores, responses, decisions, reviewers and settings.
 
     Opening one brings its schema up to date (``migrate.upgrade``).
     """

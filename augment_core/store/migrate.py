@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import StoreError
 
-HEAD = "0003"  # the newest file in migrations/versions; a test checks they agree
+HEAD = "0004"  # the newest file in migrations/versions; a test checks they agree
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

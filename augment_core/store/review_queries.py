@@ -110,6 +110,15 @@ def review_from(flt: ReviewFilter | None = None) -> Any:
     return joined
 
 
+_ROW_COLUMNS = (
+    *candidates.c,
+    *(c.label(f"score_{c.name}") for c in scores.c),
+    *(c.label(f"decision_{c.name}") for c in decisions.c),
+    examples.c.record.label("original"),
+    examples.c.key.label("example_key"),
+)
+
+
 class ReviewQueries:
     """Counting, paging and facets for the review page; part of the Store facade."""
 
@@ -139,15 +148,16 @@ class ReviewQueries:
         """One page of candidates with their score, decision and original record, paged in SQL."""
         if sort not in REVIEW_SORTS:
             raise InputError(f"unknown sort '{sort}'; choose one of {', '.join(REVIEW_SORTS)}")
-        columns = [
-            *candidates.c,
-            *(c.label(f"score_{c.name}") for c in scores.c),
-            *(c.label(f"decision_{c.name}") for c in decisions.c),
-            examples.c.record.label("original"),
-            examples.c.key.label("example_key"),
-        ]
-        query = review_where(sa.select(*columns).select_from(review_from()), dataset_id, flt)
+        query = review_where(sa.select(*_ROW_COLUMNS).select_from(review_from()), dataset_id, flt)
         query = query.order_by(*REVIEW_SORTS[sort], candidates.c.id).limit(limit).offset(offset)
+        return self._rows(query)
+
+    def review_row(self, candidate_id: str) -> ReviewRow | None:
+        """One candidate as the review card shows it (the work queue's next one)."""
+        rows = self._rows(sa.select(*_ROW_COLUMNS).select_from(review_from()).where(candidates.c.id == candidate_id))
+        return rows[0] if rows else None
+
+    def _rows(self, query: Any) -> list[ReviewRow]:
         with self.db.connect() as conn:
             rows = list(conn.execute(query).mappings())
             flags = flags_of(conn, [row["id"] for row in rows if row["score_candidate_id"] is not None])

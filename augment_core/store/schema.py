@@ -98,6 +98,49 @@ decisions = sa.Table(
     sa.Index("ix_decisions_status", "status"),
 )
 
+# Each reviewer's own response; ``decisions`` above holds what the review rule derives from them.
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("reviewer", sa.String(200), primary_key=True),
+    # The candidate's dataset, kept here so a reviewer's progress is counted from an index alone.
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("edited_text", sa.Text, nullable=True),
+    sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Index("ix_responses_dataset_reviewer", "dataset_id", "reviewer"),
+)
+
+reviewers = sa.Table(
+    "reviewers",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),  # admin | reviewer
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
+# A candidate handed out by a reviewer's "Next" is held for them until ``expires_at`` (ISO time).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("reviewer", sa.String(200), primary_key=True),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+)
+
+# The audit of the accept rule: a stratified sample of candidates, each with the rule's verdict when drawn.
+audits = sa.Table(
+    "audits",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("accepted", sa.Boolean, nullable=False),  # the accept rule's verdict
+    sa.Column("reviewer", sa.String(200), nullable=True),  # queued for this reviewer; None: anyone
+    sa.Column("drawn_at", sa.String(40), nullable=False),
+    sa.Index("ix_audits_dataset", "dataset_id", "accepted"),
+)
+
 settings = sa.Table(
     "settings",
     metadata,
