@@ -94,6 +94,8 @@ def test_the_studio_survives_its_model_server_being_killed(
     _wait_for_run(at, seconds=300)
     assert not at.exception
     assert "Finished" in shown(at.success[0].value)
+    measured = [c.value for c in at.caption if c.value.startswith("Measured on this run with the local model")]
+    assert measured and " s per item, " in measured[0] and "% of the candidates failed" in measured[0]
     reasons = [frame.value.to_string() for frame in at.dataframe]
     assert any(CRASH in text for text in reasons), reasons  # the reason, one click away
     # The studio process still serves: a new session draws the page and the local model again.
