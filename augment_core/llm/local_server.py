@@ -143,7 +143,7 @@ class ModelServer:
             code = self._process.poll()
             if code is not None:
                 self._process = None
-                raise ConfigError(f"local: the model server exited with {code} while starting: {self._log_tail()}")
+                raise ConfigError(f"local: the model server exited with {code} while starting: {self._last_words()}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2):
                     return
@@ -154,7 +154,7 @@ class ModelServer:
                 self._process.wait()
                 self._process = None
                 raise ConfigError(
-                    f"local: the model server did not answer within {self.startup_timeout:.0f} s: {self._log_tail()}"
+                    f"local: the model server did not answer within {self.startup_timeout:.0f} s: {self._last_words()}"
                 )
             time.sleep(0.25)
 
@@ -164,6 +164,12 @@ class ModelServer:
         self._log.flush()
         text = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
         return text[-_LOG_TAIL:].strip() or "(no output)"
+
+    def _last_words(self) -> str:
+        """The log tail of a server that failed to start; its log file is removed."""
+        tail = self._log_tail()
+        self._close_log()
+        return tail
 
     def _close_log(self) -> None:
         if self._log is not None:
