@@ -34,6 +34,17 @@ class AugmenterSummary:
     duplicates: int = 0  # new candidates not stored: their text is already stored for the example
     usage: Usage = field(default_factory=Usage)  # live calls and cache hits of this run
 
+    @property
+    def worked(self) -> int:
+        """Items that needed work in this run (not found already stored)."""
+        return self.items - self.skipped
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed candidates over the candidates made in this run; None when none was made."""
+        made = self.added + self.duplicates + self.failed
+        return self.failed / made if made else None
+
 
 @dataclass
 class RunReport:
@@ -46,6 +57,18 @@ class RunReport:
     seconds: float
     by_augmenter: dict[str, AugmenterSummary]
     duplicates: int = 0
+
+    @property
+    def seconds_per_item(self) -> float | None:
+        """Generation seconds per item worked on (items found stored left out); None when none was."""
+        worked = sum(s.worked for s in self.by_augmenter.values())
+        return self.seconds / worked if worked else None
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Failed candidates over the candidates made in this run; None when none was made."""
+        made = self.added + self.duplicates + self.failed
+        return self.failed / made if made else None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The embedded local model (SmolLM2-135M-Instruct GGUF, llama.cpp in-process) on this machine.
+"""The bundled local model (SmolLM2-135M-Instruct GGUF, in the llama.cpp server the provider starts).
 
 Generation speed in tokens per second, and seconds per paraphrase request as the paraphrase
 augmenter makes it (a JSON array of rewrites, schema-constrained). Each request uses a new

@@ -28,7 +28,7 @@ from studio.common import (
 )
 from studio.providers import ProviderChoice
 from studio.runs import run_registry, run_spec
-from studio.sidebar import provider_choice
+from studio.sidebar import BUNDLED_MODEL_NOTE, provider_choice, uses_bundled_model
 
 AUTO_ESTIMATE_LIMIT = 1000  # examples; above this the estimate waits for a click
 PREVIEW_RECORDS = 5
@@ -87,6 +87,8 @@ if choice:  # the model name is typed by the user: a literal code span
 else:
     provider_line = "No LLM provider: only augmenters without a model can run."
 st.caption(provider_line)
+if choice and uses_bundled_model(choice.name, choice.model):
+    st.info(BUNDLED_MODEL_NOTE, icon=":material/info:")
 
 run = registry.get(dataset.id)
 running = run is not None and run.running
@@ -289,6 +291,10 @@ def draw(state: runs.RunState) -> None:
         icon=":material/check_circle:",
     )
     st.dataframe(pd.DataFrame([result_row(s) for s in r.by_augmenter.values()]), hide_index=True)
+    if state.spec.provider == "local" and (per_item := r.seconds_per_item) is not None:
+        rate = r.failure_rate
+        failed_share = "" if rate is None else f", {rate:.0%} of the candidates failed"
+        st.caption(f"Measured on this run with the local model: {per_item:,.1f} s per item{failed_share}.")
     if r.cancelled:
         st.caption("What finished is stored; Resume continues from there.")
     if state.spec.limit is not None:

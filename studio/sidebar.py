@@ -13,6 +13,20 @@ MODEL_KEY = "model"
 BASE_URL_KEY = "base_url"
 TYPED_KEY = "typed_key_{}"  # a key typed in the sidebar: session state only, never stored
 
+# What the bundled model is, said wherever it can be chosen (benchmarks/bench_local_augmenters.py
+# measured the seconds per item on this 2-core machine).
+BUNDLED_MODEL_NOTE = (
+    "**local** is the bundled SmolLM2-135M-Instruct: 135M parameters, a demo that needs nothing set up. "
+    "Its paraphrases are weak, many replies fail, and an item takes 4 to 10 s on a 2-core machine. "
+    "For real work set `ANTHROPIC_API_KEY` (or enter a key below), or choose **openai** with the base URL "
+    "of an OpenAI-compatible server such as Ollama, vLLM or llama.cpp's server."
+)
+
+
+def uses_bundled_model(name: str | None, model: str | None) -> bool:
+    """Whether a provider choice runs the bundled model (local, no .gguf of one's own)."""
+    return name == "local" and not (model or "").strip()
+
 
 def draw_sidebar() -> None:
     store = get_store()
@@ -49,7 +63,10 @@ def draw_sidebar() -> None:
         for name, reason in status.items():
             if reason:
                 st.caption(f":gray[~~{name}~~: {reason}]")
-        st.text_input("Model", key=MODEL_KEY, placeholder="provider default")
+        st.text_input("Model", key=MODEL_KEY, placeholder="provider default",
+                      help="a model name, or for local the path of a .gguf file")
+        if uses_bundled_model(st.session_state.get(PROVIDER_KEY), st.session_state.get(MODEL_KEY)):
+            st.caption(BUNDLED_MODEL_NOTE)
         with st.expander("API key and server"):
             for name, variable in KEY_VARIABLES.items():
                 st.text_input(

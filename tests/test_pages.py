@@ -561,6 +561,18 @@ def test_sidebar_greys_out_providers_without_a_key_and_offers_the_local_model(ma
     assert any("~~anthropic~~: set ANTHROPIC_API_KEY" in g for g in greyed)
 
 
+def test_sidebar_and_augment_say_what_the_bundled_model_is(make_app: MakeApp, store: Store) -> None:
+    import_file(store, SAMPLE, name="sample")
+    at = make_app("pages/augment.py", dataset="sample")
+    note = [c.value for c in at.sidebar.caption if "SmolLM2-135M-Instruct" in c.value]
+    assert note and "135M parameters" in note[0] and "ANTHROPIC_API_KEY" in note[0]
+    assert all(server in note[0] for server in ("Ollama", "vLLM", "llama.cpp's server"))
+    assert any("SmolLM2-135M-Instruct" in i.value for i in at.info)  # the Augment page says it too
+    at.text_input(key="model").set_value("/models/my-own-7b.gguf").run()  # one's own GGUF: not the demo
+    assert not any("SmolLM2" in c.value for c in at.sidebar.caption)
+    assert not any("SmolLM2" in i.value for i in at.info)
+
+
 def test_a_typed_key_unlocks_anthropic_for_the_session_only(make_app: MakeApp, store: Store, db_url: str) -> None:
     seed(store)
     secret_key = "sk-ant-test-0123456789-never-stored"

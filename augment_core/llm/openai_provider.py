@@ -34,7 +34,8 @@ class OpenAIProvider(Provider):
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self._api_key = api_key
         self._client: Any = None
-        self._schema_style = "json_schema"  # or "json_object" once a server refuses the standard form
+        # "json_object" once a server refuses the standard form (or from the start for llama.cpp's)
+        self._schema_style = "json_schema"
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIProvider(model={self.model!r}, base_url={self.base_url!r})"
@@ -97,13 +98,13 @@ class OpenAIProvider(Provider):
         except openai.APIStatusError as exc:
             raise status_error(exc.status_code, sdk_error_message(exc), exc.response.headers, self._key()) from None
         except openai.APITimeoutError:
-            raise ProviderTimeout("openai: the request timed out") from None
+            raise ProviderTimeout(f"{self.name}: the request timed out") from None
         except openai.APIConnectionError as exc:
-            raise ConnectionFailed(self.scrub(f"openai: connection failed: {exc}")) from None
+            raise ConnectionFailed(self.scrub(f"{self.name}: connection failed: {exc}")) from None
         except json.JSONDecodeError:
-            raise ServerError("openai: the response body is not JSON") from None
+            raise ServerError(f"{self.name}: the response body is not JSON") from None
         except openai.OpenAIError as exc:
-            raise ProviderError(self.scrub(f"openai: {exc}")) from None
+            raise ProviderError(self.scrub(f"{self.name}: {exc}")) from None
         try:
             choice = response.choices[0]
             usage = response.usage
@@ -115,7 +116,7 @@ class OpenAIProvider(Provider):
                 finish_reason=str(choice.finish_reason or "stop"),
             )
         except (AttributeError, IndexError, TypeError) as exc:
-            raise ServerError(f"openai: unexpected response shape ({exc})") from None
+            raise ServerError(f"{self.name}: unexpected response shape ({exc})") from None
 
     def _refused_schema_style(self, request: Request, exc: Any) -> bool:
         """Whether a server rejected the ``json_schema`` response format (llama.cpp answers 500)."""
