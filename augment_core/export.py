@@ -7,29 +7,28 @@ for the same settings.
 
 Records stream from the store a batch of originals at a time; each original is followed by its
 chosen candidates, and refusals without an original come last. Writing goes through
-``formats.write_records`` (a temporary file renamed into place), so a failed export leaves no
+``writers.write_records`` (a temporary file renamed into place), so a failed export leaves no
 half-written file behind.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from augment_core.errors import AugmentError, InputError
-from augment_core.formats import atomic_path, file_type_of, unapply_mapping, write_records
+from augment_core.formats import file_type_of, unapply_mapping
 from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
-from augment_core.preference import side_of
+from augment_core.provenance import candidate_meta, original_meta, pop_earlier_metadata
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -38,11 +37,8 @@ from augment_core.records import (
     CandidateKind,
     Dataset,
     Decision,
-    DecisionStatus,
     Example,
     RecordError,
-    Response,
-    Score,
     Selection,
     convert_record,
     convertible,
@@ -53,37 +49,10 @@ from augment_core.records import (
 )
 from augment_core.store import Store, now
 from augment_core.trainers import TRAINERS, check_trainer, write_trainer_file
+from augment_core.writers import atomic_path, write_records
 
 FORMATS = ("same", *SCHEMAS)
 PROVENANCE_STYLES = ("auto", "object", "columns")
-# The provenance fields, in this order, on every record (None where they do not apply).
-PROVENANCE_FIELDS = (
-    "origin",
-    "source_id",
-    "candidate_id",
-    "augmenter",
-    "target_field",
-    "side",
-    "params",
-    "provider",
-    "model",
-    "usage",
-    "created_at",
-    "similarity",
-    "length_ratio",
-    "in_optimal_band",
-    "is_valid",
-    "near_duplicate",
-    "meaning_preserved",
-    "flags",
-    "embedding_model",
-    "decision",
-    "edited_text",
-    "decided_at",
-    "responses",  # every reviewer's response; "decision" above is what the review rule derived from them
-)
-# Never let anything that looks like a credential out, whatever an augmenter put in its params.
-_SECRET = re.compile(r"api[_-]?key|secret|password|authorization|bearer", re.IGNORECASE)
 _BATCH = 1000
 
 
@@ -369,7 +338,7 @@ def _records(
                 left_out["conversations"] += 1
             record = convert_record(record, dataset.schema, options.format)
         if style is not None:
-            previous = _pop_earlier_metadata(record)
+            previous = pop_earlier_metadata(record)
             if previous is not None:
                 meta = {**meta, "previous": previous}
         if style == "object":
@@ -387,12 +356,12 @@ def _records(
         responses = store.responses_of(ids) if style is not None else {}
         for example in batch:
             if options.include_originals:
-                yield finish(example.record, _original_meta(example))
+                yield finish(example.record, original_meta(example))
             for cid in by_example.get(example.id, ()):
                 candidate, score, decision = details[cid]
                 yield finish(
                     _candidate_record(candidate, example, decision, dataset.schema, id_key),
-                    _meta(candidate, example, score, decision, dataset.schema, responses.get(cid, [])),
+                    candidate_meta(candidate, example, score, decision, dataset.schema, responses.get(cid, [])),
                 )
     orphans = by_example.get(None, ())
     for start in range(0, len(orphans), _BATCH):
@@ -403,7 +372,7 @@ def _records(
             candidate, score, decision = details[cid]
             yield finish(
                 _candidate_record(candidate, None, decision, dataset.schema, id_key),
-                _meta(candidate, None, score, decision, dataset.schema, responses.get(cid, [])),
+                candidate_meta(candidate, None, score, decision, dataset.schema, responses.get(cid, [])),
             )
 
 
@@ -451,77 +420,3 @@ def _candidate_record(
         if candidate.kind == CandidateKind.REFUSAL and id_key is not None:
             record = {id_key: f"refusal~{candidate.id[:16]}", **record}
     return record
-
-
-def _pop_earlier_metadata(record: dict[str, Any]) -> Any:
-    """Take the metadata a record already carries (a re-imported provenance export) out of it.
-
-    Both shapes are taken: a ``metadata`` value and ``metadata.*`` columns (gathered into one
-    object). None when there is none. The new provenance keeps it under ``previous``, so each
-    round of export and re-import nests the lineage instead of overwriting it.
-    """
-    previous = record.pop("metadata", None)
-    columns = [key for key in record if key.startswith("metadata.")]
-    if columns:
-        gathered = {key.removeprefix("metadata."): record.pop(key) for key in columns}
-        previous = gathered if previous is None else {"metadata": previous, **gathered}
-    return previous
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_secret(key: str) -> bool:
-    return _SECRET.search(key) is not None
-
-
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if not _is_secret(k)}
-
-
-def _original_meta(example: Example) -> dict[str, Any]:
-    meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
-    meta.update(origin="original", source_id=example.key)
-    return meta
-
-
-def _meta(
-    candidate: Candidate,
-    example: Example | None,
-    score: Score | None,
-    decision: Decision | None,
-    schema: str = "",
-    responses: Sequence[Response] = (),
-) -> dict[str, Any]:
-    prov = candidate.provenance or {}
-    meta: dict[str, Any] = dict.fromkeys(PROVENANCE_FIELDS)
-    meta.update(
-        origin="refusal" if candidate.kind == CandidateKind.REFUSAL else "augmented",
-        source_id=example.key if example is not None else None,
-        candidate_id=candidate.id,
-        augmenter=candidate.augmenter,
-        target_field=candidate.target_field,
-        side=side_of(schema, candidate.target_field),  # preference data: prompt, chosen or completion
-        params=_clean(candidate.params or {}),
-        provider=prov.get("provider"),
-        model=prov.get("model") or (candidate.params or {}).get("model"),
-        usage=_clean(prov["usage"]) if isinstance(prov.get("usage"), dict) else None,
-        created_at=candidate.created_at,
-        decision=decision.status if decision is not None else DecisionStatus.PENDING,
-        edited_text=decision.edited_text if decision is not None else None,
-        decided_at=decision.decided_at if decision is not None else None,
-        responses=[
-            {"reviewer": r.reviewer, "status": r.status.value, "edited_text": r.edited_text, "decided_at": r.decided_at}
-            for r in responses
-        ],
-    )
-    if score is not None:
-        meta.update(
-            similarity=score.semantic_similarity,
-            length_ratio=score.length_ratio,
-            in_optimal_band=score.in_optimal_band,
-            is_valid=score.is_valid,
-            near_duplicate=score.near_duplicate,
-            meaning_preserved=score.meaning_preserved,
-            flags=[str(flag) for flag in score.flags],
-            embedding_model=score.model,
-        )
-    return meta

@@ -138,7 +138,7 @@ def write_trainer_file(
     ``dataset_info.json`` keeps the entries other datasets have in it: the export's is named by
     its file name without extension.
     """
-    from augment_core.formats import atomic_path
+    from augment_core.writers import atomic_path
 
     side = info_path(out, trainer)
     if trainer == "llama-factory":

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from augment_core.formats import detect_schema, read_records, write_records
+from augment_core.formats import detect_schema, read_records
 from augment_core.parts import content_text, placeholder
 from augment_core.records import (
     RecordError,
@@ -20,6 +20,7 @@ from augment_core.records import (
     validate_record,
     with_field,
 )
+from augment_core.writers import write_records
 from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}}

@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from augment_core.errors import AugmentError
-from augment_core.export import PROVENANCE_FIELDS, ExportOptions, export_bytes, export_dataset
+from augment_core.export import ExportOptions, export_bytes, export_dataset
 from augment_core.mixing import MixSettings, save_mix_settings
+from augment_core.provenance import PROVENANCE_FIELDS
 from augment_core.records import Candidate
 from augment_core.store import Store
 from tests.conftest import REPO, SAMPLE

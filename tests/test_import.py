@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from augment_core.cli import main as cli_main
-from augment_core.formats import write_records
 from augment_core.store import Store, examples
+from augment_core.writers import write_records
 from tests.conftest import SAMPLE, SHARED_DATASETS
 
 

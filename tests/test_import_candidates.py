@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from augment_core.formats import write_records
 from augment_core.importer import import_file
 from augment_core.review import ReviewFilter
 from augment_core.store import Store
+from augment_core.writers import write_records
 from tests.conftest import SAMPLE
 from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 

@@ -590,7 +590,7 @@ def test_a_typed_key_unlocks_anthropic_for_the_session_only(make_app: MakeApp, s
 
 
 def test_upload_parquet_imports_with_its_detected_schema(make_app: MakeApp, store: Store, tmp_path: Path) -> None:
-    from augment_core.formats import write_records
+    from augment_core.writers import write_records
 
     path = tmp_path / "pc.parquet"
     write_records(path, [{"prompt": f"Say {i}.", "completion": str(i)} for i in range(5)])

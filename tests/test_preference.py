@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from augment_core.augmenters.outputs import OutputVariations
-from augment_core.formats import FILE_TYPES, detect_schema, read_records, write_records
+from augment_core.formats import FILE_TYPES, detect_schema, read_records
 from augment_core.records import (
     Candidate,
     RecordError,
@@ -21,6 +21,7 @@ from augment_core.records import (
     validate_record,
 )
 from augment_core.store import Store
+from augment_core.writers import write_records
 from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 
 TRL = [

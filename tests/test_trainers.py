@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from augment_core.export import ExportOptions, export_bytes
-from augment_core.formats import write_records
 from augment_core.store import Store
+from augment_core.writers import write_records
 from tests.test_content_parts import PARTS, TOOLS
 from tests.test_pages import MakeApp, make_app  # noqa: F401  # the page fixture
 from tests.test_preference import RANKING, TRL, TRL_CHAT
