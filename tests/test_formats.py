@@ -167,9 +167,9 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 def test_parquet_chunks_with_different_columns_and_null_only_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import augment_core.formats as formats
+    import augment_core.writers as writers
 
-    monkeypatch.setattr(formats, "_PARQUET_CHUNK", 2)
+    monkeypatch.setattr(writers, "PARQUET_CHUNK", 2)
     records = [
         {"instruction": "a", "output": "b", "note": None},
         {"instruction": "c", "output": "d"},
