@@ -263,6 +263,8 @@ def text_problem(text: str) -> str | None:
     text) or a lone surrogate (not encodable as UTF-8); None when it is fine."""
     if "\x00" in text:
         return "contains a NUL character (\\u0000)"
+    if text.isascii():  # the common case, and no surrogate can hide in it
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -275,25 +277,33 @@ def check_values(record: dict[str, Any], max_chars: int) -> None:
     over ``max_chars`` characters or with ``text_problem``, NaN or infinity (not JSON).
 
     The length limit is for text; inside a content part of another type (an image's data URL,
-    audio) only the encoding is checked.
+    audio) only the encoding is checked. Containers go on a stack, not the call stack: a record
+    may be nested as deep as the JSON parser allowed.
     """
-    stack: list[tuple[str, Any, bool]] = [(str(k), v, True) for k, v in record.items()]
+    stack: list[tuple[str, Any, bool]] = [("", record, True)]
     while stack:
-        path, value, sized = stack.pop()
-        if isinstance(value, str):
-            if sized and len(value) > max_chars:
-                limit = f"over the limit of {max_chars:,} (import.max_field_chars)"
-                raise RecordError(f"{len(value):,} characters, {limit}", path)
-            problem = text_problem(value)
-            if problem is not None:
-                raise RecordError(problem, path)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise RecordError(f"{value} is not a JSON number; use null or a number", path)
-        elif isinstance(value, dict):
-            inner = sized and value.get("type", "text") == "text"
-            stack.extend((f"{path}.{k}", v, inner) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((f"{path}.{i}", v, sized) for i, v in enumerate(value))
+        prefix, container, sized = stack.pop()
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, value in items:
+            if isinstance(value, str):
+                # The common case (short ASCII text, no NUL) costs three cheap tests.
+                if (sized and len(value) > max_chars) or "\x00" in value or not value.isascii():
+                    _check_text(value, f"{prefix}{key}", max_chars if sized else None)
+            elif isinstance(value, dict):
+                stack.append((f"{prefix}{key}.", value, sized and value.get("type", "text") == "text"))
+            elif isinstance(value, list):
+                stack.append((f"{prefix}{key}.", value, sized))
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise RecordError(f"{value} is not a JSON number; use null or a number", f"{prefix}{key}")
+
+
+def _check_text(value: str, path: str, max_chars: int | None) -> None:
+    if max_chars is not None and len(value) > max_chars:
+        limit = f"over the limit of {max_chars:,} (import.max_field_chars)"
+        raise RecordError(f"{len(value):,} characters, {limit}", path)
+    problem = text_problem(value)
+    if problem is not None:
+        raise RecordError(problem, path)
 
 
 def _type_name(value: Any) -> str:
