@@ -147,7 +147,7 @@ class Embedder:
             else:
                 missing.setdefault(key, text)
         if missing:
-            new_texts = list(missing.values())
+            new_texts = self._readable(missing.values())
             vectors = self.model.encode(
                 new_texts,
                 batch_size=self.batch_size,
@@ -179,7 +179,7 @@ class Embedder:
             else:
                 missing.setdefault(key, text)
         if missing:
-            new_texts = list(missing.values())
+            new_texts = self._readable(missing.values())
             outputs = self.model.encode(
                 new_texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False
             )
@@ -204,6 +204,13 @@ class Embedder:
 
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
+
+    def _readable(self, texts: Iterable[str]) -> list[str]:
+        """The texts cut to what the model can read: it sees ``max_tokens`` word pieces, and 64
+        characters a piece is far more than text has, so the cut changes no vector; a 5 MB text
+        used to be tokenised whole (56 s and 2 GB for one candidate)."""
+        limit = self.max_tokens * 64
+        return [text[:limit] for text in texts]
 
     def _truncated(self, texts: Sequence[str]) -> list[bool]:
         # A word-piece token covers at least one character, so a text of at most max_tokens - 2

@@ -228,3 +228,22 @@ def test_window_and_band_come_from_the_store_settings(store: Store) -> None:
     fresh = Store(store.url)
     assert quality.thresholds_from_store(fresh).valid_window == (0.2, 0.99)
     fresh.close()
+
+
+def test_a_huge_text_is_cut_before_tokenising_and_keeps_its_vector(embedder: quality.Embedder) -> None:
+    huge = "Describe the river valley and its towns. " * 25_000  # 1 MB; the model reads 256 pieces
+    seen: list[int] = []
+
+    class Recording:  # the real model, noting how long the texts it is given are
+        def __getattr__(self, name: str) -> object:
+            return getattr(embedder.model, name)
+
+        def encode(self, texts: list[str], **kwargs: object) -> object:
+            seen.extend(len(t) for t in texts)
+            return embedder.model.encode(texts, **kwargs)
+
+    fresh = quality.Embedder(Recording())
+    vectors, cut = fresh.embed_with_truncation([huge])
+    assert seen == [fresh.max_tokens * 64] and cut == [True]  # cut before the tokenizer, and said so
+    whole = embedder.model.encode([huge], normalize_embeddings=True, show_progress_bar=False)  # tokenised whole
+    assert np.allclose(vectors, whole, atol=1e-5)
