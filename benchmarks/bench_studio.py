@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -67,6 +68,20 @@ def fill(store: Store, n_candidates: int) -> int:
     return dataset_id
 
 
+def apptest_class() -> Any:
+    """Streamlit's AppTest, with the quirk of tests/test_pages.py: keep st.navigation's "no pages/
+    directory" flag (shared by the studio benchmarks)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest, app_test
+
+    class NavigationOnly(PagesManager):
+        pass
+
+    app_test.PagesManager = NavigationOnly  # type: ignore[misc]
+    PagesManager.uses_pages_directory = False
+    return AppTest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--candidates", type=int, default=100_000)
@@ -74,15 +89,7 @@ def main() -> None:
     parser.add_argument("--insights-runs", type=int, default=5)
     args = parser.parse_args()
 
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import AppTest, app_test
-
-    # Same AppTest quirk as in tests/test_pages.py: keep st.navigation's "no pages/ directory" flag.
-    class NavigationOnly(PagesManager):
-        pass
-
-    app_test.PagesManager = NavigationOnly  # type: ignore[misc]
-    PagesManager.uses_pages_directory = False
+    AppTest = apptest_class()
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"

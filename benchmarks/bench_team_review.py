@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_studio import fill  # noqa: E402
+from bench_studio import apptest_class, fill  # noqa: E402
 
 from augment_core.review import ReviewFilter  # noqa: E402
 from augment_core.store import Store  # noqa: E402
@@ -78,14 +78,7 @@ def main() -> None:
                         help="the same decisions without responses: what the page costs without a team")
     args = parser.parse_args()
 
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import AppTest, app_test
-
-    class NavigationOnly(PagesManager):  # the AppTest quirk of tests/test_pages.py
-        pass
-
-    app_test.PagesManager = NavigationOnly  # type: ignore[misc]
-    PagesManager.uses_pages_directory = False
+    AppTest = apptest_class()
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
