@@ -44,7 +44,7 @@ from augment_core.retry import Guard, RetryPolicy, retry
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
-    from augment_core.store import Store
+    from augment_core.store import ResponseCache
 
 # deep-translator takes no HTTP timeout, so a call that outlives its policy's timeout keeps its
 # thread until the socket gives up. Its own bounded pool keeps such threads from filling asyncio's
@@ -68,7 +68,7 @@ class Translator(abc.ABC):
     def __init__(
         self,
         *,
-        store: Store | None = None,
+        store: ResponseCache | None = None,
         rpm: int | None = None,
         concurrency: int = 4,
         max_retries: int = 3,
@@ -108,7 +108,7 @@ class Translator(abc.ABC):
         """Translate one text; raise an errors.RetryableError for failures worth retrying."""
 
     @classmethod
-    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+    def create(cls, *, llm: LLMClient | None, store: ResponseCache | None, url: str, rpm: int | None) -> Translator:
         """Build from the augmenter's settings; backends override to take what they need."""
         return cls(store=store, rpm=rpm)
 
@@ -257,7 +257,7 @@ class LibreTranslator(DeepTranslator):
         self._api_key = api_key or os.environ.get("LIBRE_API_KEY") or "none"
 
     @classmethod
-    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+    def create(cls, *, llm: LLMClient | None, store: ResponseCache | None, url: str, rpm: int | None) -> Translator:
         return cls(url=url, store=store, rpm=rpm)
 
     def cache_scope(self) -> str:
@@ -292,7 +292,7 @@ class LLMTranslator(Translator):
         self.llm = llm
 
     @classmethod
-    def create(cls, *, llm: LLMClient | None, store: Store | None, url: str, rpm: int | None) -> Translator:
+    def create(cls, *, llm: LLMClient | None, store: ResponseCache | None, url: str, rpm: int | None) -> Translator:
         if llm is None:
             raise ConfigError("the llm translator needs an LLM provider (choose one with --provider)")
         return cls(llm, store=store, rpm=rpm)
@@ -334,7 +334,12 @@ TRANSLATORS: dict[str, type[Translator]] = {
 
 
 def make_translator(
-    name: str, *, llm: LLMClient | None = None, store: Store | None = None, url: str = "", rpm: int | None = None
+    name: str,
+    *,
+    llm: LLMClient | None = None,
+    store: ResponseCache | None = None,
+    url: str = "",
+    rpm: int | None = None,
 ) -> Translator:
     """The translator called ``name``; ConfigError when it lacks a key, a URL or an LLM."""
     if name not in TRANSLATORS:

@@ -38,7 +38,7 @@ from augment_core.retry import Guard, RetryPolicy, Sleep, policy_from_settings, 
 from augment_core.settings import MAX_REPLY_CHARS_KEY, setting
 
 if TYPE_CHECKING:
-    from augment_core.store import Store
+    from augment_core.store import ResponseCache, Store
 
 T = TypeVar("T")
 CACHE_VERSION = "v1"
@@ -110,9 +110,9 @@ class ReplyParseError(ParseError):
         self.completion = completion
 
 
-def store_is_local(store: Store | None) -> bool:
+def store_is_local(store: ResponseCache | None) -> bool:
     """Whether ``store`` is a local SQLite file (its calls are cheap enough to make in the loop)."""
-    return store is None or store.engine.dialect.name == "sqlite"
+    return store is None or store.is_local
 
 
 async def in_store(local: bool, function: Callable[..., T], *args: Any) -> T:

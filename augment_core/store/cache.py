@@ -11,7 +11,10 @@ from augment_core.store.schema import llm_cache
 
 
 class ResponseCache(Protocol):
-    """All the LLM client and the translators need of the store."""
+    """What a translator needs of the store: its cache, and whether calls to it are cheap."""
+
+    @property
+    def is_local(self) -> bool: ...
 
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
 
@@ -22,6 +25,11 @@ class CacheQueries:
     """The store's side of :class:`ResponseCache`; part of the Store facade."""
 
     db: Database
+
+    @property
+    def is_local(self) -> bool:
+        """A SQLite file on this machine: its calls are cheap enough to make inside the event loop."""
+        return self.db.dialect == "sqlite"
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
         with self.db.connect() as conn:
