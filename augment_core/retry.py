@@ -37,10 +37,10 @@ from augment_core.errors import (
     RetryableError,
     Unreachable,
 )
-from augment_core.settings import MAX_RETRIES_KEY, TIMEOUT_KEY, checked
+from augment_core.settings import MAX_RETRIES_KEY, TIMEOUT_KEY, SettingSource, checked
 
 if TYPE_CHECKING:
-    from augment_core.store import Store
+    pass
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -84,7 +84,7 @@ class RetryPolicy:
 LLM_POLICY = RetryPolicy()
 
 
-def policy_from_settings(store: Store | None, base: RetryPolicy | None = None) -> RetryPolicy:
+def policy_from_settings(store: SettingSource | None, base: RetryPolicy | None = None) -> RetryPolicy:
     """``base`` (default LLM_POLICY) with the settings ``llm.timeout`` and ``llm.max_retries`` over it."""
     base = base or LLM_POLICY
     if store is None:

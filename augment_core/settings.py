@@ -13,12 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from augment_core.errors import AugmentError, ConfigError, InputError
 
 if TYPE_CHECKING:
     from augment_core.store import Store
+
+
+class SettingSource(Protocol):
+    """What a reader of settings needs of the store: one stored value by key (None: unset)."""
+
+    def get_setting(self, key: str, default: Any = None) -> Any: ...
 
 # ---- keys and the seed's defaults ----
 VALID_WINDOW_KEY = "quality.valid_window"
@@ -180,7 +186,7 @@ def checked(key: str, value: Any) -> Any:
         raise InputError(f"setting {key} = {json.dumps(value)}: {exc or 'not a usable value'}") from None
 
 
-def setting(store: Store | None, key: str) -> Any:
+def setting(store: SettingSource | None, key: str) -> Any:
     """The stored value of ``key``, checked (else its default; no store: the default): what every
     reader of a setting calls."""
     return from_stored(key, None if store is None else store.get_setting(key))

@@ -296,3 +296,36 @@ def test_estimate_before_a_run(server: LLMServer, db_url: str) -> None:
     run(client, lambda: client.complete(request))
     assert client.is_cached(request)
     store.close()
+
+
+class DictStore:
+    """Not a Store: the two things the client needs of one (issue 10), a response cache and settings."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    @property
+    def is_local(self) -> bool:
+        return True
+
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def cache_put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
+        self.cache[key] = response
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+def test_the_client_needs_only_a_cache_and_settings_not_a_store(server: LLMServer) -> None:
+    holder = DictStore({"llm.max_retries": 0, "llm.timeout": 7.5})
+    client = LLMClient(provider_for("openai", server), holder)
+    assert (client.policy.max_retries, client.policy.timeout) == (0, 7.5)
+
+    first = run(client, lambda: client.complete(Request(prompt="cache me", max_tokens=20)))
+    again = LLMClient(provider_for("openai", server), holder)
+    second = run(again, lambda: again.complete(Request(prompt="cache me", max_tokens=20)))
+    assert len(holder.cache) == 1 and not first.cached and second.cached
+    assert second.text == first.text and len(server.calls) == 1

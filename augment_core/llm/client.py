@@ -26,7 +26,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from augment_core.errors import AugmentError, ParseError, ProviderError
 from augment_core.hashing import digest
@@ -37,11 +37,15 @@ from augment_core.llm.ratelimit import RateLimiter
 from augment_core.retry import Guard, RetryPolicy, Sleep, policy_from_settings, retry
 from augment_core.settings import MAX_REPLY_CHARS_KEY, setting
 
-if TYPE_CHECKING:
-    from augment_core.store import ResponseCache, Store
-
 T = TypeVar("T")
 CACHE_VERSION = "v1"
+
+if TYPE_CHECKING:  # only for annotations: importing the store package here would load SQLAlchemy
+    from augment_core.settings import SettingSource
+    from augment_core.store import ResponseCache
+
+    class ClientStore(ResponseCache, SettingSource, Protocol):
+        """What the client needs of the store: its response cache and its settings (a Store is one)."""
 
 
 @dataclass
@@ -154,7 +158,7 @@ class LLMClient:
     def __init__(
         self,
         provider: Provider,
-        store: Store | None = None,
+        store: ClientStore | None = None,
         *,
         concurrency: int = 8,
         rpm: int | None = None,

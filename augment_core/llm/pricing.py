@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from augment_core.errors import InputError
-from augment_core.settings import PRICES_KEY, setting
+from augment_core.settings import PRICES_KEY, SettingSource, setting
 
 if TYPE_CHECKING:
     from augment_core.store import Store
@@ -52,7 +52,7 @@ class Price:
         return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
-def load_prices(store: Store | None = None) -> dict[str, Price]:
+def load_prices(store: SettingSource | None = None) -> dict[str, Price]:
     """The default table with the store's ``llm.prices`` setting laid over it."""
     table = dict(DEFAULT_PRICES)
     if store is not None:
