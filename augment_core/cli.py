@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import overload
 
 import sqlalchemy as sa
 
-from augment_core.augmenters import AUGMENTERS
-from augment_core.augmenters.translators import TRANSLATORS
 from augment_core.cli_commands import (
     cmd_audit,
     cmd_export,
@@ -30,7 +29,6 @@ from augment_core.cli_commands import (
 )
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES
-from augment_core.llm import PROVIDERS
 from augment_core.records import SCHEMAS, Selection
 from augment_core.store import DEFAULT_URL, ROLES, Store
 from augment_core.team import local_reviewer
@@ -67,9 +65,64 @@ def seconds(text: str) -> float:
     return value
 
 
-def _choices(augmenter: str, setting: str) -> list[str]:
-    """The choices of an augmenter's setting, from the augmenter registry."""
-    return next(list(s.choices) for s in AUGMENTERS[augmenter].settings if s.name == setting)
+class RegistryNames(Sequence[str]):
+    """Names read from a registry the first time argparse needs them (a value to check, --help).
+
+    The registries of augmenters, translators and providers live beside their code, which loads
+    the LLM layer: read eagerly, every command (`augment import` too) paid ~0.1 s to start.
+    """
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._names: list[str] | None = None
+
+    def _all(self) -> list[str]:
+        if self._names is None:
+            self._names = list(self._load())
+        return self._names
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def __str__(self) -> str:
+        return ", ".join(self._all())
+
+
+def _augmenters() -> Iterable[str]:
+    from augment_core.augmenters import AUGMENTERS
+
+    return AUGMENTERS
+
+
+def _translators() -> Iterable[str]:
+    from augment_core.augmenters.translators import TRANSLATORS
+
+    return TRANSLATORS
+
+
+def _providers() -> Iterable[str]:
+    from augment_core.llm import PROVIDERS
+
+    return PROVIDERS
+
+
+def _refusal_writers() -> Iterable[str]:
+    from augment_core.augmenters import AUGMENTERS
+
+    return next(s.choices for s in AUGMENTERS["refusal"].settings if s.name == "writer")
 
 
 REVIEWER_FLAG = ("--reviewer",)
@@ -113,11 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import_candidates)
 
     p = sub.add_parser("run", parents=[common], help="run augmenters over a dataset")
-    p.add_argument("--augmenters", required=True, help=f"comma-separated, from: {', '.join(AUGMENTERS)}")
+    # The registries' names are read only when a value is checked or help is shown: a metavar of
+    # our own (argparse would list the choices in it while the parser is built), and help texts
+    # that argparse fills from the action's attributes (%(choices)s, %(names)s) when it prints them.
+    action = p.add_argument("--augmenters", required=True, metavar="NAMES", help="comma-separated, from: %(names)s")
+    action.names = RegistryNames(_augmenters)  # type: ignore[attr-defined]
     p.add_argument(
         "--provider",
-        choices=list(PROVIDERS),
-        help="LLM provider (default: anthropic when ANTHROPIC_API_KEY is set, else local)",
+        choices=RegistryNames(_providers),
+        metavar="PROVIDER",
+        help="LLM provider, one of %(choices)s (default: anthropic when ANTHROPIC_API_KEY is set, else local)",
     )
     p.add_argument("--model", help="model name (a .gguf path for local)")
     p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
@@ -126,12 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain", action="store_true", help="backtranslate through all pivots in one chain")
     p.add_argument(
         "--translator",
-        choices=list(TRANSLATORS),
-        help="default llm (the configured LLM; works offline)",
+        choices=RegistryNames(_translators),
+        metavar="TRANSLATOR",
+        help="one of %(choices)s; default llm (the configured LLM; works offline)",
     )
     p.add_argument("--libre-url", help="URL of your LibreTranslate server")
     p.add_argument("--refusal-prompts", metavar="FILE", help="prompts, one per line: '[category] prompt'")
-    p.add_argument("--refusal-writer", choices=_choices("refusal", "writer"), help="who writes the reason")
+    p.add_argument("--refusal-writer", choices=RegistryNames(_refusal_writers), metavar="WRITER",
+                   help="who writes the reason: %(choices)s")  # fmt: skip
     p.add_argument(
         "--include-input",
         action="store_true",

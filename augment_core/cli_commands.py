@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from augment_core.augmenters import AUGMENTERS
 from augment_core.errors import InputError
 from augment_core.formats import parse_mapping
 from augment_core.importer import import_file
@@ -183,6 +182,8 @@ def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[s
         "include_input": args.include_input or None, "seed": args.seed,
     }  # fmt: skip
     options: dict[str, dict[str, object]] = {}
+    from augment_core.augmenters import AUGMENTERS
+
     for name in names:
         known = {s.name for s in AUGMENTERS[name].settings}
         options[name] = {k: v for k, v in flags.items() if v is not None and k in known}
@@ -198,6 +199,7 @@ def _run_options(args: argparse.Namespace, names: list[str]) -> dict[str, dict[s
 def cmd_run(args: argparse.Namespace, store: Store) -> int:
     import time
 
+    from augment_core.augmenters import AUGMENTERS
     from augment_core.progress import Progress
     from augment_core.runs import Job, RunSpec, preview_rows
 

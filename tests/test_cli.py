@@ -122,3 +122,25 @@ def test_run_limit_takes_a_seeded_random_sample(run_cli, db_url: str, tmp_path: 
     store.close()
     lines = out.split("skips them):\n", 1)[1].splitlines()
     assert {line.split(maxsplit=1)[1] for line in lines[::2]} == expected
+
+
+def test_registries_are_read_only_by_the_commands_that_use_them(tmp_path: Path) -> None:
+    """`augment import` does not load the augmenters or the LLM layer; `run --help` still lists them."""
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    code = (
+        "import sys\n"
+        "from augment_core.cli import main\n"
+        f"assert main(['import', {str(SAMPLE)!r}, '--db', {db!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('augment_core.llm', 'augment_core.augmenters'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
+    shown = subprocess.run([sys.executable, "-m", "augment_core", "run", "--help"], capture_output=True, text=True)
+    help_text = " ".join(shown.stdout.split())
+    assert "from: templates, backtranslation" in help_text and "one of anthropic, openai, local" in help_text
+    refused = subprocess.run([sys.executable, "-m", "augment_core", "run", "--db", db, "--augmenters", "refusal",
+                              "--refusal-writer", "pen"], capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 2 and "invalid choice: 'pen' (choose from 'llm', 'table')" in refused.stderr

@@ -59,15 +59,34 @@ def test_a_database_made_before_migrations_opens_with_every_record(tmp_path: Pat
         assert "flags" not in {row[1] for row in conn.execute("PRAGMA table_info(scores)")}
 
 
-def test_a_new_database_gets_the_same_tables_as_the_schema(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'new.db'}")
-    inspector = sa.inspect(store.engine)
+def _tables(engine: sa.Engine) -> dict[str, tuple[dict[str, tuple[str, bool]], set[str]]]:
+    """Per table: its columns (name -> type affinity, nullable) and index names, as the database has them."""
+    inspector = sa.inspect(engine)
+    return {
+        name: (
+            {c["name"]: (str(c["type"]).split("(")[0], bool(c["nullable"])) for c in inspector.get_columns(name)},
+            {str(i["name"]) for i in inspector.get_indexes(name)},
+        )
+        for name in inspector.get_table_names()
+    }
+
+
+def test_a_new_database_gets_the_tables_every_migration_would_make(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'new.db'}")  # made from schema.py and stamped HEAD
+    created = _tables(store.engine)
     for table in metadata.sorted_tables:
-        assert {c["name"] for c in inspector.get_columns(table.name)} == {c.name for c in table.columns}, table.name
-        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
-        assert {i.name for i in table.indexes} <= indexes, table.name
+        assert set(created[table.name][0]) == {c.name for c in table.columns}, table.name
+        assert {i.name for i in table.indexes} <= created[table.name][1], table.name
     store.close()
     Store(f"sqlite:///{tmp_path / 'new.db'}").close()  # opening again: at HEAD, nothing to do
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(migrate.HEAD,)]
+    # The other road: every migration from the first, through Alembic, on an empty file.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with engine.begin() as conn:
+        migrate.run_migrations(conn, "migrated.db")
+    assert _tables(engine) == created
+    engine.dispose()
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
