@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local-model
+LOCAL_MARKER := $(VENV)/.local-model-status
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export AUGMENT_DB ?= sqlite:///augment.db
@@ -17,29 +19,48 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF
 LLAMA_WHEELS := $(HOME)/.cache/augment-studio/wheels-$(shell echo '$(LLAMA_REQ) $(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
 
-.PHONY: setup run test check system-deps sample
+.PHONY: setup run test check system-deps sample local-model-background
 
+# Everything but the local model first: the studio can start on it. `make run` then builds the
+# local model (llama-cpp-python) in the background while the studio already serves; `make test`
+# and `make setup` wait for it.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	grep -v -E '^llama-cpp-python' requirements.txt > $(VENV)/requirements-core.txt
+	$(PY) -m pip install -r $(VENV)/requirements-core.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+$(LOCAL_STAMP): $(STAMP)
 	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(PY) -m pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "$(LLAMA_REQ)"
 	$(PY) -m pip install --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	$(PY) -m pip install "$$(grep -E '^llama-cpp-python' requirements.txt)"
+	touch $(LOCAL_STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) $(LOCAL_STAMP)
+
+# The local model's build in the background, once: the marker file says "installing" to the
+# studio (augment_core.llm.available_providers) and "failed" if the build failed.
+local-model-background: $(STAMP)
+	@if [ ! -f $(LOCAL_STAMP) ] && ! { read -r state pid < $(LOCAL_MARKER) && [ "$$state" = installing ] \
+			&& kill -0 "$$pid"; } 2>/dev/null; then \
+		echo "building the local model (llama-cpp-python) in the background; log: $(VENV)/local-model.log"; \
+		( $(MAKE) --no-print-directory $(LOCAL_STAMP) > $(VENV)/local-model.log 2>&1 \
+			&& rm -f $(LOCAL_MARKER) || echo "failed" > $(LOCAL_MARKER) ) & \
+		echo "installing $$!" > $(LOCAL_MARKER); \
+	fi
 
 # The sample dataset that ships in the repo, so the studio shows something real at once.
-sample: setup
+sample: $(STAMP)
 	@$(PY) -m augment_core stats --dataset sample >/dev/null 2>&1 || \
 		$(PY) -m augment_core import samples/sample_alpaca.jsonl --name sample
 
 # Settings (127.0.0.1:8501, headless, no file watcher, no usage stats, toolbar, theme) are in
 # .streamlit/config.toml, which Streamlit reads from this directory.
-run: setup sample
+run: $(STAMP) sample local-model-background
 	$(PY) -m streamlit run app.py
 
 # Debian's packages the tests use: Chromium for the browser tests (never a downloaded browser

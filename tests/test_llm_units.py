@@ -215,3 +215,17 @@ def test_cache_key_covers_every_parameter() -> None:
     }
     assert len(keys) == 7
     assert cache_key(provider, base) == cache_key(AnthropicProvider(api_key="another key"), base)
+
+
+def test_the_local_model_being_built_by_make_run_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` builds llama-cpp-python in the background and leaves a status file in the venv."""
+    import augment_core.llm as llm
+
+    status_file = tmp_path / ".local-model-status"
+    monkeypatch.setattr(llm, "LOCAL_MODEL_STATUS", status_file)
+    assert llm.local_model_install_state() == ""
+    status_file.write_text("installing 4242\n")
+    assert llm.local_model_install_state().startswith("being installed in the background by `make run`")
+    assert str(tmp_path / "local-model.log") in llm.local_model_install_state()
+    status_file.write_text("failed\n")
+    assert "install failed" in llm.local_model_install_state() and "make setup" in llm.local_model_install_state()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from pathlib import Path
 
 from augment_core.errors import ConfigError
 from augment_core.llm.anthropic_provider import AnthropicProvider
@@ -63,6 +65,23 @@ def make_provider(
     raise ConfigError(f"unknown LLM provider '{name}'; choose one of: {', '.join(PROVIDERS)}")
 
 
+LOCAL_MODEL_STATUS = Path(sys.prefix) / ".local-model-status"  # written by `make run` (Makefile)
+
+
+def local_model_install_state() -> str:
+    """What `make run`'s background build of the local model is doing ("" when none is known)."""
+    try:
+        state = LOCAL_MODEL_STATUS.read_text().split()
+    except OSError:
+        return ""
+    log = LOCAL_MODEL_STATUS.with_name("local-model.log")
+    if state[:1] == ["installing"]:
+        return f"being installed in the background by `make run` (a few minutes here; log: {log})"
+    if state[:1] == ["failed"]:
+        return f"its install failed (log: {log}); run `make setup` to try again"
+    return ""
+
+
 def available_providers() -> dict[str, str]:
     """Provider name -> "" when usable as configured, else what is missing (for the sidebar)."""
     found: dict[str, str] = {}
@@ -78,8 +97,9 @@ def available_providers() -> dict[str, str]:
         found["openai"] = "set OPENAI_API_KEY, or give the base URL of a compatible server"
     else:
         found["openai"] = ""
+    importlib.invalidate_caches()  # the local model may have been installed since the last look
     if importlib.util.find_spec("llama_cpp") is None:
-        found["local"] = "pip install 'llama-cpp-python[server]'"
+        found["local"] = local_model_install_state() or "pip install 'llama-cpp-python[server]'"
     elif any(importlib.util.find_spec(m) is None for m in ("uvicorn", "fastapi", "sse_starlette", "openai")):
         found["local"] = "pip install 'llama-cpp-python[server]' openai"  # the model runs in llama_cpp.server
     else:
