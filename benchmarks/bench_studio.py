@@ -115,7 +115,7 @@ def main() -> None:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         at.session_state["dataset"] = "bench"
         at.run()
-        at.switch_page("pages/review.py").run()
+        at.switch_page("views/review.py").run()
         assert not at.exception, at.exception
         review = []
         for _ in range(args.clicks):
@@ -127,7 +127,7 @@ def main() -> None:
         approved = store.dataset_counts(dataset_id).decisions.approved
         assert approved == args.clicks, approved
 
-        at.switch_page("pages/insights.py")
+        at.switch_page("views/insights.py")
         insights = []
         for _ in range(args.insights_runs):
             t0 = time.perf_counter()
