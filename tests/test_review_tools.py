@@ -126,3 +126,13 @@ def test_an_edit_is_rescored_on_the_edited_text(store: Store) -> None:
     assert again is not None and again.semantic_similarity != first.semantic_similarity
     assert again.semantic_similarity > 0.8 and again.meaning_preserved is not None
     assert store.get_decision(ids[0]).edited_text.endswith("with an example.")  # type: ignore[union-attr]
+
+
+def test_a_candidate_is_found_at_its_place_in_any_sort(store: Store) -> None:
+    ids = seed(store)
+    dataset = store.get_dataset("sample")
+    assert dataset is not None
+    for sort in ("file order", "similarity, high first", "meaning, low first"):
+        listed = _ids(store, ReviewFilter(), sort)
+        assert store.review_position(dataset.id, ReviewFilter(), sort, listed[37]) == 37
+    assert store.review_position(dataset.id, ReviewFilter(augmenters=("templates",)), "file order", ids[1]) is None

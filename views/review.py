@@ -1,32 +1,62 @@
-"""Review: each candidate beside its original, scores as badges, decisions stored the moment they are made."""
+"""Review: each candidate beside its original and its whole record, every score as a badge, decisions
+stored the moment they are made. Filters, sort, search and the candidate shown live in the address."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
+from augment_core.edits import save_edit
 from augment_core.errors import InputError
-from augment_core.preference import PREFERENCE_SCHEMAS, rejected_text
-from augment_core.records import CHAT_LAYOUT, FLAG_KINDS, STATUSES, CandidateKind, DecisionStatus, get_field, to_turns
-from augment_core.review import FILTER_ACTIONS, ReviewFilter, bulk_plan
+from augment_core.records import FLAG_KINDS, STATUSES, DecisionStatus
+from augment_core.review import ReviewFilter
 from augment_core.store import REVIEW_SORTS, ReviewRow
+from studio import url_state
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
-from studio.diff import escaped_block, highlight_changes
 from studio.identity import current_is_admin, current_reviewer
+from studio.review_bulk import draw_bulk
+from studio.review_card import DECISION_BADGE, draw_candidate
 
 PAGE_SIZE = 20
 CURSOR = "rv_cursor"
 QUEUE = "rv_queue"  # the toggle: this reviewer's work queue instead of the filtered list
 SKIPPED = "rv_skipped"
-FOCUS = "rv_focus"  # a candidate opened from Insights (a conflict): shown until "Back to the list"
+FOCUS = "rv_focus"  # a candidate opened from Insights (a conflict) or a link: shown until "Back to the list"
+GOTO = "rv_goto"  # a candidate the address names: the list opens at its place
 BANDS: dict[str, dict[str, bool]] = {
     "any": {},
     "optimal band": {"optimal": True},
     "valid window": {"valid": True},
     "outside window": {"valid": False},
 }
+FLAG_OPTIONS = ["all", "flagged", "not flagged", *FLAG_KINDS]
+STATUS_OPTIONS = [*STATUSES, "all"]
+
+
+@st.cache_resource(show_spinner="Loading the scoring model ...")
+def embedder(name: str):  # type: ignore[no-untyped-def]
+    """The scoring model, loaded once per server (an edit is rescored with it)."""
+    from augment_core.quality import Embedder
+
+    return Embedder.load(name)
+
+
+def meaning_cut() -> float | None:
+    from augment_core.quality import meaning_cutoff, thresholds_from_store
+    from augment_core.scoring import load_meaning_model
+
+    return meaning_cutoff(thresholds_from_store(store), load_meaning_model())
+
+
+def similarity_range(values: list[str]) -> tuple[float, float] | None:
+    try:
+        low, high = (round(float(v), 2) for v in values[:2])
+    except ValueError:
+        return None
+    return (low, high) if 0.0 <= low <= high <= 1.0 else None
+
 
 st.title("Review")
 dataset = require_dataset()
@@ -34,9 +64,19 @@ store = get_store()
 counts = dataset_counts(dataset)
 reviewer = current_reviewer()
 admin = current_is_admin()
-
-
 augmenters = sorted(counts.by_augmenter)
+
+# ---- the address first: a link or a reload brings filters, sort, search and a candidate ----
+url_state.restore("rv_augmenters", "augmenter", url_state.some_of(augmenters))
+url_state.restore("rv_status", "status", url_state.one_of(STATUS_OPTIONS))
+url_state.restore("rv_similarity", "similarity", similarity_range)
+url_state.restore("rv_band", "band", url_state.one_of(list(BANDS)))
+url_state.restore("rv_flag", "flag", url_state.one_of(FLAG_OPTIONS))
+url_state.restore("rv_sort", "sort", url_state.one_of(list(REVIEW_SORTS)))
+url_state.restore("rv_search", "q", url_state.text)
+url_state.restore("rv_record", "record", url_state.text)
+if linked := url_state.incoming("candidate"):
+    st.session_state[GOTO] = linked[0]
 
 st.toggle("My queue", key=QUEUE, help="the candidates that still need your response, one after another; "
           "one being looked at is not handed to another reviewer for a few minutes")
@@ -44,13 +84,17 @@ st.toggle("My queue", key=QUEUE, help="the candidates that still need your respo
 # ---- filters (a change reruns the page and starts again at the first match) ----
 f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
 chosen_augmenters = f1.multiselect("Augmenter", augmenters, key="rv_augmenters", placeholder="all")
-status = f2.selectbox("Status", [*STATUSES, "all"], key="rv_status")
+status = f2.selectbox("Status", STATUS_OPTIONS, key="rv_status")
 low, high = f3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), step=0.01, key="rv_similarity")
 band = f4.selectbox("Band", list(BANDS), key="rv_band")
 # Filtered by the guard's kind (a fixed list), not by each flag's text, which comes from the data.
-flag_options = ["all", "flagged", "not flagged", *FLAG_KINDS]
-flag = f5.selectbox("Flags", flag_options, key="rv_flag", help="a flag kind: the meaning guard that raised it")
+flag = f5.selectbox("Flags", FLAG_OPTIONS, key="rv_flag", help="a flag kind: the meaning guard that raised it")
 sort = f6.selectbox("Sort", list(REVIEW_SORTS), key="rv_sort")
+s1, s2 = st.columns([3, 1])
+search = s1.text_input("Search", key="rv_search", placeholder="words in the original record, the candidate or its edit",
+                       help="any case; every field of the original record is searched (input, output, every turn)")
+record = s2.text_input("Go to record", key="rv_record", placeholder="record id or candidate id",
+                       help="the record's id (its key in the source file) or one candidate's id")
 
 flt = ReviewFilter(
     augmenters=tuple(chosen_augmenters),
@@ -58,15 +102,32 @@ flt = ReviewFilter(
     min_similarity=low if low > 0.0 else None,
     max_similarity=high if high < 1.0 else None,
     flag={"all": None, "flagged": "any", "not flagged": "none"}.get(flag, flag),
+    search=search.strip() or None,
+    record=record.strip() or None,
     **BANDS[band],
 )
+url_state.publish("augmenter", chosen_augmenters)
+url_state.publish("status", [] if status == STATUS_OPTIONS[0] else [status])
+url_state.publish("similarity", [] if (low, high) == (0.0, 1.0) else [f"{low:.2f}", f"{high:.2f}"])
+url_state.publish("band", [] if band == "any" else [band])
+url_state.publish("flag", [] if flag == "all" else [flag])
+url_state.publish("sort", [] if sort == "file order" else [sort])
+url_state.publish("q", [search] if search.strip() else [])
+url_state.publish("record", [record] if record.strip() else [])
+
 signature = (dataset.id, flt, sort)
 if st.session_state.get("rv_signature") != signature:
     st.session_state["rv_signature"] = signature
     st.session_state[CURSOR] = 0
+if goto := st.session_state.pop(GOTO, None):
+    place = store.review_position(dataset.id, flt, sort, goto)
+    if place is not None:
+        st.session_state[CURSOR] = place
+    elif (found := store.review_row(goto)) is not None and found.candidate.dataset_id == dataset.id:
+        st.session_state[FOCUS] = goto  # not in this list (decided since, say): shown on its own
 
 
-# ---- decisions: callbacks write to the store before the rerun draws anything ----
+# ---- decisions: callbacks write to the store before the rerun draws anything (the sidebar's counts too) ----
 def _advance_after(new_status: str) -> None:
     # A decided candidate leaves a list filtered to another status, so the next one slides into place.
     if flt.status is None or flt.status == new_status:
@@ -81,9 +142,12 @@ def decide(candidate_id: str, new_status: str) -> None:
 def edit_and_approve(candidate_id: str, original_text: str) -> None:
     edited = st.session_state.get(f"rv_edit_{candidate_id}", original_text)
     try:
-        store.set_decision(
-            candidate_id, "approved", edited_text=None if edited == original_text else edited, reviewer=reviewer
-        )
+        if edited == original_text:
+            store.set_decision(candidate_id, "approved", reviewer=reviewer)
+        else:  # the edited text is scored again, as `augment score` would score it
+            from augment_core.quality import model_name_from_store
+
+            save_edit(store, candidate_id, edited, reviewer, embedder(model_name_from_store(store)))
     except InputError as exc:  # an emptied edit: nothing stored, the card says why
         st.session_state["rv_edit_error"] = str(exc)
         return
@@ -99,64 +163,11 @@ def move(step: int, total: int) -> None:
     st.session_state[CURSOR] = min(max(st.session_state[CURSOR] + step, 0), max(total - 1, 0))
 
 
-def _badges(row: ReviewRow) -> str:
-    score = row.score
-    if score is None:
-        return ":gray-badge[not scored]"
-    parts = [f"similarity **{score.semantic_similarity:.3f}**"]
-    if score.in_optimal_band:
-        parts.append(":green-badge[:material/verified: optimal band]")
-    elif score.is_valid:
-        parts.append(":blue-badge[valid window]")
-    else:
-        parts.append(":red-badge[outside window]")
-    parts.append(f"length ratio **{score.length_ratio:.2f}**")
-    parts.append(f"new words **{score.unique_words}**")
-    # A flag's text quotes the data (entity names, code, URLs): only its kind, a fixed word, goes in a
-    # badge; the text itself is drawn with st.text under the badges.
-    kinds = dict.fromkeys(f.kind if f.kind in FLAG_KINDS else "flag" for f in score.flags)
-    parts.extend(f":orange-badge[{kind}]" for kind in kinds)
-    if score.near_duplicate:
-        parts.append(":orange-badge[near duplicate]")
-    return " · ".join(parts)
-
-
-DECISION_BADGE = {
-    DecisionStatus.PENDING: ":gray-badge[pending]",
-    DecisionStatus.APPROVED: ":green-badge[approved]",
-    DecisionStatus.REJECTED: ":red-badge[rejected]",
-}
-
-
-def _draw_candidate(row: ReviewRow) -> None:
-    """The candidate's badges, flags and text beside its original (or its own record)."""
-    candidate = row.candidate
-    st.markdown(_badges(row))
-    if row.score is not None and row.score.flags:
-        st.text("\n".join(str(f) for f in row.score.flags))  # plain text: never Markdown or HTML
-    edited = row.decision is not None and bool(row.decision.edited_text)
-    if candidate.kind == CandidateKind.REWRITE and row.original is not None and candidate.target_field:
-        original_text = get_field(row.original, candidate.target_field)
-        left_html, right_html = highlight_changes(original_text, row.text)
-        left, right = st.columns(2)
-        with left:
-            st.html(escaped_block(left_html, f"original · {row.example_key}"))
-        with right:
-            st.html(escaped_block(right_html, "candidate" + (" (edited)" if edited else "")))
-        if dataset.schema in CHAT_LAYOUT or dataset.schema in PREFERENCE_SCHEMAS:
-            # The whole record for context; images, audio and other parts as placeholders.
-            with st.expander("Conversation"):
-                turns = to_turns(row.original, dataset.schema, placeholders=True)
-                rejected = rejected_text(row.original, dataset.schema)
-                if rejected is not None:
-                    turns.append(("rejected", rejected))
-                elif dataset.schema == "kto":
-                    turns.append(("label", "desirable" if row.original.get("label") else "undesirable"))
-                st.text("\n\n".join(f"{role}: {text}" for role, text in turns))
-    else:
-        # A whole new record (e.g. a refusal example): shown as JSON text, never as HTML.
-        record = candidate.record or {"text": candidate.text}
-        st.code(json.dumps(record, ensure_ascii=False, indent=2), language="json")
+def pick_row(table_key: str, first: int) -> None:
+    """A click on a row of the table opens that candidate on the card."""
+    rows = st.session_state[table_key].selection.rows
+    if rows:
+        st.session_state[CURSOR] = first + rows[0]
 
 
 def _edit_box(row: ReviewRow) -> None:
@@ -166,7 +177,8 @@ def _edit_box(row: ReviewRow) -> None:
         if error := st.session_state.pop("rv_edit_error", None):
             st.error(error)
         st.button("Save edit and approve", key="rv_edit_approve", icon=":material/edit:",
-                  on_click=edit_and_approve, args=(cid, row.candidate.text))
+                  on_click=edit_and_approve, args=(cid, row.candidate.text),
+                  help="the edited text is scored again when it is saved")  # fmt: skip
 
 
 def skip(candidate_id: str) -> None:
@@ -174,19 +186,30 @@ def skip(candidate_id: str) -> None:
     store.release(candidate_id, reviewer)
 
 
+def progress_line(in_filter: bool = True) -> str:
+    """How far the dataset's review is, and (``in_filter``) what is left in the current filter."""
+    decided = counts.decisions.approved + counts.decisions.rejected
+    line = f"{fmt_int(decided)} of {fmt_int(decided + counts.decisions.pending)} decided"
+    if in_filter and flt.status in (None, DecisionStatus.PENDING):
+        left = store.count_review(dataset.id, replace(flt, status=DecisionStatus.PENDING))
+        line += f", {fmt_int(left)} left in this filter"
+    return line
+
+
 def focus_card(candidate_id: str) -> None:
-    """One candidate opened from elsewhere (a conflict on Insights), with every reviewer's response."""
+    """One candidate opened on its own (a conflict on Insights, a link), with every reviewer's response."""
     row = store.review_row(candidate_id)
     st.button("Back to the list", key="rv_unfocus", icon=":material/arrow_back:",
               on_click=lambda: st.session_state.pop(FOCUS, None))
     if row is None:
         st.info("That candidate is no longer stored.")
         return
+    url_state.publish("candidate", [candidate_id])
     st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
     for response in store.get_responses(candidate_id):
         st.markdown(f"{md_code(response.reviewer)}: {DECISION_BADGE[response.status]} · {response.decided_at}"
                     + (" · edited" if response.edited_text else ""))
-    _draw_candidate(row)
+    draw_candidate(row, dataset.schema, meaning_cut())
     b1, b2 = st.columns(2)
     b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
               on_click=decide, args=(candidate_id, "approved"), width="stretch")
@@ -199,17 +222,14 @@ def queue_card() -> None:
     """The reviewer's work queue: the next candidate that still needs their response, held for them a while."""
     cid = store.next_in_queue(dataset.id, reviewer, skip=st.session_state.get(SKIPPED, []))
     answered = store.responses_by_reviewer(dataset.id, reviewer).get(reviewer, 0)
-    decided = counts.decisions.approved + counts.decisions.rejected
-    reviewable = decided + counts.decisions.pending
-    st.markdown(f"**Your queue** · you answered {fmt_int(answered)} · overall {fmt_int(decided)} of "
-                f"{fmt_int(reviewable)} decided")
+    st.markdown(f"**Your queue** · you answered {fmt_int(answered)} · overall {progress_line(in_filter=False)}")
     row = None if cid is None else store.review_row(cid)
     if row is None:
         st.success("Your queue is empty: every candidate has the responses the review rule asks for, "
                     "or is with another reviewer right now.")
         return
     st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
-    _draw_candidate(row)
+    draw_candidate(row, dataset.schema, meaning_cut())
     b1, b2, b3 = st.columns(3)
     b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
               on_click=decide, args=(cid, "approved"), width="stretch")
@@ -220,9 +240,9 @@ def queue_card() -> None:
     _edit_box(row)
 
 
-@st.fragment
 def review_card() -> None:
-    """One candidate at a time; a click reruns only this card, not the filters above."""
+    """One candidate at a time. Not a fragment: a decision reruns the whole page, so the sidebar's
+    counts and the progress line are counted again (they went stale inside a fragment)."""
     if focused := st.session_state.get(FOCUS):
         focus_card(focused)
         return
@@ -231,30 +251,33 @@ def review_card() -> None:
         return
     total = store.count_review(dataset.id, flt)
     if total == 0:
+        url_state.publish("candidate", [])
         st.info("No candidates match these filters." if counts.candidates else
                 "No candidates yet: run augmenters on the Augment page.")
         return
     cursor = min(st.session_state[CURSOR], total - 1)
     st.session_state[CURSOR] = cursor
-    page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=cursor - cursor % PAGE_SIZE)
+    first = cursor - cursor % PAGE_SIZE
+    page = store.review_page(dataset.id, flt, sort, limit=PAGE_SIZE, offset=first)
     if cursor % PAGE_SIZE >= len(page):
         # Decisions made elsewhere (another tab, a bulk action) since the count shortened the list:
         # show the last candidate left on this page, or go back a page and draw again.
         if not page:
-            st.session_state[CURSOR] = max(cursor - cursor % PAGE_SIZE - 1, 0)
+            st.session_state[CURSOR] = max(first - 1, 0)
             st.rerun()
-        cursor = cursor - cursor % PAGE_SIZE + len(page) - 1
+        cursor = first + len(page) - 1
         st.session_state[CURSOR] = cursor
     row = page[cursor % PAGE_SIZE]
     candidate = row.candidate
     cid = candidate.id
+    url_state.publish("candidate", [cid])
 
     st.markdown(
         f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(candidate.augmenter)}"
         + (f" · field {md_code(candidate.target_field)}" if candidate.target_field else "")
-        + f" · {DECISION_BADGE[row.status]}"
+        + f" · {DECISION_BADGE[row.status]}  \n{progress_line()}"
     )
-    _draw_candidate(row)
+    draw_candidate(row, dataset.schema, meaning_cut())
 
     b1, b2, b3, b4, b5 = st.columns(5)
     b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
@@ -269,59 +292,27 @@ def review_card() -> None:
               disabled=row.decision is None, width="stretch")
     _edit_box(row)
 
-    st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · shortcuts: "
-               "A approve, X reject, J next, K previous")
+    st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · click a row to open it · "
+               "shortcuts: A approve, X reject, J next, K previous")
     table = pd.DataFrame(
         {
-            "#": range(cursor - cursor % PAGE_SIZE + 1, cursor - cursor % PAGE_SIZE + len(page) + 1),
+            "#": range(first + 1, first + len(page) + 1),
+            "record": [r.example_key for r in page],
             "augmenter": [r.candidate.augmenter for r in page],
             "similarity": [None if r.score is None else r.score.semantic_similarity for r in page],
-            "length ratio": [None if r.score is None else r.score.length_ratio for r in page],
+            "meaning": [None if r.score is None else r.score.meaning_preserved for r in page],
             "decision": [r.status.value for r in page],
             "candidate": [r.text[:160] for r in page],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=250)
+    # Keyed by the card shown: a new card starts with no row selected, so a click on any row is a change.
+    table_key = f"rv_table_{cursor}"
+    st.dataframe(table, hide_index=True, width="stretch", height=250, key=table_key,
+                 on_select=lambda: pick_row(table_key, first), selection_mode="single-row")  # fmt: skip
 
 
 review_card()
 
-# ---- bulk actions: the exact count first, then a confirmation ----
-# The score-based ones are the rules of `augment review` (augment_core.review): pending candidates
-# only, and what is doubtful (a guard flag, a near-duplicate, low meaning) stays for a human.
-ACTION_LABELS = {
-    "approve-optimal": ("Approve", "valid candidates in the optimal band"),
-    "approve-valid": ("Approve", "valid candidates"),
-    "reject-invalid": ("Reject", "invalid candidates (outside the window, or near-duplicates)"),
-    "approve-filtered": ("Approve", "candidates matching the filters"),
-    "reject-filtered": ("Reject", "candidates matching the filters"),
-}
-
-
-def bulk_label(action: str, count: int) -> str:
-    verb, what = ACTION_LABELS[action]
-    return f"{verb} {fmt_int(count)} {what}" if action in FILTER_ACTIONS else f"{verb} all {fmt_int(count)} {what}"
-
-
-def run_bulk(action: str) -> None:
-    changed = sum(store.bulk_decide(dataset.id, f, status) for f, status in bulk_plan(store, action, flt))
-    st.session_state["rv_bulk_confirm"] = False
-    st.session_state["rv_bulk_done"] = f"{bulk_label(action, changed)}: done."
-
-
-# A toggle, not an expander: an expander's body runs (and counts) on every rerun even when closed.
 # Bulk actions are for admins (augment_core.team): a reviewer's page has no toggle at all.
-if admin and st.toggle("Bulk actions", key="rv_bulk_open"):
-    action = st.selectbox(
-        "Action",
-        list(ACTION_LABELS),
-        key="rv_bulk_preset",
-        format_func=lambda a: bulk_label(a, 0).replace(" 0 ", " ... ").replace("all ... ", "all "),
-        help="Score-based actions: pending candidates of every augmenter. The last two: the filters above.",
-    )
-    count = store.count_review_any(dataset.id, [f for f, _ in bulk_plan(store, action, flt)])
-    label = bulk_label(action, count)
-    confirmed = st.checkbox(f"Yes: {label[0].lower()}{label[1:]}", key="rv_bulk_confirm")
-    st.button(label, key="rv_bulk_go", disabled=not confirmed or count == 0, on_click=run_bulk, args=(action,))
-    if done := st.session_state.pop("rv_bulk_done", None):
-        st.success(done)
+if admin:
+    draw_bulk(store, dataset, flt)

@@ -184,6 +184,18 @@ class ReviewQueries:
         query = query.order_by(*REVIEW_SORTS[sort], candidates.c.id).limit(limit).offset(offset)
         return self._rows(query)
 
+    def review_position(self, dataset_id: int, flt: ReviewFilter, sort: str, candidate_id: str) -> int | None:
+        """Where ``candidate_id`` stands (from 0) in the list ``review_page`` pages through; None when
+        it is not in it (a link to a candidate opens at its place)."""
+        if sort not in REVIEW_SORTS:
+            raise InputError(f"unknown sort '{sort}'; choose one of {', '.join(REVIEW_SORTS)}")
+        place = sa.func.row_number().over(order_by=(*REVIEW_SORTS[sort], candidates.c.id)).label("place")
+        numbered = review_where(sa.select(candidates.c.id, place).select_from(review_from()), dataset_id, flt)
+        numbered = numbered.subquery()
+        with self.db.connect() as conn:
+            found = conn.execute(sa.select(numbered.c.place).where(numbered.c.id == candidate_id)).scalar()
+        return None if found is None else int(found) - 1
+
     def review_row(self, candidate_id: str) -> ReviewRow | None:
         """One candidate as the review card shows it (the work queue's next one)."""
         rows = self._rows(sa.select(*_ROW_COLUMNS).select_from(review_from()).where(candidates.c.id == candidate_id))
