@@ -98,12 +98,13 @@ def decide_matching(
         return to_update
     # What this transaction wrote, read back, not the ids read before: a second process deciding the
     # same candidates at once (PostgreSQL reads committed rows) wrote its own time, and is not counted.
-    written: list[str] = []
-    for chunk in chunks([*to_update, *to_insert]):
-        mine = sa.select(decisions.c.candidate_id).where(
-            decisions.c.candidate_id.in_(chunk), decisions.c.status == decided, decisions.c.decided_at == stamp
-        )
-        written.extend(conn.execute(mine).scalars())
+    mine = (
+        sa.select(decisions.c.candidate_id)
+        .join(candidates, candidates.c.id == decisions.c.candidate_id)
+        .where(candidates.c.dataset_id == dataset_id, decisions.c.status == decided, decisions.c.decided_at == stamp)
+    )
+    touched = {*to_update, *to_insert}
+    written = [cid for cid in conn.execute(mine).scalars() if cid in touched]
     return written
 
 
