@@ -1,6 +1,7 @@
 """The review page in a real browser (Debian's Chromium via Playwright) against `streamlit run app.py`.
 
-A link to /review?dataset=... is the first page a freshly started server is asked for; a reload
+A link to /review?dataset=... is the first page a freshly started server is asked for (a click on
+a table row opens that candidate); a reload
 keeps the dataset, the filters and the candidate; the search finds a candidate; a bulk action
 shows the rows it will change, and its undo gives every candidate back its earlier decision.
 """
@@ -78,6 +79,13 @@ def test_a_link_to_review_is_the_first_page_of_a_fresh_server(server: tuple[str,
         expect(_sidebar_says(page, "alpaca · 24 examples · 48")).to_be_visible()
         assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Review").count() == 1
         assert _params(page)["dataset"] == ["sample"]
+        # A click on the table's fifth row opens that candidate (the row marker column, 35 px rows).
+        page.set_viewport_size({"width": 1400, "height": 1600})
+        grid = _main(page).locator('[data-testid="stDataFrame"]').first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * 4 + 17)
+        expect(page.get_by_text(re.compile(r"Candidate 5 of 48"))).to_be_visible()
         # Another page opened from a link keeps the dataset too.
         page.goto(f"{base}/insights?dataset=sample")
         expect(_sidebar_says(page, "48 candidates")).to_be_visible()
