@@ -110,7 +110,7 @@ def draw_candidate(row: ReviewRow, schema: str, meaning_cut: float | None) -> No
             # The whole conversation for context; images, audio and other parts as placeholders.
             _conversation(row, schema)
         else:
-            with st.expander("Whole record", expanded=True):
+            with st.expander("Whole record"):  # collapsed: the buttons stay close to the texts
                 st.text(record_fields(row.original, candidate.target_field))
     else:
         # A whole new record (e.g. a refusal example): shown as JSON text, never as HTML.

@@ -122,6 +122,7 @@ def test_a_reload_keeps_dataset_filters_and_candidate_and_search_finds_one(serve
         box.press("Enter")
         expect(page.get_by_text(re.compile(r"Candidate 1 of 1\b"))).to_be_visible()
         expect(page.locator(".aug-side").nth(1)).to_contain_text("Please, explain what a python list comprehension")
+        _main(page).get_by_text("Whole record").click()  # collapsed until opened
         expect(_main(page).get_by_text(re.compile(r"output: A list comprehension builds"))).to_be_visible()
         assert _params(page)["q"] == ["[0, 2, 4, 6, 8]"]
         page.reload()
