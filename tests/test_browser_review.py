@@ -86,10 +86,12 @@ def test_a_link_to_review_is_the_first_page_of_a_fresh_server(server: tuple[str,
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * 4 + 17)
         expect(page.get_by_text(re.compile(r"Candidate 5 of 48"))).to_be_visible()
-        # Another page opened from a link keeps the dataset too.
-        page.goto(f"{base}/insights?dataset=sample")
-        expect(_sidebar_says(page, "48 candidates")).to_be_visible()
-        expect(page.get_by_text("No dataset yet")).to_have_count(0)
+        # Every other page opened from a link (a new session each) has app.py's sidebar and the dataset.
+        for path in ("insights", "augment", "export"):
+            page.goto(f"{base}/{path}?dataset=sample")
+            expect(_sidebar_says(page, "48 candidates")).to_be_visible()
+            expect(page.get_by_text("No dataset yet")).to_have_count(0)
+            assert _params(page)["dataset"] == ["sample"]
 
 
 def test_a_reload_keeps_dataset_filters_and_candidate_and_search_finds_one(server: tuple[str, str]) -> None:

@@ -186,12 +186,14 @@ def skip(candidate_id: str) -> None:
     store.release(candidate_id, reviewer)
 
 
-def progress_line(in_filter: bool = True) -> str:
-    """How far the dataset's review is, and (``in_filter``) what is left in the current filter."""
+def progress_line(in_filter: bool = True, total: int | None = None) -> str:
+    """How far the dataset's review is, and (``in_filter``) what is left in the current filter
+    (``total``, the filter's count, is that already when the filter is pending)."""
     decided = counts.decisions.approved + counts.decisions.rejected
     line = f"{fmt_int(decided)} of {fmt_int(decided + counts.decisions.pending)} decided"
     if in_filter and flt.status in (None, DecisionStatus.PENDING):
-        left = store.count_review(dataset.id, replace(flt, status=DecisionStatus.PENDING))
+        pending_only = flt.status == DecisionStatus.PENDING and total is not None
+        left = total if pending_only else store.count_review(dataset.id, replace(flt, status=DecisionStatus.PENDING))
         line += f", {fmt_int(left)} left in this filter"
     return line
 
@@ -275,7 +277,7 @@ def review_card() -> None:
     st.markdown(
         f"**Candidate {fmt_int(cursor + 1)} of {fmt_int(total)}** · {md_code(candidate.augmenter)}"
         + (f" · field {md_code(candidate.target_field)}" if candidate.target_field else "")
-        + f" · {DECISION_BADGE[row.status]}  \n{progress_line()}"
+        + f" · {DECISION_BADGE[row.status]}  \n{progress_line(total=total)}"
     )
     draw_candidate(row, dataset.schema, meaning_cut())
 
