@@ -26,6 +26,7 @@ from tests.test_pages import seed
 
 pytestmark = pytest.mark.browser
 TIMEOUT_MS = 60_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 if not Path(CHROMIUM).exists():  # `make test` installs Debian's chromium first
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
@@ -177,3 +178,27 @@ def test_bulk_preview_then_undo_restores_every_decision(server: tuple[str, str])
         expect(page.get_by_text(re.compile("47 decisions restored"))).to_be_visible()
         expect(_sidebar_says(page, "2 approved · 1 rejected")).to_be_visible()
     assert _decisions(db_url) == before  # status, edit, time and every response as they were
+
+
+# What is cut off: a button label's ellipsis box or a select's value wider than the room it has.
+TRUNCATED = """els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText || e.value)"""
+
+
+def test_the_card_holds_at_800_px(server: tuple[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    base, _ = server
+    with open_tab(f"{base}/review?dataset=sample") as page:
+        page.set_viewport_size({"width": 800, "height": 1000})
+        page.reload()  # drawn at 800 px from the start
+        expect(page.get_by_text(re.compile(r"Candidate 1 of 48"))).to_be_visible()
+        page.wait_for_timeout(1000)  # the columns settle
+        for key in ("rv_approve", "rv_reject", "rv_prev", "rv_next", "rv_reset"):
+            expect(page.locator(f".st-key-{key} button")).to_contain_text(
+                {"rv_approve": "Approve", "rv_reject": "Reject", "rv_prev": "Previous", "rv_next": "Next",
+                 "rv_reset": "Back to pending"}[key])  # fmt: skip
+        page.screenshot(path=str(ARTIFACTS / "review-800.png"))
+        labels = page.locator('[data-testid="stMain"] button .stMarkdownEllipsis')
+        assert labels.evaluate_all(TRUNCATED) == []  # no button label is cut off
+        chosen = page.locator('[data-testid="stMain"] [data-baseweb="select"] input')
+        assert chosen.evaluate_all(TRUNCATED) == []  # nor a select's value

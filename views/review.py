@@ -82,7 +82,9 @@ st.toggle("My queue", key=QUEUE, help="the candidates that still need your respo
           "one being looked at is not handed to another reviewer for a few minutes")
 
 # ---- filters (a change reruns the page and starts again at the first match) ----
-f1, f2, f3, f4, f5, f6 = st.columns([3, 2, 3, 2, 2, 3])
+# Two rows of three: at 800 px six columns left the selects too narrow to show their values.
+f1, f2, f3 = st.columns([3, 2, 3])
+f4, f5, f6 = st.columns([3, 2, 3])
 chosen_augmenters = f1.multiselect("Augmenter", augmenters, key="rv_augmenters", placeholder="all")
 status = f2.selectbox("Status", STATUS_OPTIONS, key="rv_status")
 low, high = f3.slider("Similarity", 0.0, 1.0, (0.0, 1.0), step=0.01, key="rv_similarity")
@@ -90,10 +92,10 @@ band = f4.selectbox("Band", list(BANDS), key="rv_band")
 # Filtered by the guard's kind (a fixed list), not by each flag's text, which comes from the data.
 flag = f5.selectbox("Flags", FLAG_OPTIONS, key="rv_flag", help="a flag kind: the meaning guard that raised it")
 sort = f6.selectbox("Sort", list(REVIEW_SORTS), key="rv_sort")
-s1, s2 = st.columns([3, 1])
+s1, s2 = st.columns([2, 1])
 search = s1.text_input("Search", key="rv_search", placeholder="words in the original record, the candidate or its edit",
                        help="any case; every field of the original record is searched (input, output, every turn)")
-record = s2.text_input("Go to record", key="rv_record", placeholder="record id or candidate id",
+record = s2.text_input("Go to record", key="rv_record", placeholder="an id",
                        help="the record's id (its key in the source file) or one candidate's id")
 
 flt = ReviewFilter(
@@ -170,6 +172,12 @@ def pick_row(table_key: str, first: int) -> None:
         st.session_state[CURSOR] = first + rows[0]
 
 
+def button_row():  # type: ignore[no-untyped-def]
+    """The card's buttons side by side at their own width, wrapping onto a second line when the page
+    is narrow (equal columns cut their labels to "A... A" at 800 px)."""
+    return st.container(horizontal=True, gap="small")
+
+
 def _edit_box(row: ReviewRow) -> None:
     cid = row.candidate.id
     with st.expander("Edit, then approve", expanded="rv_edit_error" in st.session_state):
@@ -202,7 +210,7 @@ def focus_card(candidate_id: str) -> None:
     """One candidate opened on its own (a conflict on Insights, a link), with every reviewer's response."""
     row = store.review_row(candidate_id)
     st.button("Back to the list", key="rv_unfocus", icon=":material/arrow_back:",
-              on_click=lambda: st.session_state.pop(FOCUS, None))
+                   on_click=lambda: st.session_state.pop(FOCUS, None))
     if row is None:
         st.info("That candidate is no longer stored.")
         return
@@ -212,11 +220,11 @@ def focus_card(candidate_id: str) -> None:
         st.markdown(f"{md_code(response.reviewer)}: {DECISION_BADGE[response.status]} · {response.decided_at}"
                     + (" · edited" if response.edited_text else ""))
     draw_candidate(row, dataset.schema, meaning_cut())
-    b1, b2 = st.columns(2)
-    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-              on_click=decide, args=(candidate_id, "approved"), width="stretch")
-    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-              on_click=decide, args=(candidate_id, "rejected"), width="stretch")
+    buttons = button_row()
+    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+                   on_click=decide, args=(candidate_id, "approved"), width="content")
+    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+                   on_click=decide, args=(candidate_id, "rejected"), width="content")
     _edit_box(row)
 
 
@@ -232,13 +240,13 @@ def queue_card() -> None:
         return
     st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
     draw_candidate(row, dataset.schema, meaning_cut())
-    b1, b2, b3 = st.columns(3)
-    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-              on_click=decide, args=(cid, "approved"), width="stretch")
-    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-              on_click=decide, args=(cid, "rejected"), width="stretch")
-    b3.button("Skip", key="rv_skip", icon=":material/skip_next:", shortcut="J",
-              on_click=skip, args=(cid,), width="stretch")
+    buttons = button_row()
+    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+                   on_click=decide, args=(cid, "approved"), width="content")
+    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+                   on_click=decide, args=(cid, "rejected"), width="content")
+    buttons.button("Skip", key="rv_skip", icon=":material/skip_next:", shortcut="J",
+                   on_click=skip, args=(cid,), width="content")
     _edit_box(row)
 
 
@@ -281,17 +289,17 @@ def review_card() -> None:
     )
     draw_candidate(row, dataset.schema, meaning_cut())
 
-    b1, b2, b3, b4, b5 = st.columns(5)
-    b1.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-              on_click=decide, args=(cid, "approved"), width="stretch")
-    b2.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-              on_click=decide, args=(cid, "rejected"), width="stretch")
-    b3.button("Previous", key="rv_prev", icon=":material/arrow_back:", shortcut="K",
-              on_click=move, args=(-1, total), disabled=cursor == 0, width="stretch")
-    b4.button("Next", key="rv_next", icon=":material/arrow_forward:", shortcut="J",
-              on_click=move, args=(1, total), disabled=cursor >= total - 1, width="stretch")
-    b5.button("Back to pending", key="rv_reset", icon=":material/undo:", on_click=reset, args=(cid,),
-              disabled=row.decision is None, width="stretch")
+    buttons = button_row()
+    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+                   on_click=decide, args=(cid, "approved"), width="content")
+    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+                   on_click=decide, args=(cid, "rejected"), width="content")
+    buttons.button("Previous", key="rv_prev", icon=":material/arrow_back:", shortcut="K",
+                   on_click=move, args=(-1, total), disabled=cursor == 0, width="content")
+    buttons.button("Next", key="rv_next", icon=":material/arrow_forward:", shortcut="J",
+                   on_click=move, args=(1, total), disabled=cursor >= total - 1, width="content")
+    buttons.button("Back to pending", key="rv_reset", icon=":material/undo:", on_click=reset, args=(cid,),
+                   disabled=row.decision is None, width="content")
     _edit_box(row)
 
     st.caption(f"Page {cursor // PAGE_SIZE + 1:,} of {(total - 1) // PAGE_SIZE + 1:,} · click a row to open it · "
