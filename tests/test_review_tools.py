@@ -3,6 +3,7 @@ bulk preview, apply and undo (every earlier decision back exactly), and an edit 
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from augment_core.edits import save_edit
@@ -11,6 +12,7 @@ from augment_core.review import ReviewFilter, bulk_plan
 from augment_core.store import Store, scores
 from augment_core.store.schema import decisions, responses
 from tests.test_pages import seed
+from tests.test_postgres import pg_url  # noqa: F401  (the PostgreSQL server fixture)
 
 
 def _ids(store: Store, flt: ReviewFilter, sort: str = "file order") -> list[str]:
@@ -136,3 +138,29 @@ def test_a_candidate_is_found_at_its_place_in_any_sort(store: Store) -> None:
         listed = _ids(store, ReviewFilter(), sort)
         assert store.review_position(dataset.id, ReviewFilter(), sort, listed[37]) == 37
     assert store.review_position(dataset.id, ReviewFilter(augmenters=("templates",)), "file order", ids[1]) is None
+
+
+@pytest.mark.slow
+def test_the_same_on_postgresql(pg_url: str) -> None:  # noqa: F811
+    store = Store(pg_url)
+    try:
+        ids = seed(store)
+        dataset = store.get_dataset("sample")
+        assert dataset is not None
+        assert _ids(store, ReviewFilter(search="[0, 2, 4, 6, 8]")) == ids[:2]  # JSON cast to text, any case
+        assert _ids(store, ReviewFilter(search="PLEASE, EXPLAIN WHAT")) == ids[:2]
+        assert _ids(store, ReviewFilter(search="100%")) == []
+        assert _ids(store, ReviewFilter(record="sample-002")) == ids[2:4]
+        listed = _ids(store, ReviewFilter(), "meaning, high first")
+        assert store.review_position(dataset.id, ReviewFilter(), "meaning, high first", listed[30]) == 30
+        store.set_decision(ids[0], "approved", edited_text="Kept.", reviewer="ana")
+        store.set_decision(ids[1], "rejected", reviewer="bo")
+        before = _snapshot(store)
+        plan = bulk_plan(store, "approve-filtered", ReviewFilter())
+        assert store.bulk_preview(dataset.id, plan)[0] == 47
+        change = store.apply_bulk(dataset.id, plan)
+        assert change.count == 47 and store.dataset_counts(dataset.id).decisions.approved == 48
+        assert store.undo_bulk(change).restored == 47
+        assert _snapshot(store) == before
+    finally:
+        store.close()
