@@ -128,3 +128,27 @@ def test_a_saved_edit_is_rescored(make_app: MakeApp, store: Store) -> None:  # n
     assert not at.exception, at.exception
     score = store.get_score(ids[0])
     assert score is not None and score.semantic_similarity != 0.65 and score.meaning_preserved is not None
+
+
+def test_a_linked_candidate_outside_the_filter_opens_on_its_own(make_app: MakeApp, store: Store) -> None:  # noqa: F811
+    ids = seed(store)
+    store.set_decision(ids[5], "approved")  # the pending list (the default filter) no longer has it
+    at = make_app()
+    at.query_params.update({"dataset": "sample", "candidate": ids[5]})
+    at.switch_page(APP_PAGE).run()
+    assert not at.exception, at.exception
+    assert at.button(key="rv_unfocus").label == "Back to the list"
+    assert ":green-badge[approved]" in at.markdown[0].value
+    at.button(key="rv_unfocus").click().run()
+    assert "Candidate 1 of 47**" in _heading(at) and at.query_params["candidate"] == ids[0]
+
+
+def test_the_whole_record_is_plain_text(make_app: MakeApp, store: Store) -> None:  # noqa: F811
+    seed(store)
+    trap = '<img src=x onerror="alert(1)"> [link](http://127.0.0.1/x) **bold**'
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE examples SET record = json_set(record, '$.output', ?) WHERE key = 'sample-001'",
+                             (trap,))  # fmt: skip
+    at = make_app(APP_PAGE, dataset="sample")
+    record = next(e for e in at.expander if e.label == "Whole record").text[0].value
+    assert f"output: {trap}" in record  # st.text: shown as it is, never Markdown or HTML
