@@ -52,6 +52,12 @@ def test_widgets_write_the_address(make_app: MakeApp, store: Store) -> None:  # 
     assert at.query_params["augmenter"] == "templates"
     assert at.query_params["similarity"] == ["0.70", "0.90"] and at.query_params["q"] == "please"
     assert at.query_params["candidate"].startswith("sample-")
+    at.toggle(key="rv_queue").set_value(True).run()
+    assert at.query_params["queue"] == "1" and "candidate" not in at.query_params
+    again = make_app()
+    again.query_params.update({"dataset": "sample", "queue": "1"})
+    again.switch_page(APP_PAGE).run()
+    assert "**Your queue**" in again.markdown[0].value
 
 
 def test_the_card_shows_every_score_and_the_whole_record(make_app: MakeApp, store: Store) -> None:  # noqa: F811

@@ -75,6 +75,7 @@ url_state.restore("rv_flag", "flag", url_state.one_of(FLAG_OPTIONS))
 url_state.restore("rv_sort", "sort", url_state.one_of(list(REVIEW_SORTS)))
 url_state.restore("rv_search", "q", url_state.text)
 url_state.restore("rv_record", "record", url_state.text)
+url_state.restore(QUEUE, "queue", lambda values: True if values[0] == "1" else None)
 if linked := url_state.incoming("candidate"):
     st.session_state[GOTO] = linked[0]
 
@@ -116,6 +117,7 @@ url_state.publish("flag", [] if flag == "all" else [flag])
 url_state.publish("sort", [] if sort == "file order" else [sort])
 url_state.publish("q", [search] if search.strip() else [])
 url_state.publish("record", [record] if record.strip() else [])
+url_state.publish("queue", ["1"] if st.session_state.get(QUEUE) else [])
 
 signature = (dataset.id, flt, sort)
 if st.session_state.get("rv_signature") != signature:
@@ -231,6 +233,7 @@ def focus_card(candidate_id: str) -> None:
 def queue_card() -> None:
     """The reviewer's work queue: the next candidate that still needs their response, held for them a while."""
     cid = store.next_in_queue(dataset.id, reviewer, skip=st.session_state.get(SKIPPED, []))
+    url_state.publish("candidate", [])  # the queue hands out the next one itself
     answered = store.responses_by_reviewer(dataset.id, reviewer).get(reviewer, 0)
     st.markdown(f"**Your queue** · you answered {fmt_int(answered)} · overall {progress_line(in_filter=False)}")
     row = None if cid is None else store.review_row(cid)
