@@ -74,10 +74,10 @@ system-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(call APT_INSTALL,postgresql); }
 
 check: setup
-	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
+	$(PY) -m ruff check augment_core studio tests benchmarks views app.py
 	$(PY) -m mypy
 
 test: setup system-deps
-	$(PY) -m ruff check augment_core studio tests benchmarks pages app.py
+	$(PY) -m ruff check augment_core studio tests benchmarks views app.py
 	$(PY) -m mypy
 	$(PY) -m pytest

@@ -1,4 +1,9 @@
-"""The review studio: `streamlit run app.py`. Navigation over pages/ and the sidebar, defined once."""
+"""The review studio: `streamlit run app.py`. Navigation over views/ and the sidebar, defined once.
+
+The pages live in views/, not pages/: with a pages/ folder beside app.py, Streamlit runs a page
+opened by its URL (/review) on its own, without app.py, until some session has run st.navigation
+once: a link to /review on a fresh server showed the raw page list and "No dataset yet".
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,11 @@ current_reviewer()  # with authentication configured, nothing below is drawn bef
 
 page = st.navigation(
     [
-        st.Page("pages/upload.py", title="Upload", icon="📤", default=True),
-        st.Page("pages/augment.py", title="Augment", icon="✨"),
-        st.Page("pages/review.py", title="Review", icon="✅"),
-        st.Page("pages/insights.py", title="Insights", icon="📊"),
-        st.Page("pages/export.py", title="Export", icon="📥"),
+        st.Page("views/upload.py", title="Upload", icon="📤", default=True),
+        st.Page("views/augment.py", title="Augment", icon="✨"),
+        st.Page("views/review.py", title="Review", icon="✅"),
+        st.Page("views/insights.py", title="Insights", icon="📊"),
+        st.Page("views/export.py", title="Export", icon="📥"),
     ]
 )
 draw_sidebar()

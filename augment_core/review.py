@@ -44,6 +44,8 @@ class ReviewFilter:
     near_duplicate: bool | None = None
     truncated: bool | None = None
     min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
+    search: str | None = None  # a substring of the candidate's text, its edit or its original record (any case)
+    record: str | None = None  # one record's candidates: the example's key (its id) or a candidate id
 
 
 # The bulk actions by score (`augment review --approve-valid`, ...) and by the page's filters.

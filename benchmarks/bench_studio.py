@@ -2,8 +2,8 @@
 
 Two figures, both server-side (the script run Streamlit does before it sends the page):
   - a review-page rerun after an Approve click (AppTest: the click's callback writes the decision,
-    then the whole app script reruns: sidebar counts, filters, the SQL-paged card, bulk counts);
-    the real browser reruns only the card's fragment, so this is an upper bound;
+    then the whole app script reruns: sidebar counts, filters, the SQL-paged card, bulk counts),
+    as the browser does too since the card is no longer a fragment (its counts went stale);
   - an Insights page run (one query for every scored candidate, cached until a count changes,
     binned histograms, a 5,000-point scatter sample, acceptance and mix figures; distinct-n
     diversity, cached per number of approvals).
@@ -101,7 +101,7 @@ def main() -> None:
         print(f"store: {total:,} candidates on {total // PER_EXAMPLE:,} examples, filled in "
               f"{time.perf_counter() - started:.1f} s")
 
-        # The card's own queries (what the fragment rerun does after the callback).
+        # The card's own queries (what a rerun does after the callback).
         flt = ReviewFilter(status="pending")
         sql = []
         for _ in range(args.clicks):
@@ -115,7 +115,7 @@ def main() -> None:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         at.session_state["dataset"] = "bench"
         at.run()
-        at.switch_page("pages/review.py").run()
+        at.switch_page("views/review.py").run()
         assert not at.exception, at.exception
         review = []
         for _ in range(args.clicks):
@@ -127,7 +127,7 @@ def main() -> None:
         approved = store.dataset_counts(dataset_id).decisions.approved
         assert approved == args.clicks, approved
 
-        at.switch_page("pages/insights.py")
+        at.switch_page("views/insights.py")
         insights = []
         for _ in range(args.insights_runs):
             t0 = time.perf_counter()

@@ -96,7 +96,7 @@ def main() -> None:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
         at.session_state["dataset"] = "bench"
         at.run()
-        at.switch_page("pages/review.py").run()
+        at.switch_page("views/review.py").run()
         if args.queue:
             at.toggle(key="rv_queue").set_value(True).run()
         assert not at.exception, at.exception

@@ -47,7 +47,7 @@ def require_dataset() -> Dataset:
     dataset = current_dataset()
     if dataset is None:
         st.info("No dataset yet: import one on the Upload page (or load the sample dataset there).")
-        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload:")
+        st.page_link("views/upload.py", label="Go to Upload", icon=":material/upload:")
         st.stop()
     return dataset
 

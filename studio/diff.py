@@ -9,37 +9,71 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from dataclasses import dataclass, field
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
+_NOT_WORD = re.compile(r"[\W_]+")
+MINOR_STYLE = "text-decoration:underline dotted;text-underline-offset:3px"
 
 
 def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def highlight_changes(original: str, candidate: str) -> tuple[str, str]:
-    """HTML for both sides: removed words struck through on the left, new words marked on the right."""
+def _key(token: str) -> str:
+    """What a word is compared by: its letters and digits in lower case (a mark alone stays itself)."""
+    return _NOT_WORD.sub("", token.casefold()) or token
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Both sides as HTML, and the words that changed only in case or punctuation (old, new)."""
+
+    original_html: str
+    candidate_html: str
+    minor: list[tuple[str, str]] = field(default_factory=list)
+
+
+def highlight_changes(original: str, candidate: str) -> Diff:
+    """Removed words struck through on the left, new words marked on the right; a word whose case
+    or punctuation alone changed ("Describe" / "describe", "list" / "list,") is underlined dotted
+    instead, and listed in ``minor``. Whitespace changes are not marked."""
     left, right = _tokens(original), _tokens(candidate)
-    # Compare words only: whitespace changes are not worth a highlight.
     left_words = [i for i, t in enumerate(left) if not t.isspace()]
     right_words = [i for i, t in enumerate(right) if not t.isspace()]
     matcher = difflib.SequenceMatcher(
-        None, [left[i] for i in left_words], [right[i] for i in right_words], autojunk=False
+        None, [_key(left[i]) for i in left_words], [_key(right[i]) for i in right_words], autojunk=False
     )
-    removed: set[int] = set()
-    added: set[int] = set()
+    marks: dict[int, str] = {}
+    adds: dict[int, str] = {}
+    minor: list[tuple[str, str]] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op != "equal":
-            removed.update(left_words[a1:a2])
-            added.update(right_words[b1:b2])
-    return _render(left, removed, "del"), _render(right, added, "mark")
+        if op == "equal":
+            for i, j in zip(left_words[a1:a2], right_words[b1:b2], strict=True):
+                if left[i] != right[j]:
+                    marks[i], adds[j] = "minor", "minor"
+                    minor.append((left[i], right[j]))
+            continue
+        for i in left_words[a1:a2]:
+            marks[i] = "minor" if not _NOT_WORD.sub("", left[i]) else "del"
+            if marks[i] == "minor":
+                minor.append((left[i], ""))
+        for j in right_words[b1:b2]:
+            adds[j] = "minor" if not _NOT_WORD.sub("", right[j]) else "mark"
+            if adds[j] == "minor":
+                minor.append(("", right[j]))
+    return Diff(_render(left, marks), _render(right, adds), minor)
 
 
-def _render(tokens: list[str], changed: set[int], tag: str) -> str:
+def _render(tokens: list[str], changed: dict[int, str]) -> str:
     parts = []
     for i, token in enumerate(tokens):
         safe = html.escape(token, quote=True)
-        parts.append(f"<{tag}>{safe}</{tag}>" if i in changed else safe)
+        tag = changed.get(i)
+        if tag == "minor":
+            parts.append(f'<span class="aug-minor" style="{MINOR_STYLE}">{safe}</span>')
+        else:
+            parts.append(f"<{tag}>{safe}</{tag}>" if tag else safe)
     return "".join(parts)
 
 

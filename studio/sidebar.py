@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio import url_state
 from studio.common import COUNTS_KEY, DATASET_KEY, fmt_int, get_store, secret
 from studio.identity import draw_identity
 from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
 
+DATASET_PARAM = "dataset"
 PROVIDER_KEY = "provider"
 MODEL_KEY = "model"
 BASE_URL_KEY = "base_url"
@@ -32,10 +34,13 @@ def draw_sidebar() -> None:
     store = get_store()
     with st.sidebar:
         names = store.dataset_names()
+        # The address names the dataset (?dataset=NAME): a link or a reload opens that one, on any page.
+        url_state.restore(DATASET_KEY, DATASET_PARAM, url_state.one_of(names))
         if st.session_state.get(DATASET_KEY) not in names:
             st.session_state.pop(DATASET_KEY, None)
         if names:
             st.selectbox("Dataset", names, key=DATASET_KEY)
+            url_state.publish(DATASET_PARAM, [st.session_state[DATASET_KEY]])
             dataset = store.get_dataset(st.session_state[DATASET_KEY])
             if dataset is not None:
                 counts = store.dataset_counts(dataset.id)

@@ -37,7 +37,7 @@ def draw_team_panel(dataset: Dataset) -> None:
         chosen = st.selectbox("Conflicting responses", figures.conflicts, key="tm_conflict")
         if st.button("Open in review", key="tm_open", icon=":material/open_in_new:"):
             st.session_state[FOCUS] = chosen  # the review page opens on it
-            st.switch_page("pages/review.py")
+            st.switch_page("views/review.py")
 
     st.subheader("Audit of the accept rule")
     for line in audit_report(store, dataset).lines():

@@ -164,7 +164,7 @@ def test_review_shows_the_conversation_with_placeholders(make_app: MakeApp, run_
     write_records(source, [PARTS])
     assert run_cli("import", str(source))[0] == 0
     assert run_cli("run", "--augmenters", "templates", "--n", "1")[0] == 0
-    at = make_app("pages/review.py", dataset="parts")
+    at = make_app("views/review.py", dataset="parts")
     conversation = next(e for e in at.expander if e.label == "Conversation")
     text = conversation.text[0].value
     assert "user: What is in this picture?\n[image]" in text and "assistant: Red." in text

@@ -119,7 +119,7 @@ def test_the_augment_page_attaches_scores_and_reports(make_app: MakeApp, store: 
     rows = [{"original": first["instruction"], "text": "Tell me: " + first["instruction"]},
             {"source_id": "nope", "text": "x"}]  # fmt: skip
     body = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    at = make_app("pages/augment.py", dataset="sample")
+    at = make_app("views/augment.py", dataset="sample")
     at.file_uploader(key="aug_foreign_file").set_value(("theirs.jsonl", body, "application/jsonl")).run()
     next(b for b in at.button if b.label == "Attach and score").click().run()
     assert not at.exception, at.exception

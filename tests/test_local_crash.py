@@ -72,7 +72,7 @@ def test_the_studio_survives_its_model_server_being_killed(
     tmp_path: Path,
 ) -> None:
     load(store, tmp_path, alpaca(3), name="small")
-    at = make_app("pages/augment.py", dataset="small")
+    at = make_app("views/augment.py", dataset="small")
     assert at.selectbox(key="provider").value == "local"
     at.checkbox(key="aug_use_paraphrase").check().run()
     at.number_input(key="aug_paraphrase_n").set_value(2)
@@ -99,6 +99,6 @@ def test_the_studio_survives_its_model_server_being_killed(
     reasons = [frame.value.to_string() for frame in at.dataframe]
     assert any(CRASH in text for text in reasons), reasons  # the reason, one click away
     # The studio process still serves: a new session draws the page and the local model again.
-    again = make_app("pages/augment.py", dataset="small")
+    again = make_app("views/augment.py", dataset="small")
     assert "Finished" in shown(again.success[0].value)
     assert server.pid is not None and server.pid != pid

@@ -230,7 +230,7 @@ def test_review_shows_the_prompt_and_both_answers(make_app: MakeApp, run_cli, tm
     write_records(source, RANKING)
     assert run_cli("import", str(source))[0] == 0
     assert run_cli("run", "--augmenters", "templates", "--n", "1")[0] == 0
-    at = make_app("pages/review.py", dataset="pref")
+    at = make_app("views/review.py", dataset="pref")
     text = next(e for e in at.expander if e.label == "Conversation").text[0].value
     assert text == (
         "user: Explain what a list comprehension is, please.\n\n"

@@ -11,7 +11,7 @@ ME = local_reviewer()  # without [auth] in secrets.toml the studio's reviewer is
 
 def test_the_queue_hands_out_candidates_and_records_the_reviewer(make_app: MakeApp, store: Store) -> None:  # noqa: F811
     ids = seed(store)
-    at = make_app("pages/review.py", dataset="sample")
+    at = make_app("views/review.py", dataset="sample")
     assert f"Reviewing as **{ME}** (admin)" in at.sidebar.caption[-1].value
     at.toggle(key="rv_queue").set_value(True).run()
     assert "**Your queue** · you answered 0 · overall 0 of 48 decided" in at.markdown[0].value
@@ -33,15 +33,15 @@ def test_a_reviewer_without_the_admin_role_sees_no_bulk_actions_and_no_export(
 ) -> None:
     seed(store)
     store.set_reviewer("the-admin", "admin")  # listed reviewers: the OS user is not among them
-    at = make_app("pages/review.py", dataset="sample")
+    at = make_app("views/review.py", dataset="sample")
     assert f"Reviewing as **{ME}** (reviewer)" in at.sidebar.caption[-1].value
     assert not [t for t in at.toggle if t.key == "rv_bulk_open"]
     at.button(key="rv_approve").click().run()  # reviewing is allowed
     assert store.dataset_counts(store.get_dataset("sample").id).decisions.approved == 1  # type: ignore[union-attr]
-    export = make_app("pages/export.py", dataset="sample")
+    export = make_app("views/export.py", dataset="sample")
     assert "Exporting is for admins" in export.info[0].value
     store.set_reviewer(ME, "admin")
-    at = make_app("pages/review.py", dataset="sample")
+    at = make_app("views/review.py", dataset="sample")
     assert [t for t in at.toggle if t.key == "rv_bulk_open"]
 
 
@@ -50,7 +50,7 @@ def test_insights_shows_agreement_and_opens_a_conflict_in_review(make_app: MakeA
     for cid, (a, b) in zip(ids[:2], [("approved", "approved"), ("approved", "rejected")], strict=True):
         store.set_decision(cid, a, reviewer="ann")
         store.set_decision(cid, b, reviewer="bob")
-    at = make_app("pages/insights.py", dataset="sample")
+    at = make_app("views/insights.py", dataset="sample")
     at.toggle(key="insights_team").set_value(True).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}

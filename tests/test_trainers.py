@@ -196,7 +196,7 @@ def test_studio_bytes_zip_the_file_with_its_trainer_file(run_cli, tmp_path: Path
 
 def test_the_export_page_offers_the_trainer_files(make_app: MakeApp, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     _augmented(run_cli, tmp_path, TRL)
-    at = make_app("pages/export.py", dataset="data")
+    at = make_app("views/export.py", dataset="data")
     at.selectbox(key="ex_trainer").set_value("llama-factory").run()
     at.selectbox(key="ex_status").set_value("all").run()
     next(b for b in at.button if b.label == "Prepare the file").click().run()

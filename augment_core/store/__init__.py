@@ -2,6 +2,7 @@
 
 datasets        datasets and their examples            candidates      candidates, scores, flags
 decisions       reviewers' decisions, bulk decisions   review_queries  the review page's reads (typed rows)
+bulk            bulk preview, apply, undo
 responses       each reviewer's response, the derived  reviewers       reviewers and their roles
                 decision                               queue           work queues: leases, "Next"
 export_queries  the mix's light rows, full candidates  settings        stored setting values
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from augment_core.errors import InputError
 from augment_core.store import migrate
 from augment_core.store.audits import AuditQueries
+from augment_core.store.bulk import BulkChange, BulkQueries, UndoResult
 from augment_core.store.cache import CacheQueries, ResponseCache
 from augment_core.store.candidates import CandidateQueries
 from augment_core.store.datasets import DatasetQueries
@@ -42,6 +44,7 @@ from augment_core.store.settings import SettingQueries
 from augment_core.store.stats import DatasetCounts, DecisionCounts, StatsQueries
 
 __all__ = [
+    "BulkChange",
     "DEFAULT_URL",
     "REVIEW_SORTS",
     "DatasetCounts",
@@ -51,6 +54,7 @@ __all__ = [
     "ResponseCache",
     "ReviewRow",
     "Store",
+    "UndoResult",
     "candidates",
     "examples",
     "llm_cache",
@@ -65,6 +69,7 @@ class Store(
     DatasetQueries,
     CandidateQueries,
     DecisionQueries,
+    BulkQueries,
     ResponseQueries,
     ReviewerQueries,
     QueueQueries,

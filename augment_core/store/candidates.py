@@ -127,6 +127,13 @@ class CandidateQueries:
             for part in chunks(flag_rows):
                 conn.execute(score_flags.insert(), list(part))
 
+    def replace_score(self, score: Score) -> None:
+        """Store ``score`` in place of the candidate's scores and flags (a reviewer's edit, rescored)."""
+        with self.db.begin() as conn:
+            conn.execute(score_flags.delete().where(score_flags.c.candidate_id == score.candidate_id))
+            conn.execute(scores.delete().where(scores.c.candidate_id == score.candidate_id))
+        self.save_scores([score])
+
     def get_score(self, candidate_id: str) -> Score | None:
         with self.db.connect() as conn:
             row = conn.execute(sa.select(scores).where(scores.c.candidate_id == candidate_id)).mappings().first()

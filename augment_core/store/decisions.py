@@ -10,9 +10,9 @@ from sqlalchemy.engine import Connection
 
 from augment_core.errors import InputError
 from augment_core.records import Decision, DecisionStatus
-from augment_core.store.db import Database, chunks, now
+from augment_core.store.bulk import decide_matching
+from augment_core.store.db import Database, now
 from augment_core.store.responses import LOCAL_REVIEWER, lock_candidate, rederive
-from augment_core.store.review_queries import review_from, review_where
 from augment_core.store.rows import decision_of
 from augment_core.store.schema import candidates, decisions, responses
 
@@ -116,32 +116,4 @@ class DecisionQueries:
         """
         decided = decision_status(status)
         stamp = now()
-
-        def work(conn: Connection) -> int:
-            # The ids are read first: the filter may itself depend on the decisions being replaced.
-            ids = sa.select(candidates.c.id, decisions.c.status).select_from(review_from())
-            query = review_where(ids, dataset_id, flt)
-            current = conn.execute(query).all()
-            if decided is DecisionStatus.PENDING:
-                to_update, to_insert = [cid for cid, old in current if old is not None], []
-            else:
-                to_update = [cid for cid, old in current if old is not None and old != decided]
-                to_insert = [cid for cid, old in current if old is None]
-            # Counted from what the statements changed, not from the ids read: a second process deciding
-            # the same candidates at once (PostgreSQL reads committed rows) must not count them again.
-            changed = 0
-            for chunk in chunks(to_update):
-                where = decisions.c.candidate_id.in_(chunk)
-                if decided is DecisionStatus.PENDING:
-                    # Back to pending means no responses either, or the next one would derive the old status.
-                    conn.execute(responses.delete().where(responses.c.candidate_id.in_(chunk)))
-                    changed += conn.execute(decisions.delete().where(where)).rowcount
-                else:
-                    update = decisions.update().where(where, decisions.c.status != decided)
-                    changed += conn.execute(update.values(status=decided, decided_at=stamp)).rowcount
-            rows = [{"candidate_id": i, "status": decided, "decided_at": stamp} for i in to_insert]
-            for part in chunks(rows):
-                changed += self.db.insert_new(conn, decisions, part)
-            return changed
-
-        return self.db.write(work)
+        return self.db.write(lambda conn: len(decide_matching(self.db, conn, dataset_id, flt, decided, stamp)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,8 +35,35 @@ REVIEW_SORTS: dict[str, tuple[Any, ...]] = {
     "length ratio, low first": (scores.c.length_ratio.asc(),),
     "length ratio, high first": (scores.c.length_ratio.desc(),),
     "most flags first": (scores.c.flag_count.desc(),),
+    # The meaning verdict (meaning_preserved); candidates without one come last either way.
+    "meaning, low first": (scores.c.meaning_preserved.is_(None), scores.c.meaning_preserved.asc()),
+    "meaning, high first": (scores.c.meaning_preserved.is_(None), scores.c.meaning_preserved.desc()),
     "newest first": (candidates.c.created_at.desc(),),
 }
+_LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_clause(text: str) -> Any:
+    """Candidates whose text, edited text or original record contains ``text`` (ASCII letters in any case).
+
+    The record is stored as JSON, where a quote, backslash or newline of the data is escaped: it is
+    matched in that spelling too. Every field of the record is searched (input, output, every turn).
+    """
+    needles = {text, json.dumps(text, ensure_ascii=False)[1:-1]}
+    record_text = sa.cast(examples.c.record, sa.Text)
+    return sa.or_(
+        candidates.c.text.ilike(like_pattern(text), escape=_LIKE_ESCAPE),
+        decisions.c.edited_text.ilike(like_pattern(text), escape=_LIKE_ESCAPE),
+        *(record_text.ilike(like_pattern(n), escape=_LIKE_ESCAPE) for n in needles),
+    )
+
+
 _SCORE_FILTERS = (
     "min_similarity", "max_similarity", "valid", "optimal", "flag", "near_duplicate", "truncated", "min_meaning",
 )  # fmt: skip
@@ -95,6 +123,10 @@ def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
         query = query.where(scores.c.truncated == flt.truncated)
     if flt.min_meaning is not None:
         query = query.where(scores.c.meaning_preserved >= flt.min_meaning)
+    if flt.search:
+        query = query.where(search_clause(flt.search))
+    if flt.record:
+        query = query.where(sa.or_(examples.c.key == flt.record, candidates.c.id == flt.record))
     return query
 
 
@@ -103,9 +135,9 @@ def review_from(flt: ReviewFilter | None = None) -> Any:
     joined: sa.FromClause = candidates
     if flt is None or any(getattr(flt, name) is not None for name in _SCORE_FILTERS):
         joined = joined.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
-    if flt is None or flt.status is not None:
+    if flt is None or flt.status is not None or flt.search:
         joined = joined.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
-    if flt is None:
+    if flt is None or flt.search or flt.record:
         joined = joined.outerjoin(examples, examples.c.id == candidates.c.example_id)
     return joined
 
@@ -152,10 +184,27 @@ class ReviewQueries:
         query = query.order_by(*REVIEW_SORTS[sort], candidates.c.id).limit(limit).offset(offset)
         return self._rows(query)
 
+    def review_position(self, dataset_id: int, flt: ReviewFilter, sort: str, candidate_id: str) -> int | None:
+        """Where ``candidate_id`` stands (from 0) in the list ``review_page`` pages through; None when
+        it is not in it (a link to a candidate opens at its place)."""
+        if sort not in REVIEW_SORTS:
+            raise InputError(f"unknown sort '{sort}'; choose one of {', '.join(REVIEW_SORTS)}")
+        place = sa.func.row_number().over(order_by=(*REVIEW_SORTS[sort], candidates.c.id)).label("place")
+        numbered = review_where(sa.select(candidates.c.id, place).select_from(review_from()), dataset_id, flt)
+        numbered = numbered.subquery()
+        with self.db.connect() as conn:
+            found = conn.execute(sa.select(numbered.c.place).where(numbered.c.id == candidate_id)).scalar()
+        return None if found is None else int(found) - 1
+
     def review_row(self, candidate_id: str) -> ReviewRow | None:
         """One candidate as the review card shows it (the work queue's next one)."""
         rows = self._rows(sa.select(*_ROW_COLUMNS).select_from(review_from()).where(candidates.c.id == candidate_id))
         return rows[0] if rows else None
+
+    def review_rows_in(self, ids: Any, limit: int = 50) -> list[ReviewRow]:
+        """The first ``limit`` candidates, in file order, whose id the select ``ids`` returns (a preview)."""
+        query = sa.select(*_ROW_COLUMNS).select_from(review_from()).where(candidates.c.id.in_(ids))
+        return self._rows(query.order_by(*REVIEW_SORTS["file order"], candidates.c.id).limit(limit))
 
     def _rows(self, query: Any) -> list[ReviewRow]:
         with self.db.connect() as conn:

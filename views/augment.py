@@ -299,7 +299,7 @@ def draw(state: runs.RunState) -> None:
         st.caption("What finished is stored; Resume continues from there.")
     if state.spec.limit is not None:
         preview(result)
-    st.page_link("pages/review.py", label="Review the candidates", icon=":material/fact_check:")
+    st.page_link("views/review.py", label="Review the candidates", icon=":material/fact_check:")
 
 
 @st.fragment(run_every=1.0)
@@ -346,6 +346,6 @@ with st.expander("Bring your own candidates", icon=":material/upload_file:"):
                 st.caption(f"... and {fmt_int(len(report.problems) - SHOWN_PROBLEMS)} more rows not attached.")
             if report.matched:
                 st.success(report.lines()[0] + ", scored.", icon=":material/check_circle:")
-                st.page_link("pages/review.py", label="Review them", icon=":material/fact_check:")
+                st.page_link("views/review.py", label="Review them", icon=":material/fact_check:")
             else:
                 st.caption("No row matched an original: nothing was stored.")
