@@ -116,7 +116,9 @@ def _read_jsonl(path: Path) -> Iterator[_Item]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                # Without its line break: a fault at the line's end is then at its last column, not
+                # at column 1 of a next line.
+                record = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield number, _malformed(path, exc, number)
                 continue

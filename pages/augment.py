@@ -271,7 +271,7 @@ def draw(state: runs.RunState) -> None:
             failure_reasons(counts.failed)
     if state.running:
         if state.cancel.is_set():
-            st.caption("Stopping: items in flight finish and are stored.")
+            st.caption("Stopping: requests in flight are abandoned; what finished is stored.")
         return
     if state.error:
         st.error(f"The run stopped: {md_escape(state.error)}", icon=":material/error:")
