@@ -17,6 +17,8 @@ from augment_core.store import Store
 from tests.conftest import REPO
 from tests.test_export import read_jsonl
 from tests.test_mixing import build_dataset
+from tests.test_pages import MakeApp, shown
+from tests.test_pages import make_app as make_app  # a fixture
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -143,6 +145,33 @@ def test_csv_cells_a_spreadsheet_would_run_are_kept_and_reported_once(
     # Other file types hold text, not formulas: no warning.
     code, stdout, _ = run_cli("export", str(tmp_path / "out.jsonl"))
     assert code == 0 and "formula" not in stdout and "csv-safe" not in stdout
+
+
+def test_the_studio_export_warns_of_formula_cells_and_its_csv_option_prefixes_them(
+    run_cli, make_app: MakeApp, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    _formula_dataset(run_cli, tmp_path)
+    at = make_app("pages/export.py", dataset="cells")
+    at.selectbox(key="ex_file_type").set_value("csv").run()
+    at.button(key="ex_prepare").click().run()
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == [
+        "4 cells start with = + - or @: a spreadsheet may run them as formulas. They are kept as they are; "
+        "tick the CSV option above to prefix them with '."
+    ]
+    _, data, _ = at.session_state["export_prepared"]
+    out = tmp_path / "studio.csv"
+    out.write_bytes(data)
+    assert _cells(out) == [*FORMULAS, "plain text"]
+    at.checkbox(key="ex_csv_safe").check().run()
+    at.button(key="ex_prepare").click().run()
+    assert not at.warning
+    _, data, _ = at.session_state["export_prepared"]
+    out.write_bytes(data)
+    assert _cells(out) == [*(f"'{text}" for text in FORMULAS), "plain text"]
+    assert any("--csv-safe" in c.value for c in at.caption)  # the same file from the command line
+    code, _, _ = run_cli("export", str(tmp_path / "cli.csv"), "--csv-safe")
+    assert code == 0 and (tmp_path / "cli.csv").read_bytes() == data
 
 
 def test_records_of_a_file_without_ids_are_exported_with_ids_linking_copies_to_originals(
