@@ -12,6 +12,7 @@ from augment_core.errors import AugmentError
 from augment_core.export import FORMATS, ExportOptions, export_bytes, plan_export
 from augment_core.formats import FILE_TYPES
 from augment_core.mixing import mix_settings
+from augment_core.percent import percent
 from augment_core.records import Selection
 from augment_core.trainers import TRAINERS
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
@@ -76,7 +77,7 @@ k1, k2, k3, k4, k5 = st.columns(5)
 k1.metric("Records", fmt_int(report.total))
 k2.metric("Originals", fmt_int(report.originals))
 k3.metric("Augmented", fmt_int(report.augmented), help=f"{fmt_int(report.eligible)} eligible")
-k4.metric("Augmented share", f"{report.augmented_share:.0%}", help=f"cap {settings.max_augmented_share:.0%}")
+k4.metric("Augmented share", percent(report.augmented_share), help=f"cap {percent(settings.max_augmented_share)}")
 k5.metric("Growth factor", f"{report.growth_factor:.2f}x")
 if report.augmented_by_augmenter:
     st.dataframe(
