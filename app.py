@@ -7,6 +7,8 @@ once: a link to /review on a fresh server showed the raw page list and "No datas
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from studio.identity import current_reviewer
@@ -16,6 +18,8 @@ from studio.sidebar import draw_sidebar
 # fonts.gstatic.com, and a local tool makes no outside request. Icons on buttons use the bundled font.
 
 st.set_page_config(page_title="Augmentation studio", page_icon="✨", layout="wide")
+# Columns that wrap at 800 px instead of truncating labels (a CSS-only st.html takes no space).
+st.html(Path(__file__).parent / "studio" / "layout.css")
 current_reviewer()  # with authentication configured, nothing below is drawn before a login
 
 page = st.navigation(

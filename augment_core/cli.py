@@ -288,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trainer", choices=list(TRAINERS),
                    help="also write llama-factory's dataset_info.json or an axolotl datasets: snippet beside OUTPUT")
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV: prefix cells starting with = + - @ with ' so a spreadsheet shows them as text")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("stats", parents=[common], help="counts and diversity for a dataset")

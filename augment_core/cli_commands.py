@@ -167,6 +167,7 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
         file_type=args.file_type,
         report_file=report_file,
         trainer=args.trainer,
+        csv_safe=args.csv_safe,
     )
     report = export_dataset(store, dataset, options, args.output)
     print("\n".join(report.lines()))

@@ -43,13 +43,14 @@ from augment_core.records import (
     convert_record,
     convertible,
     effective_text,
+    record_id,
     to_turns,
     validate_record,
     with_field,
 )
 from augment_core.store import Store, now
 from augment_core.trainers import TRAINERS, check_trainer, write_trainer_file
-from augment_core.writers import atomic_path, write_records
+from augment_core.writers import atomic_path, check_writable, write_records
 
 FORMATS = ("same", *SCHEMAS)
 PROVENANCE_STYLES = ("auto", "object", "columns")
@@ -72,6 +73,7 @@ class ExportOptions:
     file_type: str | None = None  # jsonl | json | csv | parquet | hf; None: from the file name
     report_file: str | None = None  # a side file with the settings and the report
     trainer: str | None = None  # llama-factory | axolotl: also write that trainer's side file (trainers.py)
+    csv_safe: bool = False  # CSV: prefix cells starting with = + - @ with ' (a spreadsheet runs them as formulas)
 
     def check(self) -> None:
         """InputError naming the first bad option."""
@@ -103,6 +105,8 @@ class ExportReport:
     # candidates left out because they rewrote a turn the single-turn record cannot hold.
     conversations_cut: int = 0
     later_turn_candidates: int = 0
+    formula_cells: int = 0  # CSV cells starting with = + - @ (prefixed with ' when csv_safe)
+    csv_safe: bool = False
 
     def lines(self) -> list[str]:
         head = f"exported {self.records} records to {self.path} ({self.schema}, {self.file_type})"
@@ -113,6 +117,13 @@ class ExportReport:
                 f"(system prompt and later turns dropped); {self.later_turn_candidates} candidates for later turns "
                 "left out"
             ]
+        if self.formula_cells and self.csv_safe:
+            cut.append(f"csv-safe         {self.formula_cells} cells starting with = + - @ prefixed with '")
+        elif self.formula_cells:
+            cut.append(
+                f"warning          {self.formula_cells} cells start with = + - or @, which a spreadsheet may run "
+                "as formulas; kept as they are (training data); --csv-safe prefixes them with '"
+            )
         tail = [f"report written to {self.report_file}"] if self.report_file else []
         tail += [f"trainer file written to {self.trainer_file}"] if self.trainer_file else []
         return [head, *self.mix.lines(), *cut, *tail]
@@ -201,14 +212,22 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
     # garbage collection while the records are built.
     mix = plan.report
     del plan
+    # Both destinations checked before anything is written: a bad --report-file must not cost the old export.
+    _check_destination(path, str(path), file_type == "hf")
+    side = Path(options.report_file) if options.report_file else None
+    if side is not None:
+        if side.resolve() == path.resolve():
+            raise InputError(f"--report-file {side}: the same path as the export")
+        _check_destination(side, f"--report-file {side}")
     sample: dict[str, Any] = {}
     if options.trainer:  # refused before anything is written when the trainer could not read it
         first = next(store.iter_examples(dataset.id, batch_size=1), [])
         sample = convert_record(first[0].record, dataset.schema, schema) if first else {}
         check_trainer(options.trainer, path, schema, file_type, sample)
     records = _records(store, dataset, by_example, options, style if options.provenance else None, left_out)
+    notes = Counter[str]()
     try:
-        count = write_records(path, records, file_type)
+        count = write_records(path, records, file_type, csv_safe=options.csv_safe, notes=notes)
     except OSError as exc:
         raise AugmentError(f"{path}: could not write the export: {exc.strerror or exc}") from None
     except Exception as exc:
@@ -226,12 +245,13 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
         mix=mix,
         conversations_cut=left_out["conversations"],
         later_turn_candidates=left_out["candidates"],
+        formula_cells=notes["formula_cells"],
+        csv_safe=options.csv_safe,
     )
     if options.trainer:
         column = dataset.mapping if options.format == "same" else {}
         report.trainer_file = str(write_trainer_file(options.trainer, path, schema, file_type, sample, column))
-    if options.report_file:
-        side = Path(options.report_file)
+    if side is not None:
         report.report_file = str(side)
         side_data = {
             "dataset": dataset.name,
@@ -242,6 +262,13 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
         }
         _write_text(side, json.dumps(side_data, indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+def _check_destination(path: Path, label: str, folder: bool = False) -> None:
+    try:
+        check_writable(path, folder)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot be written: {exc.strerror or exc}") from None
 
 
 def export_bytes(
@@ -355,12 +382,13 @@ def _records(
         details = store.export_candidates(ids)
         responses = store.responses_of(ids) if style is not None else {}
         for example in batch:
+            keyed = _keyed(example, id_key)
             if options.include_originals:
-                yield finish(example.record, original_meta(example))
+                yield finish(keyed.record, original_meta(example))
             for cid in by_example.get(example.id, ()):
                 candidate, score, decision = details[cid]
                 yield finish(
-                    _candidate_record(candidate, example, decision, dataset.schema, id_key),
+                    _candidate_record(candidate, keyed, decision, dataset.schema, id_key),
                     candidate_meta(candidate, example, score, decision, dataset.schema, responses.get(cid, [])),
                 )
     orphans = by_example.get(None, ())
@@ -376,6 +404,15 @@ def _records(
             )
 
 
+def _keyed(example: Example, id_key: str | None) -> Example:
+    """The example with an id on its record: its own, else the key the store knows it by (``#12``
+    for the 12th record of a file without ids), so every exported record carries one and each
+    augmented copy (``<id>~<candidate>``) names its original."""
+    if record_id(example.record) is not None:
+        return example
+    return replace(example, record={id_key or "id": example.key, **example.record})
+
+
 def _id_key(store: Store, dataset: Dataset) -> str | None:
     """The id key the dataset's records carry (the first record's), None when they carry none."""
     first = next(store.iter_examples(dataset.id, batch_size=1), [])
@@ -388,7 +425,7 @@ def _candidate_record(
     """The full record a candidate stands for: its (edited) text put into its original, or its own record.
 
     A refusal without an id gets ``refusal~<candidate id>`` under ``id_key`` (the dataset's own id
-    key), so an export of records with ids imports again with every record keyed by its id.
+    key, else ``id``), so every exported record has an id and the export imports again keyed by them.
     """
     text = effective_text(candidate, decision)
     where = f"candidate {candidate.id} ({candidate.augmenter})"
@@ -417,6 +454,6 @@ def _candidate_record(
             record[key] = f"{record[key]}~{candidate.id[:16]}"
             break
     else:
-        if candidate.kind == CandidateKind.REFUSAL and id_key is not None:
-            record = {id_key: f"refusal~{candidate.id[:16]}", **record}
+        if candidate.kind == CandidateKind.REFUSAL:
+            record = {id_key or "id": f"refusal~{candidate.id[:16]}", **record}
     return record

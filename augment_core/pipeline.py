@@ -15,8 +15,9 @@ Progress: the event after a batch's write is the last of that batch, so its coun
 a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
 the rate of the last items worked on (``Rate``), None until a few are done.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
-Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
-are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
+Cancellation: set the ``threading.Event`` (the studio's Cancel button: within ``CANCEL_POLL`` seconds
+the requests in flight are abandoned, not stored; what finished is stored) or cancel the asyncio task
+(what finished is stored, then CancelledError propagates).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
     from augment_core.retry import Notice
 
+CANCEL_POLL = 0.25  # seconds between looks at the cancel event while items are in flight
+
 
 @dataclass
 class _Item:
@@ -57,6 +60,9 @@ class _Item:
     record: dict[str, Any]
     fields: list[str]
     todo: list[str] = field(default_factory=list)  # fields not complete in the store
+
+
+_Result = tuple[_Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
 
 
 class Pipeline:
@@ -219,7 +225,7 @@ class Pipeline:
     async def _run_batch(self, items: list[_Item]) -> None:
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
-        results: list[tuple[_Item, list[Candidate], list[str]]] = []
+        results: list[_Result] = []
 
         halted = False  # a fatal error: start nothing more in this batch
 
@@ -244,7 +250,11 @@ class Pipeline:
         consumed = 0
         try:
             for task, item in zip(tasks, pending, strict=True):
-                done = await task
+                while not task.done() and not self.cancel.is_set():
+                    await asyncio.wait({task}, timeout=CANCEL_POLL)
+                if not task.done():  # cancelled: abandon what is in flight, keep what finished
+                    break
+                done = task.result()
                 consumed += 1
                 if done is not None:
                     results.append((item, *done))
@@ -252,19 +262,27 @@ class Pipeline:
                     # The batch's last event comes after its write (below), with the stored counts.
                     self._advance(item, done[0], report=consumed < len(pending))
         except BaseException:
-            for task in tasks:
-                task.cancel()
-            # Keep what finished before the cancel or the fatal error, so a rerun does not redo it.
-            for task, item in zip(tasks[consumed:], pending[consumed:], strict=True):
-                if task.done() and not task.cancelled() and task.exception() is None:
-                    finished = task.result()
-                    if finished is not None:
-                        results.append((item, *finished))
+            self._keep_finished(tasks[consumed:], pending[consumed:], results)
             self._write(results)
             self._report()
             raise
+        if consumed < len(tasks):
+            self._keep_finished(tasks[consumed:], pending[consumed:], results)
+            await asyncio.gather(*tasks, return_exceptions=True)  # let the abandoned requests unwind
         self._write(results)
         self._report()
+
+    def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[_Item], results: list[_Result]) -> None:
+        """Cancel the tasks still running; add the results of those that finished (stored, so a rerun
+        does not redo them)."""
+        for task in tasks:
+            task.cancel()
+        for task, item in zip(tasks, items, strict=True):
+            if task.done() and not task.cancelled() and task.exception() is None:
+                finished = task.result()
+                if finished is not None:
+                    results.append((item, *finished))
+                    self._advance(item, finished[0], report=False)
 
     async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
         """The candidates made for the item's fields to do, and the ids of the known slots of those

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -311,17 +312,21 @@ def score_dataset(
     embedder: Embedder | None = None,
     examples_per_batch: int = 200,
     progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> int:
     """Score every unscored rewrite candidate of ``dataset``, streaming; returns how many were scored.
 
     Candidates come a group of examples at a time (never the whole dataset in memory); scores are
     saved per batch, so an interrupted run resumes where it stopped and a second run is a no-op.
+    ``cancel`` set: stop before the next batch (what is saved stays).
     """
     thresholds = thresholds_from_store(store)
     embedder = embedder or Embedder.load(model_name_from_store(store))
     meaning = load_meaning_model()
     total = 0
     for group in store.iter_unscored_groups(dataset.id, examples_per_batch):
+        if cancel is not None and cancel.is_set():
+            break
         new = [c for c, scored in group if not scored]
         examples = store.get_examples({c.example_id for c in new if c.example_id is not None})
         originals = []

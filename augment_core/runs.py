@@ -149,11 +149,12 @@ def score_new(
     model_batch_size: int | None = None,
     examples_per_batch: int = 200,
     progress: Scoring | None = None,
+    cancel: threading.Event | None = None,
 ) -> int:
     """Score the candidates of ``dataset`` that have no scores yet; returns how many were scored.
 
     The model loads only when there is something to score; ``progress(scored, total)`` is called
-    first with 0 and then after every saved batch.
+    first with 0 and then after every saved batch; ``cancel`` stops it between batches.
     """
     from augment_core.quality import Embedder, model_name_from_store, score_dataset
 
@@ -172,7 +173,7 @@ def score_new(
         progress(0, total)
     options = {} if model_batch_size is None else {"batch_size": model_batch_size}
     embedder = Embedder.load(model_name_from_store(store), **options)
-    return score_dataset(store, dataset, embedder, examples_per_batch=examples_per_batch, progress=step)
+    return score_dataset(store, dataset, embedder, examples_per_batch=examples_per_batch, progress=step, cancel=cancel)
 
 
 class Job:
@@ -236,7 +237,8 @@ class Job:
             self.close()  # the loop may have died before ``generate`` got to its finally
         scored = 0
         if self.spec.score and not (report.cancelled or self.cancel.is_set()):
-            scored = score_new(self.store, self.dataset, progress=scoring)
+            scored = score_new(self.store, self.dataset, progress=scoring, cancel=self.cancel)
+            report.cancelled = self.cancel.is_set()  # stopped while scoring: Resume scores the rest
         ids = tuple(dict.fromkeys(self._ids))
         return RunResult(report, scored, time.monotonic() - started, self.covered, ids)
 

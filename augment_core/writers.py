@@ -9,10 +9,13 @@ so ``formats`` reads them back as they were.
 from __future__ import annotations
 
 import csv
+import errno
 import itertools
 import json
 import os
-import tempfile
+import secrets
+import shutil
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,16 +33,96 @@ from augment_core.formats import (
 PARQUET_CHUNK = 20_000
 
 
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_prefix(path: Path) -> str:
+    """The name start of our temporary files for ``path``: ``.out.jsonl.<pid>-`` (the pid says whose)."""
+    return f".{path.name}.{os.getpid()}-"
+
+
+def clear_stale_temp_files(path: Path) -> int:
+    """Remove what killed writes of ``path`` left beside it: our temporary files and folders
+    (``.out.jsonl.<pid>-<random>.tmp``, ``... .tmp.old``) whose process is gone. Returns how many.
+
+    Only names of exactly our pattern, and only of a dead process: a write in progress (in this
+    process or another) is left alone.
+    """
+    removed = 0
+    start = f".{path.name}."
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(start) or not (name.endswith(TEMP_SUFFIX) or name.endswith(TEMP_SUFFIX + ".old")):
+            continue
+        pid, dash, _ = name[len(start) :].partition("-")
+        if not dash or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if name.endswith(".old") and not path.exists():  # killed between the two renames: the only copy
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _new_temp(path: Path, folder: bool = False) -> Path:
+    """A fresh temporary file (or folder) beside ``path``, created with the mode the umask gives
+    (as any tool's output; ``mkstemp`` would always make it 0600)."""
+    for _ in range(100):
+        tmp = path.parent / f"{temp_prefix(path)}{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            if folder:
+                os.mkdir(tmp, 0o777)
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name}")
+
+
+def check_writable(path: Path, folder: bool = False) -> None:
+    """Refuse, before anything is written, a destination that cannot be written: its folder cannot
+    be made or written (OSError), or it is a folder (for a datasets ``folder``: one not of ours)."""
+    if folder and path.exists() and not (path / "dataset_info.json").is_file():
+        raise InputError(f"{path}: exists and is not a datasets folder; choose another name")
+    if not folder and path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    ancestor = next(p for p in path.parents if p.exists())
+    if not ancestor.is_dir():
+        raise OSError(errno.ENOTDIR, f"{ancestor.name} is a file, not a folder", str(ancestor))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _new_temp(path).unlink()
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` to write to, renamed into place only if the block succeeds.
 
-    An export that fails midway leaves no half-written file and the previous one untouched.
+    An export that fails midway leaves no half-written file and the previous one untouched; one
+    that was killed left its temporary file, removed by the next write of the same path.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    clear_stale_temp_files(path)
+    tmp = _new_temp(path)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -48,17 +131,28 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type: str | None = None) -> int:
-    """Write records atomically (a temporary file renamed into place); returns the count."""
+def write_records(
+    path: str | Path,
+    records: Iterable[dict[str, Any]],
+    file_type: str | None = None,
+    *,
+    csv_safe: bool = False,
+    notes: Counter[str] | None = None,
+) -> int:
+    """Write records atomically (a temporary file renamed into place); returns the count.
+
+    CSV: cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``, ``-``
+    or ``@``) are counted in ``notes["formula_cells"]``; ``csv_safe`` prefixes them with ``'``.
+    """
     path = Path(path)
     kind = file_type_of(path, file_type)
     if kind == "hf":
         return _write_hf(path, records)
-    writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
     with atomic_path(path) as tmp:
+        if kind == "csv":
+            return _write_csv(tmp, records, csv_safe, notes if notes is not None else Counter())
+        writers = {"jsonl": _write_jsonl, "json": _write_json, "parquet": _write_parquet}
         return writers[kind](tmp, records)
-
-
 
 
 def _write_hf(path: Path, records: Iterable[dict[str, Any]]) -> int:
@@ -67,16 +161,15 @@ def _write_hf(path: Path, records: Iterable[dict[str, Any]]) -> int:
     An existing folder is replaced only if it is one (it has ``dataset_info.json``): a folder of
     anything else is never deleted.
     """
-    import shutil
-
     import datasets
     from datasets.table import InMemoryTable
 
     if path.exists() and not (path / "dataset_info.json").is_file():
         raise InputError(f"{path}: exists and is not a datasets folder; choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = tmp.with_suffix(".old")
+    clear_stale_temp_files(path)
+    tmp = _new_temp(path, folder=True)
+    old = tmp.with_name(tmp.name + ".old")
     try:
         table = records_table(records)
         as_json = json.loads((table.schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
@@ -119,6 +212,9 @@ def _write_json(path: Path, records: Iterable[dict[str, Any]]) -> int:
     return count
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")  # text a spreadsheet runs as a formula (numbers stay numbers)
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -133,14 +229,21 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(header)
 
 
-def _write_csv(path: Path, records: Iterable[dict[str, Any]]) -> int:
+def _write_csv(path: Path, records: Iterable[dict[str, Any]], csv_safe: bool, notes: Counter[str]) -> int:
     rows = list(records)
     header = _columns(rows)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for record in rows:
-            writer.writerow([_csv_cell(record.get(column)) for column in header])
+            cells = []
+            for column in header:
+                value = record.get(column)
+                if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                    notes["formula_cells"] += 1
+                    value = "'" + value if csv_safe else value
+                cells.append(_csv_cell(value))
+            writer.writerow(cells)
     return len(rows)
 
 

@@ -398,12 +398,14 @@ def test_chat_turn_rewrite_keeps_the_rest_of_the_conversation(store: Store, tmp_
     assert dataset is not None
     export_dataset(store, dataset, ExportOptions(), tmp_path / "c.jsonl")
     original, copy = read_jsonl(tmp_path / "c.jsonl")
-    assert original == chat
+    # A record without an id gets the key the store knows it by; its copy names it.
+    assert original == {"id": "#1", **chat} and copy["id"].startswith("#1~")
     assert copy["messages"][1] == {"role": "user", "content": "Give me one prime number."}
     assert copy["messages"][0] == chat["messages"][0] and copy["messages"][2] == chat["messages"][2]
     assert copy["source"] == "hand"
     export_dataset(store, dataset, ExportOptions(format="alpaca"), tmp_path / "a.jsonl")
     assert read_jsonl(tmp_path / "a.jsonl")[1] == {
+        "id": copy["id"],
         "instruction": "Give me one prime number.",
         "input": "",
         "output": "7",
@@ -534,6 +536,17 @@ def test_refusals_get_an_id_when_the_records_carry_ids(run_cli, db_url: str, tmp
     assert again is not None and again.example_count == 60
     assert sorted(e.key for batch in store.iter_examples(again.id) for e in batch) == sorted(r["id"] for r in records)
     store.close()
-    # Records without ids: the refusals get none either.
+    # Records without ids: each gets the key the store knows it by (here the ids they were imported
+    # with; #n for a file without any), its copies <key>~<candidate>, so without --provenance every
+    # augmented record still names its original (issue 17 point 7).
     assert run_cli("export", str(out), "--dataset", "no-ids")[0] == 0
-    assert all("id" not in r for r in read_jsonl(out))
+    records = read_jsonl(out)
+    ids = [r["id"] for r in records]
+    assert len(set(ids)) == len(records) == 60
+    originals = {r["id"]: r for r in records if "~" not in r["id"]}
+    assert sorted(originals) == sorted(f"ex-{i}" for i in range(1, 21))
+    copies = [r for r in records if "~" in r["id"] and not r["id"].startswith("refusal~")]
+    assert len(copies) == 60 - 20 - 3
+    for copy in copies:
+        original = originals[copy["id"].split("~")[0]]
+        assert copy["output"] == original["output"]

@@ -387,8 +387,8 @@ def test_export_previews_counts_and_gives_the_same_file_as_the_cli(
     at.button(key="ex_prepare").click().run()
     assert not at.exception
     assert shown(at.get("download_button")[0].proto.label).startswith("Download sample-curated.jsonl (30 records")
-    _, data, records = at.session_state["export_prepared"]
-    assert records == 30
+    _, data, written = at.session_state["export_prepared"]
+    assert written.records == 30
     out = tmp_path / "cli.jsonl"
     code, _, err = run_cli(
         "export",

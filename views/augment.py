@@ -14,6 +14,7 @@ from augment_core import runs
 from augment_core.augmenters import describe_all
 from augment_core.errors import AugmentError
 from augment_core.foreign import import_candidates
+from augment_core.percent import percent
 from augment_core.progress import AugmenterSummary, EstimateRow
 from studio.common import (
     dataset_counts,
@@ -271,7 +272,7 @@ def draw(state: runs.RunState) -> None:
             failure_reasons(counts.failed)
     if state.running:
         if state.cancel.is_set():
-            st.caption("Stopping: items in flight finish and are stored.")
+            st.caption("Stopping: requests in flight are abandoned; what finished is stored.")
         return
     if state.error:
         st.error(f"The run stopped: {md_escape(state.error)}", icon=":material/error:")
@@ -293,7 +294,7 @@ def draw(state: runs.RunState) -> None:
     st.dataframe(pd.DataFrame([result_row(s) for s in r.by_augmenter.values()]), hide_index=True)
     if state.spec.provider == "local" and (per_item := r.seconds_per_item) is not None:
         rate = r.failure_rate
-        failed_share = "" if rate is None else f", {rate:.0%} of the candidates failed"
+        failed_share = "" if rate is None else f", {percent(rate)} of the candidates failed"
         st.caption(f"Measured on this run with the local model: {per_item:,.1f} s per item{failed_share}.")
     if r.cancelled:
         st.caption("What finished is stored; Resume continues from there.")

@@ -12,6 +12,7 @@ from augment_core.errors import AugmentError
 from augment_core.export import FORMATS, ExportOptions, export_bytes, plan_export
 from augment_core.formats import FILE_TYPES
 from augment_core.mixing import mix_settings
+from augment_core.percent import percent
 from augment_core.records import Selection
 from augment_core.trainers import TRAINERS
 from studio.common import fmt_int, get_store, md_code, md_escape, require_dataset, show_error
@@ -43,6 +44,10 @@ cap = m2.slider("Augmented share cap", 0.05, 1.0, float(stored.max_augmented_sha
 include_originals = m3.checkbox("Include the originals", value=True, key="ex_originals")
 provenance = m4.checkbox("Provenance columns", value=False, key="ex_provenance",
                          help="augmenter, parameters, provider usage, scores and decision on every record")
+csv_safe = file_type == "csv" and st.checkbox(
+    "CSV: prefix cells starting with = + - @ with '", value=False, key="ex_csv_safe",
+    help="A spreadsheet opening the file would run such cells as formulas; the prefix makes them text. "
+         "Off: the text is kept exactly (it is training data) and the count is reported.")
 trainer = st.selectbox("For a trainer", [None, *TRAINERS], key="ex_trainer",
                        format_func=lambda t: "no trainer file" if t is None else t,
                        help="llama-factory: dataset_info.json beside the file; axolotl: a datasets: snippet. "
@@ -57,6 +62,7 @@ options = ExportOptions(
     provenance=provenance,
     file_type=file_type,
     trainer=trainer,
+    csv_safe=csv_safe,
 )
 
 try:
@@ -71,7 +77,7 @@ k1, k2, k3, k4, k5 = st.columns(5)
 k1.metric("Records", fmt_int(report.total))
 k2.metric("Originals", fmt_int(report.originals))
 k3.metric("Augmented", fmt_int(report.augmented), help=f"{fmt_int(report.eligible)} eligible")
-k4.metric("Augmented share", f"{report.augmented_share:.0%}", help=f"cap {settings.max_augmented_share:.0%}")
+k4.metric("Augmented share", percent(report.augmented_share), help=f"cap {percent(settings.max_augmented_share)}")
 k5.metric("Growth factor", f"{report.growth_factor:.2f}x")
 if report.augmented_by_augmenter:
     st.dataframe(
@@ -89,7 +95,7 @@ def prepare(opts: ExportOptions) -> None:
     except AugmentError as exc:
         st.session_state[PREPARED] = exc
         return
-    st.session_state[PREPARED] = (opts, data, written.records)
+    st.session_state[PREPARED] = (opts, data, written)
 
 
 st.button("Prepare the file", type="primary", icon=":material/build:", on_click=prepare, args=(options,),
@@ -98,7 +104,8 @@ prepared = st.session_state.get(PREPARED)
 if isinstance(prepared, AugmentError):
     show_error(prepared)
 elif prepared is not None:
-    opts, data, records = prepared
+    opts, data, written = prepared
+    records = written.records
     if opts != options:
         st.caption("The settings changed since the file was prepared: prepare it again.")
     else:
@@ -121,6 +128,13 @@ elif prepared is not None:
         flags += "" if opts.include_originals else " --no-originals"
         flags += f" --trainer {opts.trainer}" if opts.trainer else ""
         flags += " --file-type hf" if file_type == "hf" else ""
+        flags += " --csv-safe" if opts.csv_safe else ""
+        if written.formula_cells and not opts.csv_safe:
+            st.warning(
+                f"{fmt_int(written.formula_cells)} cells start with = + - or @: a spreadsheet may run them as "
+                "formulas. They are kept as they are; tick the CSV option above to prefix them with '.",
+                icon=":material/warning:",
+            )
         target = f"{dataset.name}-curated" + ("" if file_type == "hf" else f".{file_type}")
         command = f"augment export {shlex.quote(target)} --dataset {shlex.quote(dataset.name)} {flags}"
         st.caption(f"The same file from the command line: {md_code(command)}")

@@ -11,12 +11,23 @@ import streamlit as st
 
 from augment_core.errors import AugmentError
 from augment_core.mixing import mix_settings, parse_ratio
+from augment_core.percent import percent
 from augment_core.quality import thresholds_from_store
 from studio.common import dataset_counts, db_url, fmt_int, get_store, require_dataset, show_error
 
 SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
 BINS = np.linspace(0.0, 1.0, 51)
 DECISION_COLOURS = {"approved": "#2e9e5b", "rejected": "#d1495b", "pending": "#9aa0a6"}
+# Room around every plot (Streamlit's theme draws them edge to edge, clipping the outer bars and
+# labels), and the legend under the plot, where it does not take the plot's width at 800 px.
+MARGIN = {"l": 60, "r": 24, "t": 64, "b": 56}
+LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0}
+
+
+def framed(figure: go.Figure, **layout: Any) -> go.Figure:
+    """``figure`` with the studio's margins and legend placement, and ``layout`` on top."""
+    figure.update_layout(margin=MARGIN, legend=LEGEND, **layout)
+    return figure
 
 
 
@@ -54,13 +65,13 @@ target_share = float(target_augmented / (target_originals + target_augmented))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Originals", fmt_int(originals))
 m2.metric("Approved augmentations", fmt_int(approved), help=f"{fmt_int(counts.candidates)} candidates in all")
-m3.metric("Augmented share", f"{share:.0%}", delta=f"{(share - target_share) * 100:+.0f} pts vs target {mix.ratio}",
+m3.metric("Augmented share", percent(share), delta=f"{(share - target_share) * 100:+.0f} pts vs target {mix.ratio}",
           delta_color="off")
 m4.metric("Growth factor", f"{(originals + approved) / originals:.2f}x" if originals else "-",
           help="(originals + approved augmentations) / originals")
 if share > mix.max_augmented_share:
     st.warning(
-        f"Augmented examples are {share:.0%} of the set, above the {mix.max_augmented_share:.0%} cap: "
+        f"Augmented examples are {percent(share)} of the set, above the {percent(mix.max_augmented_share)} cap: "
         "the model may learn the augmenters' style. The export will cap them unless you change the mix.",
         icon=":material/warning:",
     )
@@ -78,14 +89,14 @@ for augmenter, group in frame.groupby("augmenter", sort=True):
     hist.add_trace(
         go.Bar(x=centres.tolist(), y=heights.tolist(), name=str(augmenter), opacity=0.75, width=BINS[1] - BINS[0])
     )
+# The two labels at two heights (outside the window, inside the band lower down): they overlapped.
 hist.add_vrect(x0=valid_low, x1=valid_high, fillcolor="#4c78a8", opacity=0.08, line_width=0,
-               annotation_text="valid window", annotation_position="top left")
+               annotation_text="valid window", annotation_position="outside top left")
 hist.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.12, line_width=0,
-               annotation_text="optimal band", annotation_position="top right")
-# The whole 0-1 scale, fixed: autorange clipped the last bin (0.98-1.0) at the plot's edge.
-hist.update_layout(barmode="overlay", title="Semantic similarity by augmenter", xaxis_title="semantic_similarity",
-                   xaxis_range=[0.0, 1.0], yaxis_title="candidates", yaxis_rangemode="tozero",
-                   legend_title="augmenter", margin={"t": 60})
+               annotation_text="optimal band", annotation_position="inside top right", annotation_yshift=-24)
+# The whole 0-1 scale and a little more: the last bin (0.98-1.0) is drawn whole, not cut at the edge.
+framed(hist, barmode="overlay", title="Semantic similarity by augmenter", xaxis_title="semantic_similarity",
+       xaxis_range=[-0.02, 1.02], yaxis_title="candidates", yaxis_rangemode="tozero", legend_title="augmenter")
 st.plotly_chart(hist, key="insights_histogram")
 
 left, right = st.columns(2)
@@ -104,9 +115,7 @@ scatter.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.08, 
 title = "Length ratio against similarity"
 if len(sample) < len(frame):
     title += f" (random {fmt_int(len(sample))} of {fmt_int(len(frame))})"
-scatter.update_layout(
-    title=title, xaxis_title="semantic_similarity", yaxis_title="length_ratio", legend_title="decision"
-)
+framed(scatter, title=title, xaxis_title="semantic_similarity", yaxis_title="length_ratio", legend_title="decision")
 left.plotly_chart(scatter, key="insights_scatter")
 
 # ---- acceptance rate per augmenter ----
@@ -119,11 +128,11 @@ rate = (by["approved"] / decided.where(decided > 0)).fillna(0.0)
 acceptance = go.Figure(
     go.Bar(
         x=by.index.astype(str), y=rate, marker_color="#2e9e5b",
-        text=[f"{r:.0%} of {fmt_int(d)}" for r, d in zip(rate, decided, strict=True)], textposition="auto",
+        text=[f"{percent(r)} of {fmt_int(d)}" for r, d in zip(rate, decided, strict=True)], textposition="auto",
     )
 )
-acceptance.update_layout(title="Acceptance rate per augmenter (of decided)", yaxis_tickformat=".0%",
-                         yaxis_range=[0, 1], xaxis_title="augmenter")
+framed(acceptance, title="Acceptance rate per augmenter (of decided)", yaxis_tickformat=".0%",
+       yaxis_range=[0, 1.05], xaxis_title="augmenter")
 right.plotly_chart(acceptance, key="insights_acceptance")
 
 # ---- the mix against its target ----
@@ -135,7 +144,7 @@ mix_figure = go.Figure(
                opacity=0.5),
     ]
 )
-mix_figure.update_layout(title=f"Mix against the {mix.ratio} target", barmode="group")
+framed(mix_figure, title=f"Mix against the {mix.ratio} target", barmode="group")
 left.plotly_chart(mix_figure, key="insights_mix")
 
 summary = frame.groupby("augmenter").agg(
@@ -147,7 +156,7 @@ summary = frame.groupby("augmenter").agg(
     new_words=("unique_words", "mean"),
 )
 right.dataframe(
-    summary.style.format({"valid": "{:.0%}", "optimal": "{:.0%}", "similarity": "{:.3f}", "length_ratio": "{:.2f}",
+    summary.style.format({"valid": percent, "optimal": percent, "similarity": "{:.3f}", "length_ratio": "{:.2f}",
                           "new_words": "{:.1f}"}),
     width="stretch",
 )
