@@ -151,7 +151,7 @@ def test_the_studio_export_warns_of_formula_cells_and_its_csv_option_prefixes_th
     run_cli, make_app: MakeApp, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
     _formula_dataset(run_cli, tmp_path)
-    at = make_app("pages/export.py", dataset="cells")
+    at = make_app("views/export.py", dataset="cells")
     at.selectbox(key="ex_file_type").set_value("csv").run()
     at.button(key="ex_prepare").click().run()
     assert not at.exception

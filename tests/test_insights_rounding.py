@@ -15,7 +15,7 @@ def test_a_rate_just_under_all_does_not_read_100_percent(make_app: MakeApp, stor
     for cid in ids:
         store.set_decision(cid, "approved")
     store.set_decision(next(c for c in ids if c.endswith("-0")), "rejected")  # one templates candidate
-    at = make_app("pages/insights.py", dataset="sample")
+    at = make_app("views/insights.py", dataset="sample")
     assert not at.exception
     charts = [plotly.io.from_json(c.proto.spec) for c in at.get("plotly_chart")]
     by_title = {figure.layout.title.text.split(" (")[0]: figure for figure in charts}
