@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 
 class _Bucket:
-    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
-        self.capacity = float(per_minute)
+    def __init__(self, per_minute: int, clock: Callable[[], float], burst: float = 60.0) -> None:
+        self.capacity = max(1.0, per_minute * burst / 60.0)
         self.rate = per_minute / 60.0
         self.level = self.capacity
         self.clock = clock
@@ -42,13 +42,16 @@ class RateLimiter:
         *,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        burst: float = 60.0,
     ) -> None:
-        """``sleep`` and ``clock`` are seams for tests (a fake clock advanced by a fake sleep)."""
+        """``sleep`` and ``clock`` are seams for tests (a fake clock advanced by a fake sleep).
+        ``burst``: the seconds of allowance a bucket holds (a minute, as the providers meter; the
+        Ray engine's shared limiter paces evenly with a tenth of a second, see engines.ray_cluster)."""
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value}")
-        self._requests = _Bucket(rpm, clock) if rpm else None
-        self._tokens = _Bucket(tpm, clock) if tpm else None
+        self._requests = _Bucket(rpm, clock, burst) if rpm else None
+        self._tokens = _Bucket(tpm, clock, burst) if tpm else None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._sleep = sleep or asyncio.sleep
