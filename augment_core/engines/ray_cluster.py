@@ -10,8 +10,10 @@ provider that meters over shorter windows would refuse it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from augment_core.errors import ConfigError
 from augment_core.llm.ratelimit import RateLimiter
 
 PACE_SECONDS = 0.1  # the allowance the shared buckets hold (see the module docstring)
+LATE_SECONDS = 0.2  # a grant used later than this after its time is dropped (ClusterLimiter.acquire)
 LOCAL_OBJECT_STORE = 512 * 2**20  # a Ray started here: the machine is shared with the studio
 
 
@@ -87,16 +90,24 @@ def open_worker_store(url: str) -> Any:
 
 
 class _SharedLimit:
-    """The limiter actor's body: one ``RateLimiter`` awaited by every worker's requests."""
+    """The limiter actor's body: one ``RateLimiter`` that hands out waits, one call at a time (a
+    plain actor runs its calls in order, so the buckets need no lock)."""
 
     def __init__(self, rpm: int | None, tpm: int | None) -> None:
         self.limiter = RateLimiter(rpm, tpm, burst=PACE_SECONDS)
 
-    async def acquire(self, tokens: int) -> int:
-        return await self.limiter.acquire(tokens)
+    def reserve(self, tokens: int) -> tuple[float, int]:
+        """(when the caller may send, as wall-clock time, tokens taken): a time, not a wait, so a
+        reply that reaches the caller late does not push its request later still, nor bunch it
+        with others that waited for their replies too."""
+        wait, taken = self.limiter.reserve(tokens)
+        return time.time() + wait, taken
 
-    async def refund(self, tokens: int) -> None:
+    def refund(self, tokens: int) -> None:
         self.limiter.refund(tokens)
+
+    def ping(self) -> bool:
+        return True
 
 
 def start_limiter(rpm: int | None, tpm: int | None) -> Any:
@@ -104,23 +115,34 @@ def start_limiter(rpm: int | None, tpm: int | None) -> Any:
     if not rpm and not tpm:
         return None
     ray = import_ray()
-    actor = ray.remote(num_cpus=0, max_concurrency=100_000, max_restarts=-1)(_SharedLimit)
-    return actor.remote(rpm, tpm)
+    return ray.remote(num_cpus=0, max_restarts=-1)(_SharedLimit).remote(rpm, tpm)
 
 
 class ClusterLimiter(RateLimiter):
     """A worker's side of the shared limit: ``acquire`` and ``refund`` go to the limiter actor."""
 
     def __init__(self, actor: Any) -> None:
+        """Call it where the worker starts: the first call to an actor from a process takes a second
+        or so (finding it), and grants that arrive late would be spent all at once."""
         super().__init__()
         self.actor = actor
+        import_ray().get(actor.ping.remote())
 
     @property
     def active(self) -> bool:
         return True
 
     async def acquire(self, tokens: int = 0) -> int:
-        return int(await self.actor.acquire.remote(tokens))
+        while True:
+            send_at, taken = await self.actor.reserve.remote(tokens)
+            wait = send_at - time.time()  # the nodes' clocks are kept in step (NTP), as Ray's own are
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if time.time() - send_at <= LATE_SECONDS:
+                return int(taken)
+            # A grant used this late (the worker's loop was busy) would go out with the next ones:
+            # it is dropped, its tokens handed back, and a fresh one is asked for.
+            self.refund(int(taken))
 
     def refund(self, tokens: int) -> None:
         if tokens > 0:

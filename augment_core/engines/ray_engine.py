@@ -37,7 +37,7 @@ AUGMENTER_CPUS = 0.25  # an LLM worker mostly waits on the network (templates ta
 def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline) -> RunReport:
     """Run ``pipeline``'s items on ``spec.actors`` Ray workers; the driver stores each range's results."""
     pipeline.begin()
-    chunks = list(_chunks(store, pipeline))
+    chunks = list(_chunks(store, pipeline, _share(pipeline.dataset.example_count, pipeline.batch_size, spec.actors)))
     if not chunks:
         return pipeline.report(False)
     cancelled = False
@@ -46,7 +46,7 @@ def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline) -> RunRepor
         stream = ray.data.from_items(chunks, override_num_blocks=min(len(chunks), 10_000)).map_batches(
             AugmentWorker,
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=spec.actors),
+            compute=ray.data.ActorPoolStrategy(size=min(spec.actors, len(chunks))),
             num_cpus=AUGMENTER_CPUS,
             fn_constructor_kwargs={"url": worker_url(store.url), "spec": spec, "dataset_id": pipeline.dataset.id,
                                    "limiter": limiter},
@@ -71,13 +71,16 @@ def score_on_ray(
     """Score the unscored candidates of ``dataset`` on ``actors`` scorers; the driver saves the scores."""
     from augment_core.quality import model_name_from_store
 
-    ranges = [{"first": a, "last": b} for a, b in store.example_ranges(dataset.id, examples_per_batch, by="id")]
+    size = _share(dataset.example_count, examples_per_batch, actors)
+    ranges = [{"first": a, "last": b} for a, b in store.example_ranges(dataset.id, size, by="id")]
+    if not ranges:
+        return 0
     total = 0
     with ray_session(address) as ray:
         stream = ray.data.from_items(ranges, override_num_blocks=min(len(ranges), 10_000)).map_batches(
             Scorer,
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=actors),
+            compute=ray.data.ActorPoolStrategy(size=min(actors, len(ranges))),
             num_cpus=SCORER_CPUS,
             fn_constructor_kwargs={"url": worker_url(store.url), "dataset_id": dataset.id,
                                    "model": model_name_from_store(store), "options": options,
@@ -91,9 +94,13 @@ def score_on_ray(
     return total
 
 
-def _chunks(store: Store, pipeline: Pipeline) -> Iterator[dict[str, Any]]:
+def _share(count: int, batch: int, actors: int) -> int:
+    """Examples per range: ``batch``, or fewer when that would leave actors idle (two ranges each)."""
+    return max(1, min(batch, -(-count // (2 * actors))))
+
+
+def _chunks(store: Store, pipeline: Pipeline, size: int) -> Iterator[dict[str, Any]]:
     """The ranges a run is shared out in: of examples (positions), then of each standalone input list."""
-    size = pipeline.batch_size
     if any(a.standalone_inputs() is None for a in pipeline.augmenters):
         for first, last in store.example_ranges(pipeline.dataset.id, size):
             yield {"kind": "examples", "augmenter": "", "first": first, "last": last}
@@ -138,9 +145,22 @@ class AugmentWorker:
         self.store = open_worker_store(url)
         self.dataset = find_dataset(self.store, dataset_id)
         self.llm = make_client(self.store, spec, limiter=None if limiter is None else ClusterLimiter(limiter))
+        if self.llm is not None:
+            self._load(self.llm.provider)
         augmenters = [build(name, dict(opts), llm=self.llm, store=self.store) for name, opts in spec.augmenters.items()]
         self.pipeline = Pipeline(self.store, self.dataset, augmenters, llm=self.llm, batch_size=spec.batch_size,
                                  concurrency=spec.concurrency)  # fmt: skip
+
+    @staticmethod
+    def _load(provider: Any) -> None:
+        """The SDK imported and its client made here, once: done on the first call instead, the import
+        would stall the worker's event loop with its requests granted by the limiter, and they would
+        then go out all at once. A missing key or package is raised by that first call, where it
+        stops the run."""
+        try:
+            getattr(provider, "load", lambda: None)()
+        except AugmentError:
+            pass
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         made = []

@@ -81,6 +81,23 @@ class RateLimiter:
                 self._tokens.level -= taken
         return int(taken)
 
+    def reserve(self, tokens: int = 0) -> tuple[float, int]:
+        """Take one request and ``tokens`` tokens now, into debt if need be: (seconds the caller must
+        wait before sending, tokens taken). Synchronous, for a limiter that serves other processes
+        one call at a time (the Ray engine's); the waits it hands out keep the same pace as ``acquire``."""
+        if not self.active:
+            return 0.0, 0
+        taken = min(float(tokens), self._tokens.capacity) if self._tokens else 0.0
+        wait = max(
+            self._requests.wait_for(1.0) if self._requests else 0.0,
+            self._tokens.wait_for(taken) if self._tokens else 0.0,
+        )
+        if self._requests:
+            self._requests.level -= 1.0
+        if self._tokens:
+            self._tokens.level -= taken
+        return wait, int(taken)
+
     def _loop_lock(self) -> asyncio.Lock:
         # One limiter may outlive an event loop (Streamlit runs asyncio.run per rerun); a lock is
         # bound to the loop that first waits on it, so make a fresh one for each loop.
