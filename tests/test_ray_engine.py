@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,23 +152,16 @@ def test_llm_augmenters_share_one_rate_limit_across_actors_and_a_rerun_is_free(
     cluster: str, store: Store, tmp_path: Path
 ) -> None:
     load(store, tmp_path, alpaca(40))
-    arrivals: list[float] = []
-    lock = threading.Lock()
-
-    def reply(call: Any) -> str:
-        with lock:
-            arrivals.append(time.monotonic())
-        return paraphrases(call.prompt)
-
     rpm = 600  # 10 a second for the whole cluster
     spec = RunSpec(dataset="data", augmenters={"paraphrase": {"n": 3}}, provider="openai", model="test-model",
                    base_url="", api_key="sk-test-not-a-real-key", rpm=rpm, concurrency=8, engine="ray",
                    ray_address=cluster, actors=2)  # fmt: skip
-    with serve(responder=reply) as server:
+    with serve(responder=lambda call: paraphrases(call.prompt)) as server:
         spec = RunSpec(**{**spec.__dict__, "base_url": server.openai_base_url})
         result = runs.run(store, spec)
         assert result.report.added == 120 and result.report.failed == 0
         assert server.requests == 40
+        arrivals = [call.received for call in server.calls]
         # Each actor alone would send its 20 at once (its own limiter holds a minute's allowance);
         # shared, no two seconds hold more than their worth, give or take a grant's lateness and the
         # limiter's one-request burst.
