@@ -163,11 +163,12 @@ def test_llm_augmenters_share_one_rate_limit_across_actors_and_a_rerun_is_free(
         assert server.requests == 40
         arrivals = [call.received for call in server.calls]
         # Each actor alone would send its 20 at once (its own limiter holds a minute's allowance);
-        # shared, no two seconds hold more than their worth, give or take a grant's lateness and the
-        # limiter's one-request burst.
+        # shared, no two seconds hold more than their worth, give or take a grant's lateness, the
+        # limiter's one-request burst and one more for the way from a granted call to the server's
+        # socket (a new connection at first). Without the shared limit the busiest two seconds hold 40.
         window = 2.0
         busiest = max(sum(1 for t in arrivals if start <= t < start + window) for start in arrivals)
-        assert busiest <= rpm / 60 * (window + LATE_SECONDS) + 1
+        assert busiest <= rpm / 60 * (window + LATE_SECONDS) + 2, sorted(t - min(arrivals) for t in arrivals)
         again = runs.run(store, spec)
         assert server.requests == 40  # nothing asked twice
         assert again.report.skipped == 40 and again.report.added == 0
