@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,45 @@ def test_llm_augmenters_share_one_rate_limit_across_actors_and_a_rerun_is_free(
         again = runs.run(store, spec)
         assert server.requests == 40  # nothing asked twice
         assert again.report.skipped == 40 and again.report.added == 0
+
+
+def test_a_rerun_after_the_driver_was_killed_resumes_from_the_store(cluster: str, store: Store, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    load(store, tmp_path, alpaca(60))
+    with serve(latency=0.1, responder=lambda call: paraphrases(call.prompt)) as server:
+        command = [sys.executable, "-m", "augment_core", "run", "--augmenters", "paraphrase", "--n", "3",
+                   "--provider", "openai", "--model", "test-model", "--base-url", server.openai_base_url,
+                   "--rpm", "600", "--concurrency", "4", "--batch-size", "10", "--engine", "ray",
+                   "--ray-address", cluster, "--db", store.url]  # fmt: skip
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-not-a-real-key"}
+        driver = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while count(store) == 0 and driver.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)  # until the driver has stored its first range
+            assert driver.poll() is None, "the driver finished before it could be killed"
+            driver.send_signal(signal.SIGKILL)
+        finally:
+            driver.wait(timeout=30)
+        first = count(store)
+        assert 0 < first < 180
+        spec = RunSpec(dataset="data", augmenters={"paraphrase": {"n": 3}}, provider="openai", model="test-model",
+                       base_url=server.openai_base_url, api_key="sk-test-not-a-real-key", rpm=600, concurrency=4,
+                       batch_size=10, engine="ray", ray_address=cluster)  # fmt: skip
+        result = runs.run(store, spec)
+    assert result.report.skipped >= first // 3  # what the killed driver stored is not done again
+    made, _ = stored(store)
+    assert len(made) == count(store) == 180  # every record's three, none twice
+    with store.engine.connect() as conn:
+        query = sa.select(candidates.c.example_id, sa.func.count()).group_by(candidates.c.example_id)
+        assert sorted(n for _, n in conn.execute(query)) == [3] * 60
+
+
+def count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one())
 
 
 def test_the_engine_refuses_what_it_cannot_run() -> None:
