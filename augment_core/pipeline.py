@@ -15,6 +15,8 @@ Progress: the event after a batch's write is the last of that batch, so its coun
 a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
 the rate of the last items worked on (``Rate``), None until a few are done.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
+Engines: ``work`` makes the candidates of some items without writing (a Ray worker runs it) and
+``absorb`` counts and stores them on the driver, with the same write as a local batch.
 Cancellation: set the ``threading.Event`` (the studio's Stop button; items in flight finish and
 are stored) or cancel the asyncio task (what finished is stored, then CancelledError propagates).
 """

@@ -85,7 +85,7 @@ def score(url: str, engine: str, actors: int) -> dict[str, float]:
 def in_child(url: str, engine: str, actors: int) -> dict[str, float]:
     """``score`` in a fresh interpreter, so no configuration's model or imports count in another's RSS."""
     out = subprocess.run([sys.executable, __file__, "--one", url, engine, str(actors)], check=True,
-                         capture_output=True, text=True).stdout  # fmt: skip
+                         stdout=subprocess.PIPE, text=True).stdout  # fmt: skip
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 

@@ -48,10 +48,10 @@ def ray_session(address: str | None) -> Iterator[Any]:
     started = False
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
-        if address is None:
+        if address is None:  # "local": a new Ray, never one a stale /tmp/ray file points at
             options |= {"num_cpus": os.cpu_count() or 1, "object_store_memory": LOCAL_OBJECT_STORE}
         try:
-            ray.init(address=address, **options)
+            ray.init(address=address or "local", **options)
         except ConnectionError as exc:
             raise ConfigError(f"--ray-address {address}: cannot join the Ray cluster ({exc})") from None
         started = True
