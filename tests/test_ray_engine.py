@@ -20,10 +20,13 @@ import sqlalchemy as sa
 from augment_core import runs
 from augment_core.engines.ray_cluster import LATE_SECONDS
 from augment_core.errors import ConfigError, InputError
+from augment_core.importer import import_file
 from augment_core.runs import RunSpec
 from augment_core.store import Store, candidates, scores
-from tests.conftest import SHARED_DATASETS
+from studio.runs import run_registry
+from tests.conftest import SAMPLE, SHARED_DATASETS
 from tests.llm_server import serve
+from tests.test_pages import _wait_for_run, make_app, shown  # noqa: F401 - make_app is a fixture
 from tests.test_pipeline import load, paraphrases
 
 ray = pytest.importorskip("ray")
@@ -212,6 +215,21 @@ def test_a_rerun_after_the_driver_was_killed_resumes_from_the_store(cluster: str
 def count(store: Store) -> int:
     with store.engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one())
+
+
+def test_the_studio_runs_on_the_engine_chosen_on_the_augment_page(
+    cluster: str, make_app: Any, store: Store  # noqa: F811 - the fixture imported above
+) -> None:
+    import_file(store, SAMPLE, name="sample")
+    at = make_app("pages/augment.py", dataset="sample")
+    at.selectbox(key="aug_engine").select("ray")
+    at.checkbox(key="aug_use_templates").check()
+    at.checkbox(key="aug_score").uncheck().run()
+    at.button(key="aug_run").click().run()
+    _wait_for_run(at)
+    assert "72 new candidates, 0 failed" in shown(at.success[0].value)
+    state = run_registry().get(runs.find_dataset(store, "sample").id)
+    assert state is not None and state.spec.engine == "ray"
 
 
 def test_the_engine_refuses_what_it_cannot_run() -> None:
