@@ -27,6 +27,7 @@ from augment_core.cli_commands import (
     cmd_settings,
     cmd_stats,
 )
+from augment_core.engines import ENGINES
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES
 from augment_core.records import SCHEMAS, Selection
@@ -125,6 +126,15 @@ def _refusal_writers() -> Iterable[str]:
     return next(s.choices for s in AUGMENTERS["refusal"].settings if s.name == "writer")
 
 
+def add_engine_flags(p: argparse.ArgumentParser) -> None:
+    """--engine, --ray-address and --actors (run and score)."""
+    p.add_argument("--engine", choices=list(ENGINES), default="local",
+                   help="local (this process, default) or ray (Ray Data over the same functions)")  # fmt: skip
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="with --engine ray: auto or HOST:PORT joins a cluster (default: start Ray here)")  # fmt: skip
+    p.add_argument("--actors", type=positive_int, default=2, help="with --engine ray: workers (default 2)")
+
+
 REVIEWER_FLAG = ("--reviewer",)
 REVIEWER_OPTIONS = {"default": local_reviewer(), "help": "who acts (default: the OS user); roles: `augment reviewers`"}
 
@@ -212,12 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which records --limit takes (default first)")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of --sample random (default 0)")
     p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
+    add_engine_flags(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("score", parents=[common], help="score every unscored candidate (a rerun is a no-op)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default 64)")
     p.add_argument("--examples-per-batch", type=positive_int, default=200, help="examples read and saved at a time")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_flags(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("review", parents=[common], help="bulk decisions from the scores (undecided candidates only)")

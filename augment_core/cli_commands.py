@@ -214,6 +214,7 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
         base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
         batch_size=args.batch_size, limit=args.limit, sample=args.sample, seed=args.sample_seed,
         timeout=args.timeout, max_retries=args.max_retries,
+        engine=args.engine, ray_address=args.ray_address, actors=args.actors,
     )  # fmt: skip
     last = [time.monotonic()]
     noted = [""]
@@ -291,7 +292,8 @@ def cmd_score(args: argparse.Namespace, store: Store) -> int:
 
     try:
         done = score_new(store, dataset, model_batch_size=args.batch_size,
-                         examples_per_batch=args.examples_per_batch, progress=show)  # fmt: skip
+                         examples_per_batch=args.examples_per_batch, progress=show, engine=args.engine,
+                         ray_address=args.ray_address, actors=args.actors)  # fmt: skip
     finally:
         for bar in bars:
             bar.close()

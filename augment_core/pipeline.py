@@ -15,6 +15,8 @@ Progress: the event after a batch's write is the last of that batch, so its coun
 a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
 the rate of the last items worked on (``Rate``), None until a few are done.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
+Engines: ``work`` makes the candidates of some items without writing (a Ray worker runs it) and
+``absorb`` counts and stores them on the driver, with the same write as a local batch.
 Cancellation: set the ``threading.Event`` (the studio's Cancel button: within ``CANCEL_POLL`` seconds
 the requests in flight are abandoned, not stored; what finished is stored) or cancel the asyncio task
 (what finished is stored, then CancelledError propagates).
@@ -63,6 +65,23 @@ class _Item:
 
 
 _Result = tuple[_Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
+
+
+@dataclass
+class Done:
+    """One item worked on, as plain data that crosses a process boundary: what ``absorb`` stores."""
+
+    augmenter: str
+    source: int | str
+    example_id: int | None
+    fields: list[str]
+    todo: list[str]
+    candidates: list[Candidate]
+    empty: list[str]
+
+    @classmethod
+    def of(cls, item: _Item, candidates: list[Candidate], empty: list[str]) -> Done:
+        return cls(item.augmenter.name, item.source, item.example_id, item.fields, item.todo, candidates, empty)
 
 
 class Pipeline:
@@ -122,17 +141,24 @@ class Pipeline:
 
     def _batches(self) -> Any:
         """Lists of items, a batch of examples (or standalone inputs) at a time."""
-        per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
-        schema = self.dataset.schema
-        if per_example:
+        if any(a.standalone_inputs() is None for a in self.augmenters):
             for examples in self._example_batches():
-                yield [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples
-                       for a in per_example]
+                yield self.example_items(examples)
         for a in self.augmenters:
             inputs = self._inputs(a)
             for start in range(0, len(inputs), self.batch_size):
-                chunk = inputs[start : start + self.batch_size]
-                yield [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in chunk]
+                yield self.input_items(a.name, start, start + self.batch_size)
+
+    def example_items(self, examples: Sequence[Example]) -> list[_Item]:
+        """The items of these examples: one per example and dataset augmenter."""
+        per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
+        schema = self.dataset.schema
+        return [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples for a in per_example]
+
+    def input_items(self, name: str, start: int, stop: int) -> list[_Item]:
+        """The items of standalone inputs ``start:stop`` of the augmenter called ``name``."""
+        a = next(a for a in self.augmenters if a.name == name)
+        return [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in self._inputs(a)[start:stop]]
 
     def _id(self, item: _Item, field: str, slot: str) -> str:
         name = item.augmenter.name
@@ -190,12 +216,7 @@ class Pipeline:
         return asyncio.run(self.run_async())
 
     async def run_async(self) -> RunReport:
-        self._started = time.monotonic()
-        self._total = self.total()
-        self._done = self._failed = self._added = self._skipped = self._duplicates = 0
-        self._rate = Rate()
-        self._notice: Notice | None = None
-        self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
+        self.begin()
         spent_before = self._spent()
         cancelled = False
         stop_listening = self.llm.guard.listen(self._heard) if self.llm is not None else None
@@ -210,6 +231,19 @@ class Pipeline:
             if stop_listening is not None:
                 stop_listening()
             self._settle_usage(spent_before)
+        return self.report(cancelled)
+
+    def begin(self) -> None:
+        """Zero the run's counts (``run_async`` does; an engine that runs items elsewhere calls it)."""
+        self._started = time.monotonic()
+        self._total = self.total()
+        self._done = self._failed = self._added = self._skipped = self._duplicates = 0
+        self._rate = Rate()
+        self._notice: Notice | None = None
+        self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
+
+    def report(self, cancelled: bool) -> RunReport:
+        """The report of the run so far."""
         return RunReport(
             total=self._total,
             done=self._done,
@@ -284,6 +318,38 @@ class Pipeline:
                     results.append((item, *finished))
                     self._advance(item, finished[0], report=False)
 
+    async def work(self, items: list[_Item]) -> list[Done]:
+        """Mark what is to do and make the candidates of those items, ``concurrency`` at a time, without
+        writing anything: what an engine's worker runs (``absorb`` then stores it on the driver)."""
+        self._mark_todo(items)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: _Item) -> Done:
+            if not item.todo:
+                return Done.of(item, [], [])
+            async with semaphore:
+                return Done.of(item, *await self._run_item(item))
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    def absorb(self, done: Sequence[Done]) -> None:
+        """Count, store and report items made elsewhere (by ``work`` in an engine's worker), as
+        ``_run_batch`` does for its own: one write for all of ``done``."""
+        by_name = {a.name: a for a in self.augmenters}
+        results: list[_Result] = []
+        for d in done:
+            item = _Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
+            if not item.todo:
+                self._skipped += 1
+                self._summaries[item.augmenter.name].skipped += 1
+                self._advance(item, [], report=False)
+                continue
+            results.append((item, d.candidates, d.empty))
+            self._rate.tick(time.monotonic())
+            self._advance(item, d.candidates, report=False)
+        self._write(results)
+        self._report()
+
     async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
         """The candidates made for the item's fields to do, and the ids of the known slots of those
         fields that got nothing this time (a stored failure there is stale)."""
@@ -347,7 +413,7 @@ class Pipeline:
             return {}
         return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
 
-    def _write(self, results: list[tuple[_Item, list[Candidate], list[str]]]) -> None:
+    def _write(self, results: list[_Result]) -> None:
         made = [c for _, candidates_, _ in results for c in candidates_]
         # A retry that filled fewer slots than before leaves the other slots' failures stale: drop them.
         stale = [i for _, _, empty in results for i in empty]

@@ -327,23 +327,36 @@ def score_dataset(
     for group in store.iter_unscored_groups(dataset.id, examples_per_batch):
         if cancel is not None and cancel.is_set():
             break
-        new = [c for c, scored in group if not scored]
-        examples = store.get_examples({c.example_id for c in new if c.example_id is not None})
-        originals = []
-        for c in new:
-            example = examples.get(c.example_id) if c.example_id is not None else None
-            if example is None or not c.target_field:
-                raise InputError(f"candidate {c.id}: a rewrite without its example or target field")
-            originals.append(get_field(example.record, c.target_field))
-        batch = score_texts([c.id for c in new], originals, [c.text for c in new], embedder, thresholds, meaning)
-        duplicate_ids = _near_duplicate_ids([c for c, _ in group], embedder, thresholds.valid_window[1])
-        for s in batch:
-            s.near_duplicate = s.candidate_id in duplicate_ids
+        batch = score_group(store, group, embedder, thresholds, meaning)
         store.save_scores(batch)
         total += len(batch)
         if progress is not None:
             progress(len(batch))
     return total
+
+
+def score_group(
+    store: Store,
+    group: Sequence[tuple[Candidate, bool]],
+    embedder: Embedder,
+    thresholds: Thresholds,
+    meaning: MeaningModel | None,
+) -> list[Score]:
+    """The scores of a sibling group's unscored candidates (``iter_unscored_groups``), not saved:
+    the one scoring step of both engines (the Ray engine's scorers save nothing, the driver does)."""
+    new = [c for c, scored in group if not scored]
+    examples = store.get_examples({c.example_id for c in new if c.example_id is not None})
+    originals = []
+    for c in new:
+        example = examples.get(c.example_id) if c.example_id is not None else None
+        if example is None or not c.target_field:
+            raise InputError(f"candidate {c.id}: a rewrite without its example or target field")
+        originals.append(get_field(example.record, c.target_field))
+    batch = score_texts([c.id for c in new], originals, [c.text for c in new], embedder, thresholds, meaning)
+    duplicate_ids = _near_duplicate_ids([c for c, _ in group], embedder, thresholds.valid_window[1])
+    for s in batch:
+        s.near_duplicate = s.candidate_id in duplicate_ids
+    return batch
 
 
 def _near_duplicate_ids(siblings: Sequence[Candidate], embedder: Embedder, upper: float) -> set[str]:

@@ -27,6 +27,7 @@ from augment_core.records import Dataset, Example, get_field
 
 if TYPE_CHECKING:
     from augment_core.llm import LLMClient, Provider
+    from augment_core.llm.ratelimit import RateLimiter
     from augment_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,14 @@ class RunSpec:
     sample: Sample = "first"
     seed: int = 0
     score: bool = False
+    engine: str = "local"  # or "ray": the same functions over Ray Data (augment_core.engines)
+    ray_address: str | None = None  # None: a Ray started on this machine; "auto" or an address: a cluster
+    actors: int = 2  # the Ray engine's workers (each with ``concurrency`` LLM calls in flight)
 
     def __post_init__(self) -> None:
+        from augment_core.engines import check_engine
+
+        check_engine(self.engine, self.limit, self.actors)
         if not self.augmenters:
             raise InputError("no augmenter chosen")
         if self.limit is not None and self.limit < 1:
@@ -150,11 +157,15 @@ def score_new(
     examples_per_batch: int = 200,
     progress: Scoring | None = None,
     cancel: threading.Event | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int = 2,
 ) -> int:
     """Score the candidates of ``dataset`` that have no scores yet; returns how many were scored.
 
     The model loads only when there is something to score; ``progress(scored, total)`` is called
-    first with 0 and then after every saved batch; ``cancel`` stops it between batches.
+    first with 0 and then after every saved batch; ``cancel`` stops it between batches (local
+    engine). ``engine`` "ray": ``actors`` scorers on Ray.
     """
     from augment_core.quality import Embedder, model_name_from_store, score_dataset
 
@@ -172,6 +183,10 @@ def score_new(
     if progress is not None:
         progress(0, total)
     options = {} if model_batch_size is None else {"batch_size": model_batch_size}
+    if engine == "ray":
+        from augment_core.engines.ray_engine import score_on_ray
+
+        return score_on_ray(store, dataset, ray_address, actors, examples_per_batch, options, step)
     embedder = Embedder.load(model_name_from_store(store), **options)
     return score_dataset(store, dataset, embedder, examples_per_batch=examples_per_batch, progress=step, cancel=cancel)
 
@@ -195,7 +210,7 @@ class Job:
         self.examples = (
             None if spec.limit is None else select_examples(store, self.dataset, spec.limit, spec.sample, spec.seed)
         )
-        self.llm = _client(store, spec, provider)
+        self.llm = make_client(store, spec, provider)
         self._closed = False
         self._ids: list[str] = []
         try:
@@ -232,12 +247,20 @@ class Job:
                 await self._aclose()  # in the loop that opened the connections
 
         try:
-            report = asyncio.run(generate())
+            if self.spec.engine == "ray":
+                from augment_core.engines.ray_engine import generate_on_ray
+
+                self.close()  # the workers make their own clients
+                report = generate_on_ray(self.store, self.spec, self.pipeline)
+            else:
+                report = asyncio.run(generate())
         finally:
             self.close()  # the loop may have died before ``generate`` got to its finally
         scored = 0
         if self.spec.score and not (report.cancelled or self.cancel.is_set()):
-            scored = score_new(self.store, self.dataset, progress=scoring, cancel=self.cancel)
+            spec = self.spec
+            scored = score_new(self.store, self.dataset, progress=scoring, cancel=self.cancel, engine=spec.engine,
+                               ray_address=spec.ray_address, actors=spec.actors)  # fmt: skip
             report.cancelled = self.cancel.is_set()  # stopped while scoring: Resume scores the rest
         ids = tuple(dict.fromkeys(self._ids))
         return RunResult(report, scored, time.monotonic() - started, self.covered, ids)
@@ -259,7 +282,10 @@ class Job:
         self.close()
 
 
-def _client(store: Store, spec: RunSpec, provider: Provider | None) -> LLMClient | None:
+def make_client(
+    store: Store, spec: RunSpec, provider: Provider | None = None, limiter: RateLimiter | None = None
+) -> LLMClient | None:
+    """The spec's LLM client (None when it asks for none); ``limiter`` replaces its rpm/tpm one."""
     from augment_core.llm import LLMClient, make_provider
 
     if provider is None:
@@ -267,7 +293,7 @@ def _client(store: Store, spec: RunSpec, provider: Provider | None) -> LLMClient
             return None
         provider = make_provider(spec.provider, spec.model, spec.base_url, spec.api_key)
     return LLMClient(provider, store, concurrency=spec.concurrency, rpm=spec.rpm, tpm=spec.tpm,
-                     timeout=spec.timeout, max_retries=spec.max_retries)  # fmt: skip
+                     timeout=spec.timeout, max_retries=spec.max_retries, limiter=limiter)  # fmt: skip
 
 
 def run(

@@ -25,14 +25,16 @@ def run_spec(
     limit: int | None = None,
     sample: Sample = "first",
     seed: int = 0,
+    engine: str = "local",
 ) -> RunSpec:
-    """The spec of a run of ``options`` on ``dataset`` with the sidebar's provider (None: no LLM)."""
+    """The spec of a run of ``options`` on ``dataset`` with the sidebar's provider (None: no LLM),
+    on ``engine`` (``ray``: a Ray started on this machine, see augment_core.engines)."""
     provider = {} if choice is None else {
         "provider": choice.name, "model": choice.model, "base_url": choice.base_url, "api_key": choice.api_key,
     }  # fmt: skip
     return RunSpec(
         dataset=dataset.id, augmenters=options, llm=choice is not None, concurrency=CONCURRENCY, score=score,
-        limit=limit, sample=sample, seed=seed, **provider,
+        limit=limit, sample=sample, seed=seed, engine=engine, **provider,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ reaches the internet. Usage::
         ...
         server.requests   # API requests received (faulted ones included); server.served: answered 200
         server.max_in_flight  # the most requests it held at once (to check a concurrency bound)
-        server.calls      # list[Call]: api, model, system, prompt, max_tokens, headers, body
+        server.calls      # list[Call]: api, model, system, prompt, max_tokens, headers, body, received
 
 ``responder(call) -> str`` writes the reply text (default: ``"echo: " + prompt``); it runs on
 the server's thread. Tokens are whitespace-separated words: input = words of system + prompt,
@@ -65,6 +65,7 @@ class Call:
     max_tokens: int
     headers: dict[str, str]
     body: dict[str, Any]
+    received: float = field(default_factory=time.monotonic)  # when it arrived, before any latency
 
 
 @dataclass

@@ -12,6 +12,7 @@ import streamlit as st
 
 from augment_core import runs
 from augment_core.augmenters import describe_all
+from augment_core.engines import ENGINES, ray_installed
 from augment_core.errors import AugmentError
 from augment_core.foreign import import_candidates
 from augment_core.percent import percent
@@ -170,7 +171,9 @@ def start(limit: int | None = None) -> None:
     sample = st.session_state.get("aug_try_sample", "first")
     try:
         # A fresh seed per try: "random" shows other records each time.
-        spec = run_spec(dataset, chosen, choice, score=score, limit=limit, sample=sample, seed=random.randrange(2**31))
+        engine = "local" if limit is not None else st.session_state.get("aug_engine", "local")  # a try is local
+        spec = run_spec(dataset, chosen, choice, score=score, limit=limit, sample=sample, seed=random.randrange(2**31),
+                        engine=engine)  # fmt: skip
         registry.start(store, spec)
     except AugmentError as exc:
         st.session_state["aug_error"] = exc
@@ -195,6 +198,8 @@ if running and run is not None:
     c2.button("Cancel", icon=":material/stop:", key="aug_cancel", on_click=cancel, args=(run,))
 c3.checkbox("Score the new candidates afterwards", value=True, key="aug_score",
             help="similarity, validity window, length ratio, meaning guards (all-MiniLM-L6-v2, local)")
+if ray_installed():
+    c3.selectbox("Engine", ENGINES, key="aug_engine", help="ray: a Ray started on this machine (docs/ray.md)")
 t1, t2 = st.columns([2, 5])
 t1.button(
     f"Try on {PREVIEW_RECORDS} records",

@@ -168,10 +168,12 @@ class LLMClient:
         backoff: float | None = None,
         policy: RetryPolicy | None = None,
         sleep: Sleep | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         """``timeout`` (seconds per request) and ``max_retries`` default to the settings
         ``llm.timeout`` / ``llm.max_retries``, else to ``policy`` (default: retry.LLM_POLICY);
-        ``backoff`` is the first retry delay in seconds (doubling each time); ``sleep`` is a test seam."""
+        ``backoff`` is the first retry delay in seconds (doubling each time); ``sleep`` is a test seam;
+        ``limiter`` replaces the one ``rpm``/``tpm`` would make (the Ray engine's cluster-wide one)."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.provider = provider
@@ -187,7 +189,7 @@ class LLMClient:
         self.prices = load_prices(store)
         self.max_reply_chars = int(setting(store, MAX_REPLY_CHARS_KEY))
         self._sleep = sleep or asyncio.sleep
-        self.limiter = RateLimiter(rpm, tpm, sleep=self._sleep)
+        self.limiter = limiter or RateLimiter(rpm, tpm, sleep=self._sleep)
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
 

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 
 class _Bucket:
-    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
-        self.capacity = float(per_minute)
+    def __init__(self, per_minute: int, clock: Callable[[], float], burst: float = 60.0) -> None:
+        self.capacity = max(1.0, per_minute * burst / 60.0)
         self.rate = per_minute / 60.0
         self.level = self.capacity
         self.clock = clock
@@ -42,13 +42,16 @@ class RateLimiter:
         *,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        burst: float = 60.0,
     ) -> None:
-        """``sleep`` and ``clock`` are seams for tests (a fake clock advanced by a fake sleep)."""
+        """``sleep`` and ``clock`` are seams for tests (a fake clock advanced by a fake sleep).
+        ``burst``: the seconds of allowance a bucket holds (a minute, as the providers meter; the
+        Ray engine's shared limiter paces evenly with a tenth of a second, see engines.ray_cluster)."""
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value}")
-        self._requests = _Bucket(rpm, clock) if rpm else None
-        self._tokens = _Bucket(tpm, clock) if tpm else None
+        self._requests = _Bucket(rpm, clock, burst) if rpm else None
+        self._tokens = _Bucket(tpm, clock, burst) if tpm else None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._sleep = sleep or asyncio.sleep
@@ -77,6 +80,23 @@ class RateLimiter:
             if self._tokens:
                 self._tokens.level -= taken
         return int(taken)
+
+    def reserve(self, tokens: int = 0) -> tuple[float, int]:
+        """Take one request and ``tokens`` tokens now, into debt if need be: (seconds the caller must
+        wait before sending, tokens taken). Synchronous, for a limiter that serves other processes
+        one call at a time (the Ray engine's); the waits it hands out keep the same pace as ``acquire``."""
+        if not self.active:
+            return 0.0, 0
+        taken = min(float(tokens), self._tokens.capacity) if self._tokens else 0.0
+        wait = max(
+            self._requests.wait_for(1.0) if self._requests else 0.0,
+            self._tokens.wait_for(taken) if self._tokens else 0.0,
+        )
+        if self._requests:
+            self._requests.level -= 1.0
+        if self._tokens:
+            self._tokens.level -= taken
+        return wait, int(taken)
 
     def _loop_lock(self) -> asyncio.Lock:
         # One limiter may outlive an event loop (Streamlit runs asyncio.run per rerun); a lock is

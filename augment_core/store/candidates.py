@@ -143,20 +143,25 @@ class CandidateQueries:
         return score_of(row, flags)
 
     def iter_unscored_groups(
-        self, dataset_id: int, examples_per_batch: int = 200
+        self, dataset_id: int, examples_per_batch: int = 200, after: int = -1, until: int | None = None
     ) -> Iterator[list[tuple[Candidate, bool]]]:
         """Whole sibling groups for scoring: every ok rewrite of the next examples that have an unscored one.
 
-        Yields (candidate, already scored) in (example, created, id) order, so near-duplicates
-        are judged among all siblings while only the unscored ones get new scores.
+        Yields (candidate, already scored) per example: the scored ones first, by creation, then
+        the unscored ones by id (not by their creation time, whose milliseconds depend on timing:
+        the same candidates give the same near-duplicate flags on any engine), so near-duplicates
+        are judged among all siblings while only the unscored ones get new scores. ``after`` and
+        ``until`` bound the example ids (a share of the work for one of the Ray engine's scorers).
         """
-        last = -1
+        last = after
         has_unscored = (
             sa.select(candidates.c.example_id)
             .outerjoin(scores, scores.c.candidate_id == candidates.c.id)
             .where(candidates.c.dataset_id == dataset_id, SCORABLE, scores.c.candidate_id.is_(None))
             .distinct()
         )
+        if until is not None:
+            has_unscored = has_unscored.where(candidates.c.example_id <= until)
         while True:
             with self.db.connect() as conn:
                 ids = list(
@@ -178,5 +183,11 @@ class CandidateQueries:
                     .mappings()
                     .all()
                 )
-            yield [(candidate_of(row), row["scored_id"] is not None) for row in rows]
+            yield [(candidate_of(row), row["scored_id"] is not None) for row in sorted(rows, key=_sibling_order)]
             last = ids[-1]
+
+
+def _sibling_order(row: sa.RowMapping) -> tuple[object, ...]:
+    """Scored siblings first, by creation; then the unscored ones by id (see ``iter_unscored_groups``)."""
+    scored = row["scored_id"] is not None
+    return row["example_id"], not scored, row["created_at"] if scored else "", row["id"]

@@ -121,6 +121,35 @@ class DatasetQueries:
             yield [example_of(row) for row in rows]
             last = rows[-1]["position"]
 
+    def example_ranges(self, dataset_id: int, size: int, by: str = "position") -> Iterator[tuple[int, int]]:
+        """(first, last) ``position`` (or ``id``) of each run of ``size`` examples, in order: how an engine
+        shares a dataset out without reading its records."""
+        column = examples.c.position if by == "position" else examples.c.id
+        query = sa.select(column).where(examples.c.dataset_id == dataset_id).order_by(column)
+        run: list[int] = []
+        with self.db.connect() as conn:
+            for value in conn.execution_options(yield_per=10_000).execute(query).scalars():
+                run.append(value)
+                if len(run) == size:
+                    yield run[0], run[-1]
+                    run = []
+        if run:
+            yield run[0], run[-1]
+
+    def examples_between(self, dataset_id: int, first: int, last: int) -> list[Example]:
+        """The examples at positions ``first`` to ``last`` (both included), in file order."""
+        with self.db.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(examples)
+                    .where(examples.c.dataset_id == dataset_id, examples.c.position.between(first, last))
+                    .order_by(examples.c.position)
+                )
+                .mappings()
+                .all()
+            )
+        return [example_of(row) for row in rows]
+
     def get_examples(self, example_ids: Iterable[int]) -> dict[int, Example]:
         ids = list(example_ids)
         found: dict[int, Example] = {}
