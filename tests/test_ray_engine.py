@@ -221,7 +221,7 @@ def test_the_studio_runs_on_the_engine_chosen_on_the_augment_page(
     cluster: str, make_app: Any, store: Store  # noqa: F811 - the fixture imported above
 ) -> None:
     import_file(store, SAMPLE, name="sample")
-    at = make_app("pages/augment.py", dataset="sample")
+    at = make_app("views/augment.py", dataset="sample")
     at.selectbox(key="aug_engine").select("ray")
     at.checkbox(key="aug_use_templates").check()
     at.checkbox(key="aug_score").uncheck().run()
