@@ -27,6 +27,7 @@ from augment_core.cli_commands import (
     cmd_settings,
     cmd_stats,
 )
+from augment_core.cli_pairs import cmd_score_pairs
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES
 from augment_core.records import SCHEMAS, Selection
@@ -219,6 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--examples-per-batch", type=positive_int, default=200, help="examples read and saved at a time")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("score-pairs", parents=[common],
+                       help="score (original, candidate) pairs from a file: one JSON line per pair")  # fmt: skip
+    p.add_argument("input", help="JSONL, JSON, CSV, TSV or Parquet with columns original and candidate")
+    p.add_argument("--output", metavar="OUT", help="write the JSON lines here (default: stdout)")
+    p.add_argument("--columns", metavar="A,B", help="the original and candidate columns (default original,candidate)")
+    p.add_argument("--label", metavar="COLUMN",
+                   help="a 0/1 column (1 = same meaning): also print ROC-AUC and the accept rule's precision/recall")
+    p.set_defaults(func=cmd_score_pairs)
 
     p = sub.add_parser("review", parents=[common], help="bulk decisions from the scores (undecided candidates only)")
     actions = p.add_mutually_exclusive_group(required=True)

@@ -26,7 +26,7 @@ from augment_core.records import DecisionStatus
 from augment_core.settings import AGREEMENT_KEY, MIN_RESPONSES_KEY, setting
 
 if TYPE_CHECKING:
-    from augment_core.records import Dataset, Response
+    from augment_core.records import Dataset, Response, Score
     from augment_core.store import Store
 
 
@@ -68,6 +68,26 @@ def accept_rule(store: Store, optimal: bool = False) -> ReviewFilter:
         truncated=False,
         min_meaning=meaning_cutoff(thresholds_from_store(store), load_meaning_model()),
     )
+
+
+def accepts(flt: ReviewFilter, score: Score) -> bool:
+    """Does one scored pair pass the score part of a filter (what the store's SQL selects)?
+
+    For pairs outside a store (`augment score-pairs`): the status and augmenter parts do not apply.
+    """
+    kinds = {f.kind for f in score.flags}
+    flagged = {"any": bool(kinds), "none": not kinds}.get(flt.flag or "", flt.flag in kinds)
+    checks = (
+        flt.min_similarity is None or score.semantic_similarity >= flt.min_similarity,
+        flt.max_similarity is None or score.semantic_similarity <= flt.max_similarity,
+        flt.valid is None or score.is_valid == flt.valid,
+        flt.optimal is None or score.in_optimal_band == flt.optimal,
+        flt.flag is None or flagged,
+        flt.near_duplicate is None or score.near_duplicate == flt.near_duplicate,
+        flt.truncated is None or score.truncated == flt.truncated,
+        flt.min_meaning is None or (score.meaning_preserved is not None and score.meaning_preserved >= flt.min_meaning),
+    )
+    return all(checks)
 
 
 def bulk_plan(store: Store, action: str, current: ReviewFilter | None = None) -> Plan:

@@ -55,6 +55,8 @@ def write_records(path: str | Path, records: Iterable[dict[str, Any]], file_type
     if kind == "hf":
         return _write_hf(path, records)
     writers = {"jsonl": _write_jsonl, "json": _write_json, "csv": _write_csv, "parquet": _write_parquet}
+    if kind not in writers:
+        raise InputError(f"{path}: cannot write {kind} files; use .jsonl, .json, .csv, .parquet or .hf")
     with atomic_path(path) as tmp:
         return writers[kind](tmp, records)
 
