@@ -44,6 +44,9 @@ class ReviewFilter:
     near_duplicate: bool | None = None
     truncated: bool | None = None
     min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
+    llm_judged: bool | None = None  # has (True) or lacks (False) a verdict of the LLM judge
+    llm_keeps: bool | None = None  # the LLM judge said the meaning is kept (True) or changed (False)
+    min_llm_score: float | None = None  # the LLM judge's score at least this (unjudged never match)
 
 
 # The bulk actions by score (`augment review --approve-valid`, ...) and by the page's filters.
@@ -73,7 +76,8 @@ def accept_rule(store: Store, optimal: bool = False) -> ReviewFilter:
 def accepts(flt: ReviewFilter, score: Score) -> bool:
     """Does one scored pair pass the score part of a filter (what the store's SQL selects)?
 
-    For pairs outside a store (`augment score-pairs`): the status and augmenter parts do not apply.
+    For pairs outside a store (`augment score-pairs`): the status, augmenter and LLM judge parts do
+    not apply (the accept rule has none of them).
     """
     kinds = {f.kind for f in score.flags}
     flagged = {"any": bool(kinds), "none": not kinds}.get(flt.flag or "", flt.flag in kinds)

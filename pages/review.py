@@ -15,6 +15,7 @@ from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.diff import escaped_block, highlight_changes
 from studio.identity import current_is_admin, current_reviewer
+from studio.judge_panel import judge_filter, judge_panel
 
 PAGE_SIZE = 20
 CURSOR = "rv_cursor"
@@ -59,6 +60,7 @@ flt = ReviewFilter(
     max_similarity=high if high < 1.0 else None,
     flag={"all": None, "flagged": "any", "not flagged": "none"}.get(flag, flag),
     **BANDS[band],
+    **judge_filter(),
 )
 signature = (dataset.id, flt, sort)
 if st.session_state.get("rv_signature") != signature:
@@ -143,6 +145,7 @@ def _draw_candidate(row: ReviewRow) -> None:
             st.html(escaped_block(left_html, f"original · {row.example_key}"))
         with right:
             st.html(escaped_block(right_html, "candidate" + (" (edited)" if edited else "")))
+        judge_panel(row, original_text)
         if dataset.schema in CHAT_LAYOUT or dataset.schema in PREFERENCE_SCHEMAS:
             # The whole record for context; images, audio and other parts as placeholders.
             with st.expander("Conversation"):

@@ -1,4 +1,4 @@
-"""The `augment score-pairs` command: score a file of (original, candidate) pairs, one JSON line each."""
+"""The judge's commands: `augment score-pairs` (pairs from a file, one JSON line each), `augment judge` (LLM)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,25 @@ def cmd_score_pairs(args: argparse.Namespace, store: Store) -> int:
     if args.output:
         print(f"scored {len(pairs)} pairs to {args.output}")
     return 0
+
+
+def cmd_judge(args: argparse.Namespace, store: Store) -> int:
+    from augment_core.cli_commands import pick_dataset
+    from augment_core.llm import LLMClient, make_provider
+    from augment_core.llm_judge import judge_dataset
+    from augment_core.records import DecisionStatus
+    from augment_core.review import ReviewFilter
+
+    dataset = pick_dataset(store, args.dataset)
+    provider = make_provider(args.provider, args.model, args.base_url)
+    client = LLMClient(provider, store, concurrency=args.concurrency, timeout=args.timeout)
+    flt = ReviewFilter(status=DecisionStatus.PENDING, llm_judged=None if args.again else False)
+    report = judge_dataset(store, dataset, client, flt, args.limit)
+    usage = client.usage
+    print(f"judged {report.judged} candidates of '{dataset.name}' with {provider.name} {provider.model}"
+          f" ({report.failed} failed): {usage.calls} calls, {usage.cached} cached, ${usage.cost_usd:.4f}")  # fmt: skip
+    for line in report.errors:
+        print(f"  failed: {line}", file=sys.stderr)
+    if not report.judged and not report.failed:
+        print("nothing to judge: no pending candidate without a verdict (--again judges them anew)")
+    return 1 if report.failed else 0
