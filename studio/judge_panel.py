@@ -12,7 +12,7 @@ from augment_core.errors import AugmentError
 from augment_core.records import Judgement
 from augment_core.store import ReviewRow
 from studio.common import get_store, md_code
-from studio.sidebar import provider_choice
+from studio.sidebar import provider_choice, uses_bundled_model
 
 
 def verdict_badge(judgement: Judgement | None) -> str:
@@ -81,6 +81,11 @@ def judge_panel(row: ReviewRow, original_text: str) -> None:
     st.markdown(verdict_badge(judgement))
     if judgement is not None:
         st.text(verdict_text(judgement))
+    choice = provider_choice()
+    if choice is None or uses_bundled_model(choice.name, choice.model):
+        st.caption("The LLM judge needs a provider that can judge meaning (not the bundled 135M model): "
+                   "choose anthropic or openai in the sidebar.")  # fmt: skip
+        return
     label = "Ask the LLM judge" if judgement is None else "Ask the LLM judge again"
     st.button(label, key=f"rv_judge_{row.candidate.id}", on_click=ask_judge,
               args=(row.candidate.id, original_text, row.text),

@@ -30,6 +30,9 @@ def test_review_shows_the_verdict_filters_on_it_and_asks_the_judge(
     at.selectbox(key="rv_llm_judge").set_value("not asked").run()
     assert "Candidate 1 of 47" in at.markdown[0].value
     assert any(":gray-badge[LLM judge: not asked]" in m.value for m in at.markdown)
+    # Only the bundled model is usable here: no button, a note why.
+    assert not [b for b in at.button if b.key.startswith("rv_judge_")]
+    assert any("not the bundled 135M model" in c.value for c in at.caption)
 
     # The button asks the sidebar's provider (the loopback server) and stores the verdict.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
