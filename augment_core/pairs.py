@@ -41,6 +41,8 @@ def _label(value: Any) -> int | None:
     if isinstance(value, int | float) and value in (0, 1):
         return int(value)
     text = str(value).strip().lower()
+    if text in ("1.0", "0.0"):  # a 0/1 column written by pandas as floats
+        text = text[0]
     return 1 if text in _TRUE else 0 if text in _FALSE else None
 
 

@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_with_file_and_line(run_cli, tmp_path: Path) -> No
     assert not target.exists() and out == ""
 
     labelled = tmp_path / "labelled.csv"
-    labelled.write_text("original,candidate,same\na,b,1\nc,d,maybe\n", encoding="utf-8")
+    labelled.write_text("original,candidate,same\na,b,1.0\nc,d,maybe\n", encoding="utf-8")
     code, _, err = run_cli("score-pairs", str(labelled), "--label", "same")
     assert code == 2 and err == f"error: {labelled}:3: column 'same': expected 0/1 or true/false, got 'maybe'\n"
 
