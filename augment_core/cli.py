@@ -27,6 +27,7 @@ from augment_core.cli_commands import (
     cmd_settings,
     cmd_stats,
 )
+from augment_core.cli_judge import cmd_judge, cmd_score_pairs
 from augment_core.engines import ENGINES
 from augment_core.errors import AugmentError, InputError
 from augment_core.formats import FILE_TYPES
@@ -231,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_flags(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("score-pairs", parents=[common],
+                       help="score (original, candidate) pairs from a file: one JSON line per pair")  # fmt: skip
+    p.add_argument("input", help="JSONL, JSON, CSV, TSV or Parquet with columns original and candidate")
+    p.add_argument("--output", metavar="OUT", help="write the JSON lines here (default: stdout)")
+    p.add_argument("--columns", metavar="A,B", help="the original and candidate columns (default original,candidate)")
+    p.add_argument("--label", metavar="COLUMN",
+                   help="a 0/1 column (1 = same meaning): also print ROC-AUC and the accept rule's precision/recall")
+    p.set_defaults(func=cmd_score_pairs)
+
+    p = sub.add_parser("judge", parents=[common],
+                       help="ask the LLM judge whether pending candidates keep the meaning (its own score and reason)")
+    p.add_argument("--provider", choices=RegistryNames(_providers), metavar="PROVIDER",
+                   help="LLM provider, one of %(choices)s (the bundled 135M local model is too small to judge)")
+    p.add_argument("--model", help="model name (a .gguf path for local)")
+    p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
+    p.add_argument("--limit", type=positive_int, default=100, help="candidates to judge, in file order (default 100)")
+    p.add_argument("--again", action="store_true", help="also judge candidates that have a verdict")
+    p.add_argument("--concurrency", type=positive_int, default=8, help="parallel calls (default 8)")
+    p.add_argument("--timeout", type=seconds, help="seconds to wait for one reply (setting llm.timeout, default 60)")
+    p.set_defaults(func=cmd_judge)
 
     p = sub.add_parser("review", parents=[common], help="bulk decisions from the scores (undecided candidates only)")
     actions = p.add_mutually_exclusive_group(required=True)

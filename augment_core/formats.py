@@ -24,6 +24,7 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".json": "json",
     ".csv": "csv",
+    ".tsv": "tsv",  # read only (`augment score-pairs`, import); nothing is written as TSV
     ".parquet": "parquet",
     ".pq": "parquet",
     ".hf": "hf",  # a folder, named so (any existing folder is read as one too)
@@ -84,7 +85,8 @@ def read_records(
         raise InputError(f"{path}: no such file")
     if kind != "hf" and path.stat().st_size == 0:
         raise DatasetFormatError(str(path), "the file is empty (no records)")
-    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet, "hf": _read_hf}
+    readers = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "tsv": _read_tsv, "parquet": _read_parquet,
+               "hf": _read_hf}  # fmt: skip
     count = 0
     for line, item in readers[kind](path):
         if isinstance(item, DatasetFormatError):
@@ -224,9 +226,14 @@ def _read_json(path: Path) -> Iterator[_Item]:
         raise DatasetFormatError(str(path), "malformed JSON: extra data after the array", text.count("\n", 0, pos) + 1)
 
 
-def _read_csv(path: Path) -> Iterator[_Item]:
+def _read_tsv(path: Path) -> Iterator[_Item]:
+    return _read_csv(path, "\t")
+
+
+def _read_csv(path: Path, delimiter: str = ",") -> Iterator[_Item]:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
+        kind = "CSV" if delimiter == "," else "TSV"
         line = 1
         try:
             header = next(reader, None)
@@ -251,7 +258,7 @@ def _read_csv(path: Path) -> Iterator[_Item]:
         except UnicodeDecodeError:
             raise DatasetFormatError(str(path), "not valid UTF-8", line) from None
         except csv.Error as exc:
-            raise DatasetFormatError(str(path), f"malformed CSV: {exc}", line) from None
+            raise DatasetFormatError(str(path), f"malformed {kind}: {exc}", line) from None
 
 
 def _read_parquet(path: Path) -> Iterator[Located]:

@@ -83,7 +83,7 @@ def import_file(
                         report.schema = detect_schema(record)
                     except InputError as exc:
                         # In a CSV the columns are the header's: point there, not at the first row.
-                        where = 1 if kind == "csv" else line
+                        where = 1 if kind in ("csv", "tsv") else line
                         raise DatasetFormatError(str(path), str(exc), where) from None
                 with store.transaction() as conn:
                     dataset_id = store.create_dataset(

@@ -266,28 +266,45 @@ def score_texts(
     """
     thresholds = thresholds or Thresholds()
     meaning = meaning or load_meaning_model()
-    n = len(originals)
-    alignments: list[Alignment | None] = [None] * n
-    if meaning is not None and meaning.needs_tokens and n:
-        vectors, cut, tokens = embedder.embed_with_tokens([*originals, *texts])
-        alignments = [align(tokens[i], tokens[n + i]) for i in range(n)]
-    else:
-        vectors, cut = embedder.embed_with_truncation([*originals, *texts])
-    sims = np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+    pairs = embed_pairs(originals, texts, embedder, tokens=meaning is not None and meaning.needs_tokens)
     return [
         score_pair(
             ids[i],
             originals[i],
             texts[i],
-            float(np.clip(sims[i], -1.0, 1.0)),
+            pair.similarity,
             thresholds,
             meaning,
-            truncated=cut[i] or cut[n + i],
+            truncated=pair.truncated,
             model_name=embedder.name,
-            alignment=alignments[i],
+            alignment=pair.alignment,
         )
-        for i in range(n)
+        for i, pair in enumerate(pairs)
     ]
+
+
+@dataclass(frozen=True)
+class EmbeddedPair:
+    """What one encoder pass says about a pair: the cosine, whether a text was cut, the token alignment."""
+
+    similarity: float
+    truncated: bool
+    alignment: Alignment | None
+
+
+def embed_pairs(
+    originals: Sequence[str], texts: Sequence[str], embedder: Embedder, *, tokens: bool
+) -> list[EmbeddedPair]:
+    """Every distinct text embedded once; ``tokens``: also align the word pieces (token features)."""
+    n = len(originals)
+    alignments: list[Alignment | None] = [None] * n
+    if tokens and n:
+        vectors, cut, pieces = embedder.embed_with_tokens([*originals, *texts])
+        alignments = [align(pieces[i], pieces[n + i]) for i in range(n)]
+    else:
+        vectors, cut = embedder.embed_with_truncation([*originals, *texts])
+    sims = np.einsum("ij,ij->i", vectors[:n], vectors[n:]) if n else np.zeros(0, dtype=np.float32)
+    return [EmbeddedPair(float(np.clip(sims[i], -1.0, 1.0)), cut[i] or cut[n + i], alignments[i]) for i in range(n)]
 
 
 def near_duplicates(texts: Sequence[str], vectors: Vectors, upper: float) -> list[bool]:

@@ -175,6 +175,20 @@ class Score:
     model: str = ""
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """The LLM judge's verdict on one candidate: its own score (0-1, meaning kept), what changed and why."""
+
+    candidate_id: str
+    keeps_meaning: bool
+    score: float
+    changed: str
+    reason: str
+    provider: str = ""
+    model: str = ""
+    cost_usd: float = 0.0
+
+
 @dataclass
 class Decision:
     """A reviewer's decision on one candidate."""

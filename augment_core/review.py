@@ -26,7 +26,7 @@ from augment_core.records import DecisionStatus
 from augment_core.settings import AGREEMENT_KEY, MIN_RESPONSES_KEY, setting
 
 if TYPE_CHECKING:
-    from augment_core.records import Dataset, Response
+    from augment_core.records import Dataset, Response, Score
     from augment_core.store import Store
 
 
@@ -46,6 +46,9 @@ class ReviewFilter:
     min_meaning: float | None = None  # meaning_preserved at least this (unscored never match)
     search: str | None = None  # a substring of the candidate's text, its edit or its original record (any case)
     record: str | None = None  # one record's candidates: the example's key (its id) or a candidate id
+    llm_judged: bool | None = None  # has (True) or lacks (False) a verdict of the LLM judge
+    llm_keeps: bool | None = None  # the LLM judge said the meaning is kept (True) or changed (False)
+    min_llm_score: float | None = None  # the LLM judge's score at least this (unjudged never match)
 
 
 # The bulk actions by score (`augment review --approve-valid`, ...) and by the page's filters.
@@ -70,6 +73,27 @@ def accept_rule(store: Store, optimal: bool = False) -> ReviewFilter:
         truncated=False,
         min_meaning=meaning_cutoff(thresholds_from_store(store), load_meaning_model()),
     )
+
+
+def accepts(flt: ReviewFilter, score: Score) -> bool:
+    """Does one scored pair pass the score part of a filter (what the store's SQL selects)?
+
+    For pairs outside a store (`augment score-pairs`): the status, augmenter and LLM judge parts do
+    not apply (the accept rule has none of them).
+    """
+    kinds = {f.kind for f in score.flags}
+    flagged = {"any": bool(kinds), "none": not kinds}.get(flt.flag or "", flt.flag in kinds)
+    checks = (
+        flt.min_similarity is None or score.semantic_similarity >= flt.min_similarity,
+        flt.max_similarity is None or score.semantic_similarity <= flt.max_similarity,
+        flt.valid is None or score.is_valid == flt.valid,
+        flt.optimal is None or score.in_optimal_band == flt.optimal,
+        flt.flag is None or flagged,
+        flt.near_duplicate is None or score.near_duplicate == flt.near_duplicate,
+        flt.truncated is None or score.truncated == flt.truncated,
+        flt.min_meaning is None or (score.meaning_preserved is not None and score.meaning_preserved >= flt.min_meaning),
+    )
+    return all(checks)
 
 
 def bulk_plan(store: Store, action: str, current: ReviewFilter | None = None) -> Plan:

@@ -148,6 +148,8 @@ def write_records(
     kind = file_type_of(path, file_type)
     if kind == "hf":
         return _write_hf(path, records)
+    if kind not in ("jsonl", "json", "csv", "parquet"):
+        raise InputError(f"{path}: cannot write {kind} files; use .jsonl, .json, .csv, .parquet or .hf")
     with atomic_path(path) as tmp:
         if kind == "csv":
             return _write_csv(tmp, records, csv_safe, notes if notes is not None else Counter())

@@ -15,6 +15,7 @@ from augment_core.records import CHAT_LAYOUT, FLAG_KINDS, CandidateKind, Decisio
 from augment_core.store import ReviewRow
 from studio.common import md_escape
 from studio.diff import escaped_block, highlight_changes
+from studio.judge_panel import judge_panel
 
 DECISION_BADGE = {
     DecisionStatus.PENDING: ":gray-badge[pending]",
@@ -106,6 +107,7 @@ def draw_candidate(row: ReviewRow, schema: str, meaning_cut: float | None) -> No
             shown = ", ".join(f"{old or '∅'} → {new or '∅'}" for old, new in diff.minor[:8])
             more = f" and {len(diff.minor) - 8} more" if len(diff.minor) > 8 else ""
             st.caption(f"Case/punctuation only (dotted underline): {md_escape(shown)}{more}")
+        judge_panel(row, get_field(row.original, candidate.target_field))
         if schema in CHAT_LAYOUT or schema in PREFERENCE_SCHEMAS:
             # The whole conversation for context; images, audio and other parts as placeholders.
             _conversation(row, schema)

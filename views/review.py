@@ -16,6 +16,7 @@ from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio import url_state
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.identity import current_is_admin, current_reviewer
+from studio.judge_panel import judge_filter
 from studio.review_bulk import draw_bulk
 from studio.review_card import DECISION_BADGE, draw_candidate
 
@@ -108,6 +109,7 @@ flt = ReviewFilter(
     search=search.strip() or None,
     record=record.strip() or None,
     **BANDS[band],
+    **judge_filter(),
 )
 url_state.publish("augmenter", chosen_augmenters)
 url_state.publish("status", [] if status == STATUS_OPTIONS[0] else [status])

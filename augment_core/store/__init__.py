@@ -8,6 +8,7 @@ responses       each reviewer's response, the derived  reviewers       reviewers
 export_queries  the mix's light rows, full candidates  settings        stored setting values
 cache           the LLM response cache                 stats           counts for stats and the sidebar
 audits          the accept rule's audit sample         schema          the tables
+judgements      the LLM judge's verdicts
 migrate         Alembic upgrades on open
 db              engine, transactions, dialect inserts, chunks, errors -> StoreError
 rows            table rows -> records
@@ -34,6 +35,7 @@ from augment_core.store.datasets import DatasetQueries
 from augment_core.store.db import DEFAULT_URL, Database, masked_url, now, one_line
 from augment_core.store.decisions import DecisionQueries
 from augment_core.store.export_queries import ExportQueries
+from augment_core.store.judgements import JudgementQueries
 from augment_core.store.queue import QueueQueries
 from augment_core.store.responses import LOCAL_REVIEWER, ResponseQueries
 from augment_core.store.review_queries import REVIEW_SORTS, ReviewRow
@@ -74,6 +76,7 @@ class Store(
     ReviewerQueries,
     QueueQueries,
     AuditQueries,
+    JudgementQueries,
     _ReviewQueries,
     ExportQueries,
     SettingQueries,

@@ -21,7 +21,7 @@ from augment_core.records import (
 )
 from augment_core.store.db import Database
 from augment_core.store.rows import candidate_of, decision_of, flags_of, score_of
-from augment_core.store.schema import candidates, decisions, examples, score_flags, scores
+from augment_core.store.schema import candidates, decisions, examples, llm_judgements, score_flags, scores
 
 if TYPE_CHECKING:
     from augment_core.review import ReviewFilter
@@ -127,6 +127,18 @@ def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
         query = query.where(search_clause(flt.search))
     if flt.record:
         query = query.where(sa.or_(examples.c.key == flt.record, candidates.c.id == flt.record))
+    return _llm_where(query, flt)
+
+
+def _llm_where(query: Any, flt: ReviewFilter) -> Any:
+    """The LLM judge's part of a filter (a correlated lookup, so no join changes the row count)."""
+    verdict = sa.select(llm_judgements.c.candidate_id).where(llm_judgements.c.candidate_id == candidates.c.id)
+    if flt.llm_judged is not None:
+        query = query.where(verdict.exists() if flt.llm_judged else ~verdict.exists())
+    if flt.llm_keeps is not None:
+        query = query.where(verdict.where(llm_judgements.c.keeps_meaning == flt.llm_keeps).exists())
+    if flt.min_llm_score is not None:
+        query = query.where(verdict.where(llm_judgements.c.score >= flt.min_llm_score).exists())
     return query
 
 

@@ -157,3 +157,21 @@ llm_cache = sa.Table(
     sa.Column("response", sa.JSON, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
 )
+
+# The LLM judge's second opinion on a candidate (`augment judge`, the review page's button): its own
+# score, never mixed into meaning_preserved; a candidate keeps the latest verdict.
+llm_judgements = sa.Table(
+    "llm_judgements",
+    metadata,
+    sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("keeps_meaning", sa.Boolean, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),  # 0-1: how sure the judge is that the meaning is kept
+    sa.Column("changed", sa.Text, nullable=False),  # what changed, in the judge's words ("" for nothing)
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(60), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("cost_usd", sa.Float, nullable=False),
+    sa.Column("judged_at", sa.String(40), nullable=False),
+    sa.Index("ix_llm_judgements_dataset_score", "dataset_id", "score"),
+)
