@@ -92,7 +92,8 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
     dataset = pick_dataset(store, args.dataset)
     counts = store.dataset_counts(dataset.id)
     stats: dict[str, object] = {"dataset": dataset.name, "schema": dataset.schema, **counts.as_dict()}
-    from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
+    from augment_core.diversity import dataset_diversity
+    from augment_core.quality import Embedder, model_name_from_store
 
     # distinct-n needs no model; the mean pairwise similarity loads the embedder, so it is asked for.
     embedder = Embedder.load(model_name_from_store(store)) if args.similarity else None

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from augment_core import guards, scoring
+from augment_core.diversity import distinct_n, diversity, mean_pairwise_similarity
 from augment_core.errors import ConfigError
-from augment_core.quality import Embedder, distinct_n, diversity, mean_pairwise_similarity, near_duplicates
+from augment_core.quality import Embedder, near_duplicates
 
 
 def flags(original: str, candidate: str) -> list[str]:

@@ -166,7 +166,8 @@ right.dataframe(
 @st.cache_data(show_spinner="Measuring diversity ...", max_entries=16)
 def diversity(url: str, name: str, approved: int, semantic: bool) -> dict[str, dict[str, Any]]:
     """Cached per number of approvals: the figures only change when a decision does."""
-    from augment_core.quality import Embedder, dataset_diversity, model_name_from_store
+    from augment_core.diversity import dataset_diversity
+    from augment_core.quality import Embedder, model_name_from_store
 
     data = get_store()
     chosen = data.get_dataset(name)
