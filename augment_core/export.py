@@ -29,6 +29,7 @@ from augment_core.errors import AugmentError, InputError
 from augment_core.formats import file_type_of, unapply_mapping
 from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
 from augment_core.provenance import candidate_meta, original_meta, pop_earlier_metadata
+from augment_core.record_checks import validate_record
 from augment_core.records import (
     CHAT_LAYOUT,
     ID_KEYS,
@@ -45,7 +46,6 @@ from augment_core.records import (
     effective_text,
     record_id,
     to_turns,
-    validate_record,
     with_field,
 )
 from augment_core.store import Store, now

@@ -36,6 +36,7 @@ from augment_core.errors import ConfigError, InputError
 from augment_core.guards import normalise
 from augment_core.llm.client import estimate_tokens
 from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport
+from augment_core.record_checks import text_problem
 from augment_core.records import (
     Candidate,
     CandidateKind,
@@ -43,7 +44,6 @@ from augment_core.records import (
     Dataset,
     Example,
     output_fields,
-    text_problem,
 )
 from augment_core.store import Store, now
 

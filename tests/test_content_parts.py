@@ -11,13 +11,13 @@ import pytest
 
 from augment_core.formats import detect_schema, read_records
 from augment_core.parts import content_text, placeholder
+from augment_core.record_checks import validate_record
 from augment_core.records import (
     RecordError,
     get_field,
     instruction_fields,
     output_fields,
     to_turns,
-    validate_record,
     with_field,
 )
 from augment_core.writers import write_records

@@ -12,13 +12,13 @@ import pytest
 
 from augment_core.augmenters.outputs import OutputVariations
 from augment_core.formats import FILE_TYPES, detect_schema, read_records
+from augment_core.record_checks import validate_record
 from augment_core.records import (
     Candidate,
     RecordError,
     convert_record,
     instruction_fields,
     output_fields,
-    validate_record,
 )
 from augment_core.store import Store
 from augment_core.writers import write_records
