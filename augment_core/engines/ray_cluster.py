@@ -26,6 +26,11 @@ from augment_core.llm.ratelimit import RateLimiter
 
 PACE_SECONDS = 0.1  # the allowance the shared buckets hold (see the module docstring)
 LATE_SECONDS = 0.2  # a grant used later than this after its time is dropped (ClusterLimiter.acquire)
+# The window a limit must hold in (as a provider meters it, and benchmarks/bench_ray_llm.py checks).
+# A bucket's allowance and a grant's lateness can put PACE + LATE seconds' worth of requests more in
+# one window, so the shared limit paces that much below the limit: never over it in any 10 s.
+WINDOW_SECONDS = 10.0
+HEADROOM = WINDOW_SECONDS / (WINDOW_SECONDS + PACE_SECONDS + LATE_SECONDS)
 LOCAL_OBJECT_STORE = 512 * 2**20  # a Ray started here: the machine is shared with the studio
 
 
@@ -94,7 +99,8 @@ class _SharedLimit:
     plain actor runs its calls in order, so the buckets need no lock)."""
 
     def __init__(self, rpm: int | None, tpm: int | None) -> None:
-        self.limiter = RateLimiter(rpm, tpm, burst=PACE_SECONDS)
+        paced = [None if limit is None else max(1, int(limit * HEADROOM)) for limit in (rpm, tpm)]
+        self.limiter = RateLimiter(paced[0], paced[1], burst=PACE_SECONDS)
 
     def reserve(self, tokens: int) -> tuple[float, int]:
         """(when the caller may send, as wall-clock time, tokens taken): a time, not a wait, so a
