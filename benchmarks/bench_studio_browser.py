@@ -68,6 +68,7 @@ BAND_FILTERS: dict[str, dict[str, bool]] = {
 }
 TEMPLATES = {"templates": {"n": 3, "seed": 0, "noisy": False}}  # the Augment page's defaults for it
 TIMEOUT_MS = 180_000
+SCORING_TIMEOUT_MS = 900_000  # a studio run watched by its page on a busy 2-core machine: minutes
 
 # The rerun is over: the status widget gone or leaving (its exit transition), no element of the
 # previous run left stale, the card says `want` and the table below it is drawn.
@@ -307,12 +308,12 @@ def score_in_studio(url: str, log: Path, pairs: int, watched: bool = True) -> tu
             page.get_by_text(re.compile("Generating|Scoring")).first.wait_for(timeout=TIMEOUT_MS)  # the run started
             page.goto("about:blank")
             while scored_stamps(url)[0] < pairs:
-                if time.perf_counter() - t0 > TIMEOUT_MS / 1000:
+                if time.perf_counter() - t0 > SCORING_TIMEOUT_MS / 1000:
                     raise RuntimeError("the studio's run did not score every candidate in time")
                 time.sleep(0.5)
             return time.perf_counter() - t0, None
         outcome = page.get_by_text(re.compile("Finished in|The run stopped"))
-        expect(outcome).to_be_visible(timeout=TIMEOUT_MS)
+        expect(outcome).to_be_visible(timeout=SCORING_TIMEOUT_MS)
         seconds = time.perf_counter() - t0
         text = outcome.inner_text()
     found = re.search(r"Finished in ([\d,.]+) s \(generation ([\d,.]+) s\)", text)
