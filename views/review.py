@@ -182,6 +182,16 @@ def button_row():  # type: ignore[no-untyped-def]
     return st.container(horizontal=True, gap="small")
 
 
+def decision_buttons(candidate_id: str):  # type: ignore[no-untyped-def]
+    """The card's button row with Approve and Reject (A, X) for ``candidate_id``; more may follow."""
+    buttons = button_row()
+    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
+                   on_click=decide, args=(candidate_id, "approved"), width="content")
+    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
+                   on_click=decide, args=(candidate_id, "rejected"), width="content")
+    return buttons
+
+
 def _edit_box(row: ReviewRow) -> None:
     cid = row.candidate.id
     with st.expander("Edit, then approve", expanded="rv_edit_error" in st.session_state):
@@ -224,11 +234,7 @@ def focus_card(candidate_id: str) -> None:
         st.markdown(f"{md_code(response.reviewer)}: {DECISION_BADGE[response.status]} · {response.decided_at}"
                     + (" · edited" if response.edited_text else ""))
     draw_candidate(row, dataset.schema, meaning_cut())
-    buttons = button_row()
-    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-                   on_click=decide, args=(candidate_id, "approved"), width="content")
-    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-                   on_click=decide, args=(candidate_id, "rejected"), width="content")
+    decision_buttons(candidate_id)
     _edit_box(row)
 
 
@@ -245,11 +251,7 @@ def queue_card() -> None:
         return
     st.markdown(f"{md_code(row.candidate.augmenter)} · {DECISION_BADGE[row.status]}")
     draw_candidate(row, dataset.schema, meaning_cut())
-    buttons = button_row()
-    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-                   on_click=decide, args=(cid, "approved"), width="content")
-    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-                   on_click=decide, args=(cid, "rejected"), width="content")
+    buttons = decision_buttons(cid)
     buttons.button("Skip", key="rv_skip", icon=":material/skip_next:", shortcut="J",
                    on_click=skip, args=(cid,), width="content")
     _edit_box(row)
@@ -294,11 +296,7 @@ def review_card() -> None:
     )
     draw_candidate(row, dataset.schema, meaning_cut())
 
-    buttons = button_row()
-    buttons.button("Approve", key="rv_approve", type="primary", icon=":material/check:", shortcut="A",
-                   on_click=decide, args=(cid, "approved"), width="content")
-    buttons.button("Reject", key="rv_reject", icon=":material/close:", shortcut="X",
-                   on_click=decide, args=(cid, "rejected"), width="content")
+    buttons = decision_buttons(cid)
     buttons.button("Previous", key="rv_prev", icon=":material/arrow_back:", shortcut="K",
                    on_click=move, args=(-1, total), disabled=cursor == 0, width="content")
     buttons.button("Next", key="rv_next", icon=":material/arrow_forward:", shortcut="J",
