@@ -55,7 +55,7 @@ from augment_core import runs  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.review import ReviewFilter  # noqa: E402
 from augment_core.store import Store  # noqa: E402
-from tests.studio_server import open_tab, studio_server  # noqa: E402
+from tests.studio_server import choose, open_tab, studio_server  # noqa: E402
 
 BENCH_DATASET = "bench"  # bench_studio.fill's name
 SCORING_DATASET = "alpaca"
@@ -127,23 +127,6 @@ def card_queries_ms(store: Store, dataset_id: int, runs_per_band: int = 3) -> fl
     return statistics.median(times) * 1000
 
 
-def choose_band(page: Any, band: str) -> None:
-    """Open the Band select and pick ``band`` (opened again when a click landed mid-rerun)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    option = page.get_by_role("option", name=band, exact=True)
-    for _ in range(5):
-        page.locator(".st-key-rv_band input").click()
-        try:
-            option.wait_for(timeout=5_000)
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            continue
-        option.click()
-        return
-    raise RuntimeError("the Band select did not open")
-
-
 def wait_ms(page: Any, script: str, arg: Any = None) -> float:
     """The page's clock when ``script`` first returns a time (polled on every animation frame)."""
     return float(page.wait_for_function(script, arg=arg, timeout=TIMEOUT_MS).json_value())
@@ -157,7 +140,7 @@ def filter_changes(page: Any, base: str, counts: dict[str, int], changes: int) -
     times = []
     for i in range(changes):
         band = bands[i % len(bands)]
-        choose_band(page, band)
+        choose(page, "rv_band", band, exact=True)
         pointer = float(page.evaluate("window.__pointer"))
         done = wait_ms(page, RERUN_DONE, [f"Candidate 1 of {counts[band]:,}"])
         gone = wait_ms(page, WIDGET_GONE)

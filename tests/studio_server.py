@@ -8,6 +8,7 @@ it open in Debian's Chromium (headless, through Playwright), as a reviewer's bro
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -95,3 +96,21 @@ def open_tab(base: str) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+def choose(page: Any, key: str, option: str | re.Pattern[str], exact: bool = False) -> None:
+    """Pick ``option`` in the select or multiselect ``key`` (its list is opened again if a click
+    landed while the page was still rerunning)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    choice = page.get_by_role("option", name=option, exact=exact)
+    for _ in range(5):
+        page.locator(f".st-key-{key} input").click()
+        try:
+            choice.wait_for(timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise RuntimeError(f"the options of {key} did not open")

@@ -21,7 +21,7 @@ from augment_core.importer import import_file
 from augment_core.store import Store
 from augment_core.store.schema import decisions, responses
 from tests.conftest import SAMPLE
-from tests.studio_server import CHROMIUM, open_tab, studio_server
+from tests.studio_server import CHROMIUM, choose, open_tab, studio_server
 from tests.test_pages import seed
 
 pytestmark = pytest.mark.browser
@@ -61,24 +61,6 @@ def _params(page: Any) -> dict[str, list[str]]:
 
 def _main(page: Any) -> Any:
     return page.locator('[data-testid="stMain"]')
-
-
-def _choose(page: Any, key: str, option: str | re.Pattern[str]) -> None:
-    """Pick ``option`` in the select or multiselect ``key`` (its list is opened again if a click
-    landed while the page was still rerunning)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    choice = page.get_by_role("option", name=option)
-    for _ in range(5):
-        page.locator(f".st-key-{key} input").click()
-        try:
-            choice.wait_for(timeout=5_000)
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            continue
-        choice.click()
-        return
-    raise AssertionError(f"the options of {key} did not open")
 
 
 def _sidebar_says(page: Any, pattern: str) -> Any:
@@ -121,7 +103,7 @@ def test_a_reload_keeps_dataset_filters_and_candidate_and_search_finds_one(serve
         page.set_default_timeout(TIMEOUT_MS)
         expect(page.get_by_text(re.compile(r"Candidate 1 of 48"))).to_be_visible()
         # Filter by augmenter, move on two candidates.
-        _choose(page, "rv_augmenters", "paraphrase")
+        choose(page, "rv_augmenters", "paraphrase")
         page.keyboard.press("Escape")
         expect(page.get_by_text(re.compile(r"Candidate 1 of 24\b"))).to_be_visible()
         page.locator(".st-key-rv_next button").click()
@@ -178,7 +160,7 @@ def test_bulk_preview_then_undo_restores_every_decision(server: tuple[str, str])
         page.set_default_timeout(TIMEOUT_MS)
         expect(page.get_by_text(re.compile(r"Candidate 1 of 48"))).to_be_visible()
         page.locator(".st-key-rv_bulk_open").get_by_text("Bulk actions").click()
-        _choose(page, "rv_bulk_preset", re.compile("Reject ... candidates matching the filters"))
+        choose(page, "rv_bulk_preset", re.compile("Reject ... candidates matching the filters"))
         expect(page.get_by_text("The first 50 of the", exact=False)).to_have_count(0)
         expect(page.get_by_text("The 47 candidates this will change, in file order:")).to_be_visible()
         expect(_main(page).locator('[data-testid="stDataFrame"]')).to_have_count(2)  # the card's table, the preview
