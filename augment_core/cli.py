@@ -324,6 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
     p.add_argument("--csv-safe", action="store_true",
                    help="CSV: prefix cells starting with = + - @ with ' so a spreadsheet shows them as text")
+    p.add_argument("--push-to-hub", metavar="REPO",
+                   help="then push the export and its side files to this Hub dataset (token: HF_TOKEN)")
+    p.add_argument("--private", action="store_true", help="with --push-to-hub: create the dataset private")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("stats", parents=[common], help="counts and diversity for a dataset")

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from augment_core.errors import InputError
@@ -152,6 +153,10 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
     from augment_core.export import ExportOptions, export_dataset, side_file_path
 
     dataset = pick_dataset(store, args.dataset)
+    if args.push_to_hub:  # a bad id is refused before anything is written
+        from augment_core.hub import check_repo_id
+
+        check_repo_id(args.push_to_hub)
     report_file = args.report_file
     if report_file == "":  # --report-file without a path: next to the export
         report_file = str(side_file_path(args.output))
@@ -172,6 +177,12 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
     )
     report = export_dataset(store, dataset, options, args.output)
     print("\n".join(report.lines()))
+    if args.push_to_hub:
+        from augment_core.hub import push_export
+
+        sides = [Path(f) for f in (report.trainer_file, report.report_file) if f]
+        pushed = push_export(Path(report.path), sides, args.push_to_hub, private=args.private)
+        print("\n".join(pushed.lines()))
     return 0
 
 
