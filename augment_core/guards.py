@@ -28,7 +28,6 @@ def normalise(text: str) -> str:
     return " ".join(words(text))
 
 
-
 # ---- numbers and quantities ------------------------------------------------------------------
 
 _NUMBER_WORDS = {

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
 from augment_core.guards import normalise
-from augment_core.llm.client import estimate_tokens
+from augment_core.llm.usage import estimate_tokens
 from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport
 from augment_core.record_checks import text_problem
 from augment_core.records import (

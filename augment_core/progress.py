@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from augment_core.llm.client import Usage
+from augment_core.llm.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,6 @@ class EstimateRow:
     priced: bool
     skipped: int = 0  # items already stored: no work (as a run's ``skipped``)
     cached: int = 0  # planned LLM calls the cache will answer (as a run's ``usage.cached``)
-
 
 
 class Rate:

@@ -13,7 +13,7 @@ from augment_core.augmenters.base import Augmenter, Output, PlannedCall, Setting
 from augment_core.augmenters.translators import TRANSLATORS, LLMTranslator, Translator, make_translator
 from augment_core.errors import AugmentError, ConfigError, InputError
 from augment_core.guards import normalise
-from augment_core.llm.client import estimate_tokens
+from augment_core.llm.usage import estimate_tokens
 from augment_core.records import get_field
 
 if TYPE_CHECKING:

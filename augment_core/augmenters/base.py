@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from augment_core.errors import ConfigError, InputError
 from augment_core.hashing import content_key, digest
 from augment_core.llm.base import Request
-from augment_core.llm.client import Usage as Usage  # what the calls behind one output cost
+from augment_core.llm.usage import Usage as Usage  # what the calls behind one output cost
 from augment_core.records import CandidateKind, instruction_fields, output_fields
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from augment_core.augmenters.base import (
 )
 from augment_core.guards import normalise
 from augment_core.llm.base import Request
-from augment_core.llm.client import estimate_tokens
+from augment_core.llm.usage import estimate_tokens
 from augment_core.records import get_field
 
 if TYPE_CHECKING:

@@ -102,7 +102,7 @@ _NOT_VERBS = frozenset("this its his hers always also thus perhaps".split())
 
 
 def _reads_after_as_it(reason: str) -> bool:
-    """"as it {reason}" is a sentence: the reason starts with a verb ("involves", "could", "is")."""
+    """ "as it {reason}" is a sentence: the reason starts with a verb ("involves", "could", "is")."""
     first = reason.split(maxsplit=1)[0].lower()
     if first in _MODALS or first in ("is", "has", "was"):
         return True

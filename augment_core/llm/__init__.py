@@ -14,9 +14,10 @@ from pathlib import Path
 from augment_core.errors import ConfigError
 from augment_core.llm.anthropic_provider import AnthropicProvider
 from augment_core.llm.base import Completion, Provider, Request, RetryableError
-from augment_core.llm.client import Estimate, LLMClient, ReplyParseError, Usage, estimate_tokens
+from augment_core.llm.client import LLMClient, ReplyParseError
 from augment_core.llm.local_provider import LocalProvider, default_model_path
 from augment_core.llm.openai_provider import OpenAIProvider
+from augment_core.llm.usage import Estimate, Usage, estimate_tokens
 
 PROVIDERS = ("anthropic", "openai", "local")
 
