@@ -217,15 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-retries", type=retries_count,
                    help="retries of a failed request (setting llm.max_retries, default 5)")  # fmt: skip
     p.add_argument("--batch-size", type=positive_int, default=200, help="examples per batch written to the store")
-    p.add_argument(
-        "--limit",
-        type=positive_int,
-        metavar="N",
-        help="a preview: only N records (their candidates are kept; the full run skips them)",
-    )
-    p.add_argument(
-        "--sample", choices=["first", "random"], default="first", help="which records --limit takes (default first)"
-    )
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="a preview: only N records (their candidates are kept; the full run skips them)")
+    p.add_argument("--sample", choices=["first", "random"], default="first",
+                   help="which records --limit takes (default first)")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of --sample random (default 0)")
     p.add_argument("--dry-run", action="store_true", help="print the estimate and stop")
     add_engine_flags(p)
@@ -243,24 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="JSONL, JSON, CSV, TSV or Parquet with columns original and candidate")
     p.add_argument("--output", metavar="OUT", help="write the JSON lines here (default: stdout)")
     p.add_argument("--columns", metavar="A,B", help="the original and candidate columns (default original,candidate)")
-    p.add_argument(
-        "--label",
-        metavar="COLUMN",
-        help="a 0/1 column (1 = same meaning): also print ROC-AUC and the accept rule's precision/recall",
-    )
+    p.add_argument("--label", metavar="COLUMN",
+                   help="a 0/1 column (1 = same meaning): also print ROC-AUC and the accept rule's precision/recall")
     p.set_defaults(func=cmd_score_pairs)
 
-    p = sub.add_parser(
-        "judge",
-        parents=[common],
-        help="ask the LLM judge whether pending candidates keep the meaning (its own score and reason)",
-    )
-    p.add_argument(
-        "--provider",
-        choices=RegistryNames(_providers),
-        metavar="PROVIDER",
-        help="LLM provider, one of %(choices)s (the bundled 135M local model is too small to judge)",
-    )
+    p = sub.add_parser("judge", parents=[common],
+                       help="ask the LLM judge whether pending candidates keep the meaning (its own score and reason)")
+    p.add_argument("--provider", choices=RegistryNames(_providers), metavar="PROVIDER",
+                   help="LLM provider, one of %(choices)s (the bundled 135M local model is too small to judge)")
     p.add_argument("--model", help="model name (a .gguf path for local)")
     p.add_argument("--base-url", help="API base URL (an OpenAI-compatible server, a proxy)")
     p.add_argument("--limit", type=positive_int, default=100, help="candidates to judge, in file order (default 100)")
@@ -334,22 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provenance-style", default="auto", choices=["auto", "object", "columns"])
     p.add_argument("--file-type", choices=list(FILE_TYPES),
                    help="default: from OUTPUT's extension; hf: a datasets.save_to_disk folder")  # fmt: skip
-    p.add_argument(
-        "--trainer",
-        choices=list(TRAINERS),
-        help="also write llama-factory's dataset_info.json or an axolotl datasets: snippet beside OUTPUT",
-    )
+    p.add_argument("--trainer", choices=list(TRAINERS),
+                   help="also write llama-factory's dataset_info.json or an axolotl datasets: snippet beside OUTPUT")
     p.add_argument("--report-file", nargs="?", const="", metavar="PATH", help="also write settings and report as JSON")
-    p.add_argument(
-        "--csv-safe",
-        action="store_true",
-        help="CSV: prefix cells starting with = + - @ with ' so a spreadsheet shows them as text",
-    )
-    p.add_argument(
-        "--push-to-hub",
-        metavar="REPO",
-        help="then push the export and its side files to this Hub dataset (token: HF_TOKEN)",
-    )
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV: prefix cells starting with = + - @ with ' so a spreadsheet shows them as text")
+    p.add_argument("--push-to-hub", metavar="REPO",
+                   help="then push the export and its side files to this Hub dataset (token: HF_TOKEN)")
     p.add_argument("--private", action="store_true", help="with --push-to-hub: create the dataset private")
     p.set_defaults(func=cmd_export)
 

@@ -120,9 +120,8 @@ def cmd_stats(args: argparse.Namespace, store: Store) -> int:
         print(f"  {name:<30} {answered} answered")
     team = review["agreement"]
     alpha = "-" if team["alpha"] is None else f"{team['alpha']:.3f}"
-    print(
-        f"agreement    Krippendorff's alpha {alpha} on {team['units']} candidates, {len(team['conflicts'])} in conflict"
-    )
+    print(f"agreement    Krippendorff's alpha {alpha} on {team['units']} candidates, "
+          f"{len(team['conflicts'])} in conflict")
     for pair in team["pairs"]:
         kappa = "-" if pair["kappa"] is None else f"{pair['kappa']:.3f}"
         print(f"  kappa {pair['first']} / {pair['second']}: {kappa} on {pair['shared']} shared")
@@ -340,10 +339,8 @@ def cmd_audit(args: argparse.Namespace, store: Store) -> int:
         require_admin(store, args.reviewer, "drawing an audit sample")
         accepted, rejected = draw_audit(store, dataset, args.sample, reviewer=args.queue_for, seed=args.seed)
         whom = f"for {args.queue_for}" if args.queue_for else "for every reviewer"
-        print(
-            f"queued {accepted} candidates the accept rule approves and {rejected} it does not, {whom} "
-            "(first in the studio's queue)"
-        )
+        print(f"queued {accepted} candidates the accept rule approves and {rejected} it does not, {whom} "
+              "(first in the studio's queue)")
     report = audit_report(store, dataset)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -366,3 +363,5 @@ def cmd_reviewers(args: argparse.Namespace, store: Store) -> int:
     for name, role in listed.items():
         print(f"{name:<32} {role}")
     return 0
+
+

@@ -325,14 +325,11 @@ def _read_batches(path: Path, metadata: dict[bytes, bytes] | None, batches: Iter
                 # A null cell is an absent field: Parquet has one schema for all rows. The same holds
                 # inside nested values (turns with and without tool_calls, image and text parts),
                 # which Arrow stores as structs having every key any of them has.
-                yield (
-                    row,
-                    {
-                        k: _drop_nulls(v) if isinstance(v, list | dict) and k not in as_json else v
-                        for k, v in record.items()
-                        if v is not None
-                    },
-                )
+                yield row, {
+                    k: _drop_nulls(v) if isinstance(v, list | dict) and k not in as_json else v
+                    for k, v in record.items()
+                    if v is not None
+                }
     except (OSError, pa.ArrowException) as exc:  # a damaged page found while reading
         raise DatasetFormatError(str(path), f"not a readable Parquet file after row {row}: {exc}") from None
 
@@ -433,7 +430,6 @@ def _nesting_hint(record: dict[str, Any]) -> str:
     if not nested:
         return ""
     return f"; '{nested[0]}' holds a list of objects: flatten it to one record per item first"
-
 
 HF_JSON_NOTE = "Columns held as JSON text (values of mixed types):"
 

@@ -28,6 +28,7 @@ def normalise(text: str) -> str:
     return " ".join(words(text))
 
 
+
 # ---- numbers and quantities ------------------------------------------------------------------
 
 _NUMBER_WORDS = {

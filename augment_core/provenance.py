@@ -44,7 +44,6 @@ PROVENANCE_FIELDS = (
 # Never let anything that looks like a credential out, whatever an augmenter put in its params.
 _SECRET = re.compile(r"api[_-]?key|secret|password|authorization|bearer", re.IGNORECASE)
 
-
 def pop_earlier_metadata(record: dict[str, Any]) -> Any:
     """Take the metadata a record already carries (a re-imported provenance export) out of it.
 

@@ -31,6 +31,7 @@ from augment_core.settings import DEFAULT_OPTIMAL_BAND, DEFAULT_VALID_WINDOW
 MEANING_MODEL_PATH = Path(__file__).with_name("meaning_model.json")
 
 
+
 @dataclass(frozen=True)
 class Thresholds:
     """The similarity window (exclusive), the optimal band (inclusive), the meaning cut-off."""

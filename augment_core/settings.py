@@ -26,7 +26,6 @@ class SettingSource(Protocol):
 
     def get_setting(self, key: str, default: Any = None) -> Any: ...
 
-
 # ---- keys and the seed's defaults ----
 VALID_WINDOW_KEY = "quality.valid_window"
 OPTIMAL_BAND_KEY = "quality.optimal_band"

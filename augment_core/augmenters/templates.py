@@ -35,7 +35,6 @@ from augment_core.records import get_field
 
 __all__ = ["TEMPLATES", "Templates", "lower_first", "parse", "uninvert", "variations"]
 
-
 def _framed(p: Parsed) -> bool:
     """Text that a prefix cannot join grammatically: a statement, or a question with more after it."""
     return p.kind == "other" or (p.kind in ("wh", "yn") and not p.simple)

@@ -100,3 +100,4 @@ class AnthropicProvider(Provider):
         if self._client is not None:
             await self._client.close()
             self._client = None
+

@@ -64,7 +64,9 @@ def check_price(model: str, entry: Any) -> Price:
     try:
         return Price(float(entry["input"]), float(entry["output"]))
     except (TypeError, KeyError, ValueError):
-        raise InputError(f'price of \'{model}\' must be {{"input": USD, "output": USD}} per million tokens') from None
+        raise InputError(
+            f"price of '{model}' must be {{\"input\": USD, \"output\": USD}} per million tokens"
+        ) from None
 
 
 def set_price(store: Store, model: str, input_per_million: float, output_per_million: float) -> None:

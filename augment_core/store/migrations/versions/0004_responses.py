@@ -43,7 +43,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "audits",
-        sa.Column("candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "candidate_id", sa.String(64), sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
         sa.Column("accepted", sa.Boolean, nullable=False),
         sa.Column("reviewer", sa.String(200), nullable=True),
