@@ -5,8 +5,7 @@ studio builds the same object from its widgets, and both call :func:`export_data
 :func:`export_bytes` for a download button), so the studio's download equals `augment export`
 for the same settings.
 
-Records stream from the store a batch of originals at a time; each original is followed by its
-chosen candidates, and refusals without an original come last. Writing goes through
+The records stream from the store a batch of originals at a time (``export_records``). Writing goes through
 ``writers.write_records`` (a temporary file renamed into place), so a failed export leaves no
 half-written file behind.
 """
@@ -19,42 +18,23 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from augment_core.errors import AugmentError, InputError
-from augment_core.formats import file_type_of, unapply_mapping
+from augment_core.export_records import export_records, first_exchange_filter
+from augment_core.formats import file_type_of
 from augment_core.mixing import Eligible, MixPlan, MixReport, MixSettings, mix_settings, plan_for_dataset
-from augment_core.provenance import candidate_meta, original_meta, pop_earlier_metadata
-from augment_core.record_checks import validate_record
-from augment_core.records import (
-    CHAT_LAYOUT,
-    ID_KEYS,
-    SCHEMAS,
-    Candidate,
-    CandidateKind,
-    Dataset,
-    Decision,
-    Example,
-    RecordError,
-    Selection,
-    convert_record,
-    convertible,
-    effective_text,
-    record_id,
-    to_turns,
-    with_field,
-)
+from augment_core.records import CHAT_LAYOUT, SCHEMAS, Dataset, Selection, convert_record, convertible
 from augment_core.store import Store, now
 from augment_core.trainers import TRAINERS, check_trainer, write_trainer_file
 from augment_core.writers import atomic_path, check_writable, write_records
 
 FORMATS = ("same", *SCHEMAS)
 PROVENANCE_STYLES = ("auto", "object", "columns")
-_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -170,7 +150,7 @@ def plan_export(store: Store, dataset: Dataset, options: ExportOptions) -> Expor
     # (records.convert_record): a rewrite of any other turn would come out as a copy of its original.
     single_turn = dataset.schema in CHAT_LAYOUT and schema not in CHAT_LAYOUT
     left_out = Counter[str]()
-    keep = _first_exchange_filter(store, dataset, left_out) if single_turn else None
+    keep = first_exchange_filter(store, dataset, left_out) if single_turn else None
     plan = plan_for_dataset(
         store, dataset.id, dataset.example_count, options.status, settings, options.include_originals, keep
     )
@@ -224,7 +204,10 @@ def _export(store: Store, dataset: Dataset, options: ExportOptions, path: Path) 
         first = next(store.iter_examples(dataset.id, batch_size=1), [])
         sample = convert_record(first[0].record, dataset.schema, schema) if first else {}
         check_trainer(options.trainer, path, schema, file_type, sample)
-    records = _records(store, dataset, by_example, options, style if options.provenance else None, left_out)
+    provenance = style if options.provenance else None
+    records = export_records(
+        store, dataset, by_example, options.format, options.include_originals, provenance, left_out
+    )
     notes = Counter[str]()
     try:
         count = write_records(path, records, file_type, csv_safe=options.csv_safe, notes=notes)
@@ -306,154 +289,3 @@ def _group_by_example(chosen: list[Eligible]) -> dict[int | None, tuple[str, ...
     for item in sorted(chosen, key=lambda i: (i.augmenter, i.candidate_id)):
         groups.setdefault(item.example_id, []).append(item.candidate_id)
     return {example_id: tuple(ids) for example_id, ids in groups.items()}
-
-
-def _first_exchange(record: dict[str, Any], schema: str) -> tuple[int, ...]:
-    """Indexes of the turns a single-turn schema keeps: the first user and the first assistant turn."""
-    turns = [role for role, _ in to_turns(record, schema)]
-    return tuple(turns.index(role) for role in ("user", "assistant") if role in turns)
-
-
-def _first_exchange_filter(store: Store, dataset: Dataset, left_out: Counter[str]) -> Callable[[Eligible], bool]:
-    """A mix filter keeping only rewrites of a turn in their conversation's first exchange.
-
-    Counts what it leaves out in ``left_out["candidates"]``. Refusals are whole records: kept.
-    """
-    list_key, _, text_key, _, _ = CHAT_LAYOUT[dataset.schema]
-    kept = {
-        example.id: _first_exchange(example.record, dataset.schema)
-        for batch in store.iter_examples(dataset.id, batch_size=_BATCH)
-        for example in batch
-    }
-
-    def keep(item: Eligible) -> bool:
-        if item.kind == CandidateKind.REFUSAL or item.example_id is None:
-            return True
-        # A text part of a turn (``messages.1.content.0.text``) belongs to that turn.
-        for i in kept.get(item.example_id, ()):
-            turn = f"{list_key}.{i}.{text_key}"
-            if item.target_field == turn or (item.target_field or "").startswith(turn + "."):
-                return True
-        left_out["candidates"] += 1
-        return False
-
-    return keep
-
-
-def _records(
-    store: Store,
-    dataset: Dataset,
-    by_example: dict[int | None, tuple[str, ...]],
-    options: ExportOptions,
-    style: str | None,
-    left_out: Counter[str],
-) -> Iterator[dict[str, Any]]:
-    """Every exported record in order: each original, then its chosen candidates; orphan refusals last.
-
-    Conversations written to a single-turn schema that lose turns are counted in ``left_out["conversations"]``.
-    """
-    single_turn = dataset.schema in CHAT_LAYOUT and options.format not in ("same", *CHAT_LAYOUT)
-    id_key = _id_key(store, dataset)
-
-    def finish(record: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        if options.format == "same":
-            # A fresh dict: the original's record is reused for its candidates after this.
-            record = dict(unapply_mapping(record, dataset.mapping))
-        else:
-            list_key = CHAT_LAYOUT[dataset.schema][0] if single_turn else ""
-            if single_turn and len(_first_exchange(record, dataset.schema)) < len(record[list_key]):
-                left_out["conversations"] += 1
-            record = convert_record(record, dataset.schema, options.format)
-        if style is not None:
-            previous = pop_earlier_metadata(record)
-            if previous is not None:
-                meta = {**meta, "previous": previous}
-        if style == "object":
-            record["metadata"] = meta
-        elif style == "columns":
-            for key, value in meta.items():
-                # Nested values become JSON text so every column has one type (CSV, Parquet).
-                nested = isinstance(value, dict | list)
-                record[f"metadata.{key}"] = json.dumps(value, ensure_ascii=False) if nested else value
-        return record
-
-    for batch in store.iter_examples(dataset.id, batch_size=_BATCH):
-        ids = [cid for example in batch for cid in by_example.get(example.id, ())]
-        details = store.export_candidates(ids)
-        responses = store.responses_of(ids) if style is not None else {}
-        for example in batch:
-            keyed = _keyed(example, id_key)
-            if options.include_originals:
-                yield finish(keyed.record, original_meta(example))
-            for cid in by_example.get(example.id, ()):
-                candidate, score, decision = details[cid]
-                yield finish(
-                    _candidate_record(candidate, keyed, decision, dataset.schema, id_key),
-                    candidate_meta(candidate, example, score, decision, dataset.schema, responses.get(cid, [])),
-                )
-    orphans = by_example.get(None, ())
-    for start in range(0, len(orphans), _BATCH):
-        chunk = orphans[start : start + _BATCH]
-        details = store.export_candidates(chunk)
-        responses = store.responses_of(chunk) if style is not None else {}
-        for cid in chunk:
-            candidate, score, decision = details[cid]
-            yield finish(
-                _candidate_record(candidate, None, decision, dataset.schema, id_key),
-                candidate_meta(candidate, None, score, decision, dataset.schema, responses.get(cid, [])),
-            )
-
-
-def _keyed(example: Example, id_key: str | None) -> Example:
-    """The example with an id on its record: its own, else the key the store knows it by (``#12``
-    for the 12th record of a file without ids), so every exported record carries one and each
-    augmented copy (``<id>~<candidate>``) names its original."""
-    if record_id(example.record) is not None:
-        return example
-    return replace(example, record={id_key or "id": example.key, **example.record})
-
-
-def _id_key(store: Store, dataset: Dataset) -> str | None:
-    """The id key the dataset's records carry (the first record's), None when they carry none."""
-    first = next(store.iter_examples(dataset.id, batch_size=1), [])
-    return next((key for key in ID_KEYS for e in first if e.record.get(key) not in (None, "")), None)
-
-
-def _candidate_record(
-    candidate: Candidate, example: Example | None, decision: Decision | None, schema: str, id_key: str | None = None
-) -> dict[str, Any]:
-    """The full record a candidate stands for: its (edited) text put into its original, or its own record.
-
-    A refusal without an id gets ``refusal~<candidate id>`` under ``id_key`` (the dataset's own id
-    key, else ``id``), so every exported record has an id and the export imports again keyed by them.
-    """
-    text = effective_text(candidate, decision)
-    where = f"candidate {candidate.id} ({candidate.augmenter})"
-    try:
-        if candidate.kind == CandidateKind.REFUSAL:
-            if candidate.record is None:
-                raise AugmentError(f"{where}: a refusal without a record")
-            record = dict(candidate.record)
-            if candidate.target_field and text != candidate.text:
-                record = with_field(record, candidate.target_field, text)
-        else:
-            if example is None or not candidate.target_field:
-                raise AugmentError(f"{where}: a rewrite needs an original example and a target field")
-            if "." in candidate.target_field:
-                record = with_field(example.record, candidate.target_field, text)
-            else:  # a top-level field: a shallow copy is enough (nothing below it changes) and far cheaper
-                record = {**example.record, candidate.target_field: text}
-        validate_record(record, schema)
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        problem = exc.problem if isinstance(exc, RecordError) else f"field '{candidate.target_field}' not found"
-        field = f" field '{exc.field}':" if isinstance(exc, RecordError) and exc.field else ""
-        raise AugmentError(f"{where}:{field} {problem}") from None
-    # Copies of an original must not repeat its id, or the export could not be imported again.
-    for key in ID_KEYS:
-        if record.get(key) not in (None, ""):
-            record[key] = f"{record[key]}~{candidate.id[:16]}"
-            break
-    else:
-        if candidate.kind == CandidateKind.REFUSAL:
-            record = {id_key or "id": f"refusal~{candidate.id[:16]}", **record}
-    return record

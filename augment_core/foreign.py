@@ -21,7 +21,7 @@ from typing import Any
 
 from augment_core.augmenters.base import candidate_id
 from augment_core.errors import DatasetFormatError
-from augment_core.formats import read_records
+from augment_core.readers import read_records
 from augment_core.records import Candidate, Dataset, Example, get_field, instruction_fields, output_fields
 from augment_core.store import Store, now
 

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from augment_core.errors import DatasetFormatError, InputError
-from augment_core.formats import apply_mapping, decode_nested, detect_schema, file_type_of, read_records
+from augment_core.formats import apply_mapping, decode_nested, detect_schema, file_type_of
+from augment_core.readers import read_records
 from augment_core.record_checks import check_values, text_problem, validate_record
 from augment_core.records import SCHEMAS, RecordError, record_id
 from augment_core.settings import MAX_FIELD_CHARS_KEY, setting

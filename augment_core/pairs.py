@@ -1,6 +1,6 @@
 """`augment score-pairs`: score (original, candidate) pairs from a file, and check the judge on labelled ones.
 
-Pairs are read with ``formats.read_records`` (JSONL, JSON, CSV, TSV, Parquet), scored by the same
+Pairs are read with ``readers.read_records`` (JSONL, JSON, CSV, TSV, Parquet), scored by the same
 path as ``augment score`` (``quality.embed_pairs`` + ``scoring.score_pair``) and judged by the one
 accept rule (``review.accept_rule`` / ``review.accepts``). With labels, ``label_report`` gives the
 ROC-AUC of ``meaning_preserved`` and the precision/recall of the accept rule, so users can check
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from augment_core.errors import DatasetFormatError
-from augment_core.formats import read_records
 from augment_core.quality import Embedder, embed_pairs
+from augment_core.readers import read_records
 from augment_core.records import Flag
 from augment_core.review import ReviewFilter, accepts
 from augment_core.scoring import MeaningModel, Thresholds, features, score_pair

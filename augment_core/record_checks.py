@@ -79,6 +79,15 @@ def check_values(record: dict[str, Any], max_chars: int) -> None:
     audio) only the encoding is checked. Containers go on a stack, not the call stack: a record
     may be nested as deep as the JSON parser allowed.
     """
+    for name, field in record.items():  # first the common case, a flat record: no stack, no paths
+        kind = field.__class__
+        if kind is str:
+            if len(field) > max_chars or "\x00" in field or not field.isascii():
+                _check_text(field, name, max_chars)
+        elif field is not None and kind is not int and kind is not bool:
+            break  # a nested value or a float: the whole walk below
+    else:
+        return
     stack: list[tuple[str, Any, bool]] = [("", record, True)]
     while stack:
         prefix, container, sized = stack.pop()

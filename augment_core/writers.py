@@ -29,6 +29,7 @@ from augment_core.formats import (
     PREFERENCE_KEYS,
     file_type_of,
 )
+from augment_core.jsontext import to_json
 
 PARQUET_CHUNK = 20_000
 
@@ -193,24 +194,27 @@ def _write_hf(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False))
-            handle.write("\n")
-            count += 1
-    return count
+    return _write_lines(path, records, "", "\n", "\n")
 
 
 def _write_json(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    return _write_lines(path, records, "[\n", ",\n", "\n]\n", empty="[\n]\n")
+
+
+def _write_lines(
+    path: Path, records: Iterable[dict[str, Any]], head: str, between: str, tail: str, empty: str = ""
+) -> int:
+    """``head``, one JSON text per record with ``between`` them, ``tail`` (``empty`` alone for no records).
+
+    A thousand records go in one write call: two calls per record cost more than encoding them.
+    """
     count = 0
     with path.open("w", encoding="utf-8") as handle:
-        handle.write("[")
-        for record in records:
-            handle.write(",\n" if count else "\n")
-            handle.write(json.dumps(record, ensure_ascii=False))
-            count += 1
-        handle.write("\n]\n")
+        iterator = iter(records)
+        while chunk := [to_json(record) for record in itertools.islice(iterator, 1000)]:
+            handle.write((between if count else head) + between.join(chunk))
+            count += len(chunk)
+        handle.write(tail if count else empty)
     return count
 
 
@@ -220,7 +224,7 @@ FORMULA_STARTS = ("=", "+", "-", "@")  # text a spreadsheet runs as a formula (n
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else to_json(value)
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -310,7 +314,7 @@ def records_table(records: Iterable[dict[str, Any]]) -> Any:
 
 
 def _json_cell(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else to_json(value)
 
 
 def _json_column(table: Any, column: str) -> Any:

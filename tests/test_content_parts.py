@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from augment_core.formats import detect_schema, read_records
+from augment_core.formats import detect_schema
 from augment_core.parts import content_text, placeholder
+from augment_core.readers import read_records
 from augment_core.record_checks import validate_record
 from augment_core.records import (
     RecordError,

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from augment_core.errors import DatasetFormatError, InputError
-from augment_core.formats import FILE_TYPES, apply_mapping, detect_schema, read_records
+from augment_core.formats import FILE_TYPES, apply_mapping, detect_schema
+from augment_core.readers import read_records
 from augment_core.records import convert_record, get_field, instruction_fields, output_fields, with_field
 from augment_core.writers import write_records
 

@@ -691,12 +691,12 @@ def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """The paths the pages hand to formats.read_records, in order."""
-    import augment_core.formats
+    """The paths the pages hand to readers.read_records, in order."""
+    import augment_core.readers
 
     seen: list[Path] = []
-    real_read = augment_core.formats.read_records
-    monkeypatch.setattr(augment_core.formats, "read_records", lambda path, *a: seen.append(path) or real_read(path, *a))
+    real_read = augment_core.readers.read_records
+    monkeypatch.setattr(augment_core.readers, "read_records", lambda path, *a: seen.append(path) or real_read(path, *a))
     return seen
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from augment_core.augmenters.outputs import OutputVariations
-from augment_core.formats import FILE_TYPES, detect_schema, read_records
+from augment_core.formats import FILE_TYPES, detect_schema
+from augment_core.readers import read_records
 from augment_core.record_checks import validate_record
 from augment_core.records import (
     Candidate,

@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from augment_core.errors import AugmentError, InputError
-from augment_core.formats import apply_mapping, count_records, detect_schema, read_records
+from augment_core.formats import apply_mapping, detect_schema
 from augment_core.importer import import_file
+from augment_core.readers import count_records, read_records
 from augment_core.records import CHAT_LAYOUT, SCHEMA_KEYS, SCHEMAS, to_turns
 from studio.common import fmt_int, get_store, md_code, md_escape, select_dataset, show_error, spooled_upload
 

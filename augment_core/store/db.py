@@ -7,7 +7,6 @@ A failure of the database itself comes out as one :class:`~augment_core.errors.S
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError, StoreError
+from augment_core.jsontext import to_json
 
 DEFAULT_URL = "sqlite:///augment.db"
 CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -59,11 +59,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _json_dumps(value: Any) -> str:
-    # Keep non-ASCII text readable in the database.
-    return json.dumps(value, ensure_ascii=False)
-
-
 class Database:
     """One engine and the few statement builders that differ between dialects."""
 
@@ -71,7 +66,7 @@ class Database:
         self.url = url
         shown = masked_url(url)
         try:
-            self.engine: Engine = sa.create_engine(url, json_serializer=_json_dumps)
+            self.engine: Engine = sa.create_engine(url, json_serializer=to_json)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
             raise InputError(f"--db '{shown}': not a usable database URL ({exc})") from None
         except ModuleNotFoundError as exc:  # e.g. mysql:// without its driver; PostgreSQL's psycopg is installed
