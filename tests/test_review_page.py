@@ -158,3 +158,39 @@ def test_the_whole_record_is_plain_text(make_app: MakeApp, store: Store) -> None
     at = make_app(APP_PAGE, dataset="sample")
     record = next(e for e in at.expander if e.label == "Whole record").text[0].value
     assert f"output: {trap}" in record  # st.text: shown as it is, never Markdown or HTML
+
+
+def test_the_card_shows_the_words_the_alignment_left_unmatched(make_app: MakeApp, store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    import json
+
+    from augment_core.importer import import_file
+    from augment_core.quality import Embedder, score_dataset
+    from augment_core.records import Candidate
+
+    source = tmp_path / "trips.jsonl"
+    rows = [{"instruction": "Write a short poem about Paris in the spring.", "input": "", "output": "A poem."},
+            {"instruction": "Give three tips for staying healthy.", "input": "", "output": "Sleep."}]  # fmt: skip
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import_file(store, source, name="trips")
+    dataset = store.get_dataset("trips")
+    assert dataset is not None
+    first, second = [e for batch in store.iter_examples(dataset.id) for e in batch]
+    store.add_candidates([
+        Candidate(id="swap", dataset_id=dataset.id, example_id=first.id, augmenter="paraphrase",
+                  target_field="instruction", text="Write a short poem about London in the spring."),
+        Candidate(id="kept", dataset_id=dataset.id, example_id=second.id, augmenter="paraphrase",
+                  target_field="instruction", text="Share three tips to stay healthy."),
+    ])  # fmt: skip
+    assert score_dataset(store, dataset, Embedder.load()) == 2
+    score = store.get_score("swap")
+    assert score is not None and score.unmatched == {"original": ["Paris"], "candidate": ["London"]}
+
+    at = make_app(APP_PAGE, dataset="trips")
+    evidence = "\n".join(t.value for t in at.text)
+    assert "unmatched: 'Paris' → 'London'" in evidence  # beside the guards that fired
+    assert "entity 'Paris' missing" in evidence
+    # A score stored before the evidence was (NULL) shows none; the card still draws.
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(scores).where(scores.c.candidate_id == "swap").values(unmatched=None))
+    at = make_app(APP_PAGE, dataset="trips")
+    assert not at.exception and not any("unmatched:" in t.value for t in at.text)

@@ -71,6 +71,8 @@ scores = sa.Table(
     sa.Column("truncated", sa.Boolean, nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("scored_at", sa.String(40), nullable=False),
+    # A few words of each side without a counterpart (scoring.unmatched_words); None: scored before 0006.
+    sa.Column("unmatched", sa.JSON, nullable=True),
     sa.Index("ix_scores_similarity", "semantic_similarity"),
 )
 
