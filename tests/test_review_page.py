@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from augment_core.review import ReviewFilter, bulk_plan
 from augment_core.store import Store, scores
+from augment_core.team import local_reviewer
 from studio.diff import highlight_changes
 from tests.test_pages import MakeApp, make_app, seed, shown  # noqa: F401
 
@@ -124,6 +126,51 @@ def test_bulk_preview_lists_the_rows_and_undo_restores(make_app: MakeApp, store:
     decision = store.get_decision(ids[0])
     assert decision is not None and decision.status == "approved" and decision.edited_text == "Kept edit."
     assert store.get_decision(ids[1]) is None
+
+
+def test_the_undo_of_a_bulk_action_survives_a_reload_and_applies_once(make_app: MakeApp, store: Store) -> None:  # noqa: F811
+    ids = seed(store)
+    store.set_decision(ids[0], "approved", edited_text="Kept edit.")
+    first = make_app(APP_PAGE, dataset="sample")
+    first.toggle(key="rv_bulk_open").set_value(True).run()
+    first.selectbox(key="rv_bulk_preset").set_value("reject-filtered").run()
+    first.checkbox(key="rv_bulk_confirm").check().run()
+    first.button(key="rv_bulk_go").click().run()
+    dataset = store.get_dataset("sample")
+    assert dataset is not None and store.dataset_counts(dataset.id).decisions.rejected == 47
+
+    # A reload is a new session: the undo is offered there, from the store.
+    reloaded = make_app(APP_PAGE, dataset="sample")
+    undo = reloaded.button(key="rv_bulk_undo_go")
+    assert undo.label == "Undo: Reject 47 candidates matching the filters"
+    assert any(f"The last bulk action on this dataset, by `{local_reviewer()}`" in c.value for c in reloaded.caption)
+    undo.click().run()
+    assert "47 decisions restored" in shown(reloaded.success[0].value)
+    decision = store.get_decision(ids[0])
+    assert decision is not None and decision.status == "approved" and decision.edited_text == "Kept edit."
+    assert store.get_decision(ids[1]) is None
+    assert "rv_bulk_undo_go" not in _keys(reloaded)  # undone: nothing left to undo
+
+    # The first tab still shows its button: it applies nothing a second time.
+    first.button(key="rv_bulk_undo_go").click().run()
+    assert "was undone or replaced meanwhile" in shown(first.warning[0].value)
+    assert store.get_decision(ids[0]).status == "approved" and store.get_decision(ids[1]) is None  # type: ignore[union-attr]
+    assert "rv_bulk_undo_go" not in _keys(first)
+
+    # A new bulk action replaces the one kept: the undo takes back only the newest.
+    store.apply_bulk(dataset.id, bulk_plan(store, "approve-filtered", ReviewFilter(augmenters=("templates",))),
+                     action="approve-filtered", reviewer="ana")  # fmt: skip
+    store.apply_bulk(dataset.id, bulk_plan(store, "reject-filtered", ReviewFilter(augmenters=("paraphrase",))),
+                     action="reject-filtered", reviewer="bo")  # fmt: skip
+    last = store.last_bulk(dataset.id)
+    assert last is not None and (last.action, last.count, last.reviewer) == ("reject-filtered", 24, "bo")
+    assert store.undo_last_bulk(dataset.id) is not None and store.last_bulk(dataset.id) is None
+    counts = store.dataset_counts(dataset.id).decisions
+    assert (counts.approved, counts.rejected) == (24, 0)
+
+
+def _keys(at) -> set[str]:  # type: ignore[no-untyped-def]
+    return {b.key for b in at.button}
 
 
 def test_a_saved_edit_is_rescored(make_app: MakeApp, store: Store) -> None:  # noqa: F811

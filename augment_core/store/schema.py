@@ -152,6 +152,19 @@ audits = sa.Table(
     sa.Index("ix_audits_dataset", "dataset_id", "accepted"),
 )
 
+# The last bulk action on a dataset, with what each candidate it changed had before: its undo, for
+# any admin, in any tab, after a reload; one row per dataset, replaced by the next bulk action.
+bulk_undo = sa.Table(
+    "bulk_undo",
+    metadata,
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("action", sa.String(40), nullable=False),  # the studio's name for it (approve-valid, ...)
+    sa.Column("count", sa.Integer, nullable=False),  # candidates it changed
+    sa.Column("reviewer", sa.String(200), nullable=False),  # who applied it
+    sa.Column("decided_at", sa.String(40), nullable=False),  # the time it wrote on every decision
+    sa.Column("change", sa.JSON, nullable=False),  # BulkChange: written, decisions_before, responses_before
+)
+
 settings = sa.Table(
     "settings",
     metadata,
