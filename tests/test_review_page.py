@@ -62,6 +62,30 @@ def test_widgets_write_the_address(make_app: MakeApp, store: Store) -> None:  # 
     assert "**Your queue**" in again.markdown[0].value
 
 
+def test_the_llm_judge_filter_lives_in_the_address(make_app: MakeApp, store: Store) -> None:  # noqa: F811
+    from augment_core.records import Judgement
+
+    ids = seed(store)
+    store.save_judgements([Judgement(ids[3], False, 0.15, "a number changed", "why", "openai", "m", 0.0)])
+    at = make_app(APP_PAGE, dataset="sample")
+    assert "judge" not in at.query_params  # the default ("any") stays out
+    at.selectbox(key="rv_llm_judge").set_value("changed").run()
+    assert at.query_params["judge"] == "changed" and at.query_params["candidate"] == ids[3]
+    # A link (or a reload) with it lands on the same filtered list.
+    again = make_app()
+    again.query_params.update({"dataset": "sample", "judge": "changed"})
+    again.switch_page(APP_PAGE).run()
+    assert not again.exception and again.selectbox(key="rv_llm_judge").value == "changed"
+    assert "Candidate 1 of 1**" in _heading(again)
+    again.selectbox(key="rv_llm_judge").set_value("any").run()
+    assert "judge" not in again.query_params
+    # A value the select does not offer is ignored.
+    odd = make_app()
+    odd.query_params.update({"dataset": "sample", "judge": "maybe"})
+    odd.switch_page(APP_PAGE).run()
+    assert not odd.exception and odd.selectbox(key="rv_llm_judge").value == "any"
+
+
 def test_the_card_shows_every_score_and_the_whole_record(make_app: MakeApp, store: Store) -> None:  # noqa: F811
     ids = seed(store)
     with store.engine.begin() as conn:
