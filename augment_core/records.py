@@ -172,6 +172,9 @@ class Score:
     meaning_preserved: float | None = None
     truncated: bool = False
     model: str = ""
+    # The token alignment's evidence: a few words of each side without a counterpart in the other,
+    # {"original": [...], "candidate": [...]}; None when scored without it (before it was stored).
+    unmatched: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -84,13 +86,15 @@ class Alignment:
     ``recall``: how much of the original the candidate covers (mean best cosine of each original
     word piece); ``precision``: the same the other way; ``worst``: the original word with the
     poorest counterpart (a swapped name or number shows here while the pooled vector hides it);
-    ``unmatched``: the original words without a counterpart, for a reviewer to read.
+    ``unmatched``: the original words without a counterpart, for a reviewer to read;
+    ``unmatched_candidate``: the candidate's words without one in the original (what came in instead).
     """
 
     recall: float
     precision: float
     worst: float
     unmatched: tuple[str, ...] = ()
+    unmatched_candidate: tuple[str, ...] = ()
 
 
 def _words_of(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
@@ -113,15 +117,48 @@ def align(original: TokenVectors, candidate: TokenVectors) -> Alignment:
     sims = original.vectors @ candidate.vectors.T
     best_a = sims.max(axis=1)
     best_b = sims.max(axis=0)
-    worst, unmatched = 1.0, []
-    for word, idx in _words_of(original.pieces):
-        if not any(ch.isalnum() for ch in word):
-            continue
-        score = float(best_a[idx].mean())
-        worst = min(worst, score)
-        if score < UNMATCHED:
-            unmatched.append(word)
-    return Alignment(float(best_a.mean()), float(best_b.mean()), worst, tuple(dict.fromkeys(unmatched)))
+    matches_a = _word_matches(original.pieces, best_a)
+    worst = min((score for _, score in matches_a), default=1.0)
+    return Alignment(
+        float(best_a.mean()),
+        float(best_b.mean()),
+        worst,
+        _below(matches_a),
+        _below(_word_matches(candidate.pieces, best_b)),
+    )
+
+
+def _word_matches(pieces: Sequence[str], best: npt.NDArray[np.float32]) -> list[tuple[str, float]]:
+    """(word, mean best cosine of its pieces) for each word with a letter or digit, in reading order."""
+    return [(word, float(best[idx].mean())) for word, idx in _words_of(pieces) if any(ch.isalnum() for ch in word)]
+
+
+def _below(matches: Sequence[tuple[str, float]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(word for word, score in matches if score < UNMATCHED))
+
+
+SHOWN_UNMATCHED = 4  # words kept per side on a score: what a reviewer reads at a glance
+
+
+def _plain(word: str) -> str:
+    """A word as the uncased tokenizer sees it: lower case, accents stripped."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(ch))
+
+
+def _spelled(words: Sequence[str], text: str) -> list[str]:
+    """``words`` (word pieces regrouped) in the spelling ``text`` has them ("paris" -> "Paris"), where found."""
+    spelling: dict[str, str] = {}
+    for found in re.findall(r"\w+", text):
+        spelling.setdefault(_plain(found), found)
+    return [spelling.get(word, word) for word in words if word != "[UNK]"]
+
+
+def unmatched_words(alignment: Alignment, original: str, candidate: str) -> dict[str, list[str]]:
+    """The first few words of each side without a counterpart, as stored on a score for the review card."""
+    return {
+        "original": _spelled(alignment.unmatched, original)[:SHOWN_UNMATCHED],
+        "candidate": _spelled(alignment.unmatched_candidate, candidate)[:SHOWN_UNMATCHED],
+    }
 
 
 # ---- the calibrated meaning model --------------------------------------------------------------
@@ -305,4 +342,5 @@ def score_pair(
         meaning_preserved=probability,
         truncated=truncated,
         model=model_name,
+        unmatched=None if alignment is None else unmatched_words(alignment, original, candidate),
     )

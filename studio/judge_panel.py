@@ -69,9 +69,12 @@ JUDGE_FILTERS: dict[str, dict[str, bool]] = {
 }
 
 
+JUDGE_KEY = "rv_llm_judge"  # the select's widget key; views/review.py keeps its value in the address
+
+
 def judge_filter() -> dict[str, bool]:
     """The review filter's LLM judge part (a select box): ReviewFilter keyword arguments."""
-    chosen = st.selectbox("LLM judge", list(JUDGE_FILTERS), key="rv_llm_judge",
+    chosen = st.selectbox("LLM judge", list(JUDGE_FILTERS), key=JUDGE_KEY,
                           help="the LLM judge's verdict (`augment judge` or the card's button)")  # fmt: skip
     return JUDGE_FILTERS[chosen]
 

@@ -1,8 +1,9 @@
 """The review page's bulk actions: a preview of the rows they will change, a confirmation, an undo.
 
 The rules are ``augment review``'s (``augment_core.review.bulk_plan``); the store applies a plan
-in one transaction and undoes it (``Store.apply_bulk`` / ``Store.undo_bulk``). The undo of the
-last bulk action is kept in this browser session.
+in one transaction and keeps what it replaced in the store (``Store.apply_bulk`` /
+``Store.undo_last_bulk``): the undo of a dataset's last bulk action survives a reload and shows in
+every admin's tab; it applies once.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from augment_core.errors import InputError
 from augment_core.records import Dataset
 from augment_core.review import FILTER_ACTIONS, ReviewFilter, bulk_plan
-from augment_core.store import BulkChange, Store
-from studio.common import fmt_int, md_escape
+from augment_core.store import LastBulk, Store
+from augment_core.team import require_admin
+from studio.common import fmt_int, md_code, md_escape
+from studio.identity import current_reviewer
 
 PREVIEW_ROWS = 50
-UNDO = "rv_bulk_undo"  # (label, BulkChange) of this session's last bulk action
 DONE = "rv_bulk_done"
+NOT_DONE = "rv_bulk_not_done"
 ACTION_LABELS = {
     "approve-optimal": ("Approve", "valid candidates in the optimal band"),
     "approve-valid": ("Approve", "valid candidates"),
@@ -28,21 +32,30 @@ ACTION_LABELS = {
 
 
 def bulk_label(action: str, count: int) -> str:
+    if action not in ACTION_LABELS:  # an action this version does not name
+        return f"{action} of {fmt_int(count)} candidates"
     verb, what = ACTION_LABELS[action]
     return f"{verb} {fmt_int(count)} {what}" if action in FILTER_ACTIONS else f"{verb} all {fmt_int(count)} {what}"
 
 
 def _run(store: Store, dataset: Dataset, action: str, flt: ReviewFilter) -> None:
-    change = store.apply_bulk(dataset.id, bulk_plan(store, action, flt))
-    label = bulk_label(action, change.count)
+    change = store.apply_bulk(dataset.id, bulk_plan(store, action, flt), action=action, reviewer=current_reviewer())
     st.session_state["rv_bulk_confirm"] = False
-    st.session_state[UNDO] = (label, change)
-    st.session_state[DONE] = f"{label}: done."
+    st.session_state[DONE] = f"{bulk_label(action, change.count)}: done."
 
 
-def _undo(store: Store) -> None:
-    label, change = st.session_state.pop(UNDO)
-    result = store.undo_bulk(change)
+def _undo(store: Store, dataset: Dataset, last: LastBulk) -> None:
+    label = bulk_label(last.action, last.count)
+    try:
+        require_admin(store, current_reviewer(), "undoing a bulk action")
+    except InputError as exc:
+        st.session_state[NOT_DONE] = str(exc)
+        return
+    # Only the action this button named: another tab may have undone it, or applied a newer one.
+    result = store.undo_last_bulk(dataset.id, decided_at=last.decided_at)
+    if result is None:
+        st.session_state[NOT_DONE] = f"Not undone: {label[0].lower()}{label[1:]} was undone or replaced meanwhile."
+        return
     kept = f"; {fmt_int(result.kept)} decided again since are left as they are" if result.kept else ""
     restored = f"{fmt_int(result.restored)} decisions restored"
     st.session_state[DONE] = f"Undone: {label[0].lower()}{label[1:]}. {restored}{kept}."
@@ -90,8 +103,13 @@ def draw_bulk(store: Store, dataset: Dataset, flt: ReviewFilter) -> None:
                   args=(store, dataset, action, flt))  # fmt: skip
     if done := st.session_state.pop(DONE, None):
         st.success(md_escape(done))
-    last: tuple[str, BulkChange] | None = st.session_state.get(UNDO)
-    if last is not None and last[1].dataset_id == dataset.id:
-        st.button(f"Undo: {last[0]}", key="rv_bulk_undo_go", icon=":material/undo:", on_click=_undo, args=(store,),
+    if not_done := st.session_state.pop(NOT_DONE, None):
+        st.warning(md_escape(not_done))
+    last = store.last_bulk(dataset.id)
+    if last is not None:
+        st.button(f"Undo: {bulk_label(last.action, last.count)}", key="rv_bulk_undo_go", icon=":material/undo:",
+                  on_click=_undo, args=(store, dataset, last),
                   help="Every candidate it changed gets back the decision it had before (status, edit, time, "
                        "responses); one decided again since is left as it is.")  # fmt: skip
+        st.caption(f"The last bulk action on this dataset, by {md_code(last.reviewer or 'someone')} at "
+                   f"{md_escape(last.decided_at[:16].replace('T', ' '))} UTC.")  # fmt: skip

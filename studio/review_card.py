@@ -56,6 +56,19 @@ def badges(row: ReviewRow, meaning_cut: float | None) -> str:
     return " · ".join(parts)
 
 
+def unmatched_line(row: ReviewRow) -> str | None:
+    """The words of each side the token alignment found no counterpart for ("unmatched: 'Paris' → 'London'"),
+    as plain text; None for a score without them (stored before they were, or nothing unmatched)."""
+    found = row.score.unmatched if row.score is not None else None
+    if not found or not (found.get("original") or found.get("candidate")):
+        return None
+
+    def side(words: list[str]) -> str:
+        return ", ".join(f"'{w}'" for w in words) or "∅"
+
+    return f"unmatched: {side(found.get('original', []))} → {side(found.get('candidate', []))}"
+
+
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -93,8 +106,12 @@ def draw_candidate(row: ReviewRow, schema: str, meaning_cut: float | None) -> No
     """The candidate's badges, flags and text beside its original, then its whole record."""
     candidate = row.candidate
     st.markdown(badges(row, meaning_cut))
-    if row.score is not None and row.score.flags:
-        st.text("\n".join(str(f) for f in row.score.flags))  # plain text: never Markdown or HTML
+    # The evidence, plain text (never Markdown or HTML): the guards that fired, then the unmatched words.
+    evidence = [str(f) for f in row.score.flags] if row.score is not None else []
+    if (unmatched := unmatched_line(row)) is not None:
+        evidence.append(unmatched)
+    if evidence:
+        st.text("\n".join(evidence))
     edited = row.decision is not None and bool(row.decision.edited_text)
     if candidate.kind == CandidateKind.REWRITE and row.original is not None and candidate.target_field:
         diff = highlight_changes(get_field(row.original, candidate.target_field), row.text)

@@ -3,7 +3,8 @@
 A link to /review?dataset=... is the first page a freshly started server is asked for (a click on
 a table row opens that candidate); a reload
 keeps the dataset, the filters and the candidate; the search finds a candidate; a bulk action
-shows the rows it will change, and its undo gives every candidate back its earlier decision.
+shows the rows it will change, and its undo, after a reload, gives every candidate back its
+earlier decision.
 """
 
 from __future__ import annotations
@@ -170,6 +171,9 @@ def test_bulk_preview_then_undo_restores_every_decision(server: tuple[str, str])
         expect(_sidebar_says(page, "0 approved · 48 rejected")).to_be_visible()
         assert _decisions(db_url) != before
 
+        # A reload between the action and its undo: the undo is kept in the store, not the session.
+        page.reload()
+        expect(page.get_by_text(re.compile(r"Candidate 1 of 48"))).to_be_visible()
         undo = page.get_by_role("button", name=re.compile("^Undo: Reject 47 candidates"))
         expect(undo).to_have_count(1)
         undo.click()

@@ -164,3 +164,122 @@ def test_the_same_on_postgresql(pg_url: str) -> None:  # noqa: F811
         assert _snapshot(store) == before
     finally:
         store.close()
+
+
+# ---- search through its index: the same rows as the LIKE that defines it ------------------------------
+
+SEARCHES = [
+    "CROWDFUND",  # case
+    "rowdfundi",  # the middle of a word
+    "entrepreneur’s",  # a non-ASCII apostrophe
+    "ZÜRICH", "é", "café",  # non-ASCII letters: LIKE folds ASCII only, the index all of Unicode
+    'say "hi', "\\", "100%", "e.g.", "1, 2, 3", ", and",  # punctuation, JSON escapes, LIKE's wildcards
+    "Please explain:", "an edited rewrite",  # candidate text, an edit
+    "a", "ab", "xqzzyq",  # shorter than a trigram; a miss
+]  # fmt: skip
+
+
+def _fill_alpaca(store: Store) -> int:
+    """alpaca_5000 with two candidates per record (one upper-cased, with odd punctuation) and some edits."""
+    import json
+
+    from augment_core.importer import import_file
+    from augment_core.records import Candidate
+    from tests.conftest import SHARED_DATASETS
+
+    import_file(store, SHARED_DATASETS / "alpaca_5000.json", name="alpaca")
+    dataset = store.get_dataset("alpaca")
+    assert dataset is not None
+    examples = [e for batch in store.iter_examples(dataset.id) for e in batch]
+    made = []
+    for e in examples:
+        text = e.record["instruction"]
+        made.append(Candidate(id=f"a{e.id}", dataset_id=dataset.id, example_id=e.id, augmenter="templates",
+                              target_field="instruction", text=f"Please explain: {text}"))  # fmt: skip
+        odd = f'{text.upper()} say "hi 100% \\ Zürich café' if e.position % 50 == 0 else text.upper()
+        made.append(Candidate(id=f"b{e.id}", dataset_id=dataset.id, example_id=e.id, augmenter="paraphrase",
+                              target_field="instruction", text=odd))  # fmt: skip
+    store.add_candidates(made)
+    for c in made[:400:7]:
+        store.set_decision(c.id, "approved", edited_text=f"an edited rewrite of {json.dumps(c.id)}")
+    return dataset.id
+
+
+def _search_both_ways(store: Store, dataset_id: int, text: str) -> tuple[list[str], list[str]]:
+    from augment_core.store.review_queries import review_from, review_where, search_like
+    from augment_core.store.schema import candidates
+
+    flt = ReviewFilter(search=text)
+    indexed = review_where(sa.select(candidates.c.id).select_from(review_from(flt)), dataset_id, flt)
+    plain = review_where(sa.select(candidates.c.id).select_from(review_from(flt)), dataset_id, ReviewFilter())
+    plain = plain.where(search_like(text))
+    with store.engine.connect() as conn:
+        return sorted(conn.execute(indexed).scalars()), sorted(conn.execute(plain).scalars())
+
+
+def _check_search_matches_like(store: Store) -> None:
+    dataset_id = _fill_alpaca(store)
+    for text in SEARCHES:
+        indexed, plain = _search_both_ways(store, dataset_id, text)
+        assert indexed == plain, text
+        assert store.count_review(dataset_id, ReviewFilter(search=text)) == len(plain), text
+    # The searches find something (the comparison is not of two empty lists).
+    assert len(_search_both_ways(store, dataset_id, "rowdfundi")[1]) >= 2
+    assert len(_search_both_ways(store, dataset_id, "entrepreneur’s")[1]) >= 2
+    assert len(_search_both_ways(store, dataset_id, 'say "hi')[1]) == 100
+    assert len(_search_both_ways(store, dataset_id, "an edited rewrite")[1]) == 58
+    # A record changed after import, and a dataset deleted: the index follows.
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE examples SET record = :r WHERE key = (SELECT min(key) FROM examples)"),
+                     {"r": '{"instruction": "Quokkas are marsupials."}'})  # fmt: skip
+    assert len(_search_both_ways(store, dataset_id, "quokka")[0]) == 2
+    store.delete_dataset(dataset_id)
+    with store.engine.connect() as conn:
+        assert store.count_review(dataset_id, ReviewFilter(search="quokka")) == 0
+        if store.engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("SELECT count(*) FROM candidates_fts").scalar() == 0
+            assert conn.exec_driver_sql("SELECT count(*) FROM examples_fts").scalar() == 0
+
+
+def test_search_through_the_index_finds_what_like_finds_on_sqlite(store: Store) -> None:
+    _check_search_matches_like(store)
+
+
+def test_sqlite_search_reads_the_trigram_tables(store: Store) -> None:
+    from augment_core.store.review_queries import review_from, review_where
+    from augment_core.store.schema import candidates
+
+    ids = seed(store)
+    flt = ReviewFilter(search="explain what")
+    query = review_where(sa.select(candidates.c.id).select_from(review_from(flt)), 1, flt)
+    with store.engine.connect() as conn:
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "VIRTUAL TABLE INDEX" in plan and "candidates_fts" in plan and "examples_fts" in plan, plan
+    assert _ids(store, flt) == ids[:2]
+
+
+@pytest.mark.slow
+def test_search_through_the_index_finds_what_like_finds_on_postgresql(pg_url: str) -> None:  # noqa: F811
+    store = Store(pg_url)
+    try:
+        with store.engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm'"))
+            indexes = set(found.scalars())
+            assert indexes == {"ix_candidates_text_trgm", "ix_examples_record_trgm", "ix_decisions_edited_trgm"}
+        _check_search_matches_like(store)
+        dataset_id = _fill_alpaca(store)
+        from augment_core.store.review_queries import review_from, review_where
+        from augment_core.store.schema import candidates
+
+        flt = ReviewFilter(search="rowdfundi")
+        query = review_where(sa.select(candidates.c.id).select_from(review_from(flt)), dataset_id, flt)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a small table: show that the index can serve it
+            compiled = str(query.compile(conn, compile_kwargs={"literal_binds": True})).replace("%", "%%")
+            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}").scalars())  # %%: psycopg's escape
+        assert "ix_candidates_text_trgm" in plan and "ix_examples_record_trgm" in plan, plan
+    finally:
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM datasets")
+        store.close()

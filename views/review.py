@@ -1,5 +1,6 @@
 """Review: each candidate beside its original and its whole record, every score as a badge, decisions
-stored the moment they are made. Filters, sort, search and the candidate shown live in the address."""
+stored the moment they are made. Filters (the LLM judge's too), sort, search and the candidate shown
+live in the address."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio import url_state
 from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.identity import current_is_admin, current_reviewer
-from studio.judge_panel import judge_filter
+from studio.judge_panel import JUDGE_FILTERS, JUDGE_KEY, judge_filter
 from studio.review_bulk import draw_bulk
 from studio.review_card import DECISION_BADGE, draw_candidate
 
@@ -76,6 +77,7 @@ url_state.restore("rv_flag", "flag", url_state.one_of(FLAG_OPTIONS))
 url_state.restore("rv_sort", "sort", url_state.one_of(list(REVIEW_SORTS)))
 url_state.restore("rv_search", "q", url_state.text)
 url_state.restore("rv_record", "record", url_state.text)
+url_state.restore(JUDGE_KEY, "judge", url_state.one_of(list(JUDGE_FILTERS)))
 url_state.restore(QUEUE, "queue", lambda values: True if values[0] == "1" else None)
 if linked := url_state.incoming("candidate"):
     st.session_state[GOTO] = linked[0]
@@ -119,6 +121,7 @@ url_state.publish("flag", [] if flag == "all" else [flag])
 url_state.publish("sort", [] if sort == "file order" else [sort])
 url_state.publish("q", [search] if search.strip() else [])
 url_state.publish("record", [record] if record.strip() else [])
+url_state.publish("judge", [] if (judged := st.session_state[JUDGE_KEY]) == "any" else [judged])
 url_state.publish("queue", ["1"] if st.session_state.get(QUEUE) else [])
 
 signature = (dataset.id, flt, sort)

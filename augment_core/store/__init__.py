@@ -2,7 +2,7 @@
 
 datasets        datasets and their examples            candidates      candidates, scores, flags
 decisions       reviewers' decisions, bulk decisions   review_queries  the review page's reads (typed rows)
-bulk            bulk preview, apply, undo
+bulk            bulk preview, apply, undo (the last one kept)
 responses       each reviewer's response, the derived  reviewers       reviewers and their roles
                 decision                               queue           work queues: leases, "Next"
 export_queries  the mix's light rows, full candidates  settings        stored setting values
@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from augment_core.errors import InputError
 from augment_core.store import migrate
 from augment_core.store.audits import AuditQueries
-from augment_core.store.bulk import BulkChange, BulkQueries, UndoResult
+from augment_core.store.bulk import BulkChange, BulkQueries, LastBulk, UndoResult
 from augment_core.store.cache import CacheQueries, ResponseCache
 from augment_core.store.candidates import CandidateQueries
 from augment_core.store.datasets import DatasetQueries
@@ -52,6 +52,7 @@ __all__ = [
     "DatasetCounts",
     "DecisionCounts",
     "LOCAL_REVIEWER",
+    "LastBulk",
     "ROLES",
     "ResponseCache",
     "ReviewRow",

@@ -4,6 +4,8 @@ A bulk action is a plan of (filter, decision) pairs (``augment_core.review.bulk_
 one returns a ``BulkChange``: every candidate it changed with the decision row and responses it
 had before, so ``undo_bulk`` puts each one back exactly (status, edited text, time, responses).
 A candidate decided again since the action (by a reviewer, another bulk action) is left as it is.
+The last action of each dataset is kept in ``bulk_undo`` (``last_bulk`` / ``undo_last_bulk``), so
+a reload or another tab can undo it; an undo applies once, and the next bulk action replaces it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Connection
 from augment_core.records import DecisionStatus
 from augment_core.store.db import Database, chunks, now
 from augment_core.store.review_queries import ReviewRow, review_from, review_where
-from augment_core.store.schema import candidates, decisions, responses
+from augment_core.store.schema import bulk_undo, candidates, decisions, responses
 
 if TYPE_CHECKING:
     from augment_core.review import ReviewFilter
@@ -39,6 +41,30 @@ class BulkChange:
     @property
     def count(self) -> int:
         return len(self.written)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"written": self.written, "decisions_before": self.decisions_before,
+                "responses_before": self.responses_before}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, dataset_id: int, decided_at: str, data: dict[str, Any]) -> BulkChange:
+        return cls(
+            dataset_id=dataset_id,
+            decided_at=decided_at,
+            written={cid: DecisionStatus(status) for cid, status in data["written"].items()},
+            decisions_before=data["decisions_before"],
+            responses_before=data["responses_before"],
+        )
+
+
+@dataclass(frozen=True)
+class LastBulk:
+    """The bulk action a dataset's undo would take back."""
+
+    action: str
+    count: int
+    reviewer: str
+    decided_at: str
 
 
 @dataclass(frozen=True)
@@ -129,8 +155,9 @@ class BulkQueries:
         first = sa.select(matched.c.id)
         return count, self.review_rows_in(first, limit)
 
-    def apply_bulk(self, dataset_id: int, plan: Plan) -> BulkChange:
-        """Apply every pair of ``plan`` in one transaction; returns what changed, for an undo."""
+    def apply_bulk(self, dataset_id: int, plan: Plan, action: str = "", reviewer: str = "") -> BulkChange:
+        """Apply every pair of ``plan`` in one transaction; returns what changed, and keeps it as the
+        dataset's last bulk action (``action``, by ``reviewer``) for ``undo_last_bulk``."""
         stamp = now()
 
         def work(conn: Connection) -> BulkChange:
@@ -146,13 +173,41 @@ class BulkQueries:
                 for cid in decide_matching(self.db, conn, dataset_id, flt, status, stamp):
                     written.setdefault(cid, status)
             keep = set(written)
-            return BulkChange(
+            change = BulkChange(
                 dataset_id=dataset_id,
                 decided_at=stamp,
                 written=written,
                 decisions_before={k: v for k, v in before.items() if k in keep},
                 responses_before={k: v for k, v in answered.items() if k in keep},
             )
+            row = dict(dataset_id=dataset_id, action=action, count=change.count, reviewer=reviewer,
+                       decided_at=stamp, change=change.to_json())  # fmt: skip
+            conn.execute(self.db.upsert(bulk_undo, row, ["action", "count", "reviewer", "decided_at", "change"]))
+            return change
+
+        return self.db.write(work)
+
+    def last_bulk(self, dataset_id: int) -> LastBulk | None:
+        """The dataset's last bulk action not undone yet (None: none kept)."""
+        columns = (bulk_undo.c.action, bulk_undo.c.count, bulk_undo.c.reviewer, bulk_undo.c.decided_at)
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(*columns).where(bulk_undo.c.dataset_id == dataset_id)).first()
+        return None if row is None else LastBulk(*row)
+
+    def undo_last_bulk(self, dataset_id: int, decided_at: str | None = None) -> UndoResult | None:
+        """Undo the dataset's last bulk action (``decided_at``: only if it is that one) and forget it;
+        None when there is none: undone already (another tab, a reload), or replaced by a newer one."""
+
+        def work(conn: Connection) -> UndoResult | None:
+            mine = bulk_undo.c.dataset_id == dataset_id
+            if decided_at is not None:
+                mine = sa.and_(mine, bulk_undo.c.decided_at == decided_at)
+            row = conn.execute(sa.select(bulk_undo.c.decided_at, bulk_undo.c.change).where(mine)).first()
+            # Deleted before the decisions are restored, in the same transaction: a second undo at
+            # once finds no row (SQLite holds the write lock; PostgreSQL's waits, then deletes nothing).
+            if row is None or conn.execute(bulk_undo.delete().where(mine)).rowcount != 1:
+                return None
+            return _undo(conn, BulkChange.from_json(dataset_id, row.decided_at, row.change))
 
         return self.db.write(work)
 
@@ -161,27 +216,33 @@ class BulkQueries:
         one decided again since (its decision is no longer what the action wrote) is left alone."""
 
         def work(conn: Connection) -> UndoResult:
-            ids = list(change.written)
-            now_rows = {row["candidate_id"]: row for row in _rows_of(conn, decisions, ids)}
-            answered = {row["candidate_id"] for row in _rows_of(conn, responses, ids)}
-            untouched = []
-            for cid, status in change.written.items():
-                row = now_rows.get(cid)
-                if status is DecisionStatus.PENDING:
-                    same = row is None and cid not in answered
-                else:
-                    same = row is not None and row["status"] == status and row["decided_at"] == change.decided_at
-                if same:
-                    untouched.append(cid)
-            for chunk in chunks(untouched):
-                conn.execute(decisions.delete().where(decisions.c.candidate_id.in_(chunk)))
-                conn.execute(responses.delete().where(responses.c.candidate_id.in_(chunk)))
-            old_decisions = [change.decisions_before[c] for c in untouched if c in change.decisions_before]
-            old_responses = [r for c in untouched for r in change.responses_before.get(c, [])]
-            for part in chunks(old_decisions):
-                conn.execute(decisions.insert(), list(part))
-            for part in chunks(old_responses):
-                conn.execute(responses.insert(), list(part))
-            return UndoResult(restored=len(untouched), kept=len(ids) - len(untouched))
+            kept = sa.and_(bulk_undo.c.dataset_id == change.dataset_id, bulk_undo.c.decided_at == change.decided_at)
+            conn.execute(bulk_undo.delete().where(kept))  # undone: no longer the dataset's undo
+            return _undo(conn, change)
 
         return self.db.write(work)
+
+
+def _undo(conn: Connection, change: BulkChange) -> UndoResult:
+    ids = list(change.written)
+    now_rows = {row["candidate_id"]: row for row in _rows_of(conn, decisions, ids)}
+    answered = {row["candidate_id"] for row in _rows_of(conn, responses, ids)}
+    untouched = []
+    for cid, status in change.written.items():
+        row = now_rows.get(cid)
+        if status is DecisionStatus.PENDING:
+            same = row is None and cid not in answered
+        else:
+            same = row is not None and row["status"] == status and row["decided_at"] == change.decided_at
+        if same:
+            untouched.append(cid)
+    for chunk in chunks(untouched):
+        conn.execute(decisions.delete().where(decisions.c.candidate_id.in_(chunk)))
+        conn.execute(responses.delete().where(responses.c.candidate_id.in_(chunk)))
+    old_decisions = [change.decisions_before[c] for c in untouched if c in change.decisions_before]
+    old_responses = [r for c in untouched for r in change.responses_before.get(c, [])]
+    for part in chunks(old_decisions):
+        conn.execute(decisions.insert(), list(part))
+    for part in chunks(old_responses):
+        conn.execute(responses.insert(), list(part))
+    return UndoResult(restored=len(untouched), kept=len(ids) - len(untouched))

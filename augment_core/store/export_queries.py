@@ -87,7 +87,7 @@ class ExportQueries:
                 yield [dict(zip(keys, values, strict=True)) for values in part]
 
     def export_candidates(self, ids: Iterable[str]) -> dict[str, tuple[Candidate, Score | None, Decision | None]]:
-        """Candidates by id, each with its score (``new_words`` left empty) and decision (None when missing).
+        """Candidates by id, each with its score (``new_words``, ``unmatched`` left empty) and decision (None: none).
 
         Built for the export's 100k-row pass: JSON columns are read as text and short texts are
         decoded once per call, so equal values (``null``, ``[]``, one augmenter's params) are the
@@ -96,8 +96,9 @@ class ExportQueries:
         wanted = list(ids)
         json_columns = {c.name for c in candidates.c if isinstance(c.type, sa.JSON)}
         json_columns |= {f"score_{c.name}" for c in scores.c if isinstance(c.type, sa.JSON)}
-        # new_words is left out: the export does not carry it, and decoding it costs a JSON parse per row.
-        wanted_scores = [name for name in SCORE_FIELDS if name != "new_words"]
+        # new_words and unmatched are left out: the export does not carry them, and decoding them costs
+        # a JSON parse per row.
+        wanted_scores = [name for name in SCORE_FIELDS if name not in ("new_words", "unmatched")]
         query = sa.select(
             *(sa.cast(c, sa.Text).label(c.name) if c.name in json_columns else c for c in candidates.c),
             *(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from augment_core.store import search_index
+
 metadata = sa.MetaData()
 
 datasets = sa.Table(
@@ -71,6 +73,8 @@ scores = sa.Table(
     sa.Column("truncated", sa.Boolean, nullable=False),
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("scored_at", sa.String(40), nullable=False),
+    # A few words of each side without a counterpart (scoring.unmatched_words); None: scored before 0006.
+    sa.Column("unmatched", sa.JSON, nullable=True),
     sa.Index("ix_scores_similarity", "semantic_similarity"),
 )
 
@@ -96,6 +100,13 @@ decisions = sa.Table(
     sa.Column("edited_text", sa.Text, nullable=True),
     sa.Column("decided_at", sa.String(40), nullable=False),
     sa.Index("ix_decisions_status", "status"),
+    # The few edited decisions, for the text search (search_index): a scan of these rows only.
+    sa.Index(
+        "ix_decisions_edited",
+        "candidate_id",
+        sqlite_where=sa.text("edited_text IS NOT NULL"),
+        postgresql_where=sa.text("edited_text IS NOT NULL"),
+    ),
 )
 
 # Each reviewer's own response; ``decisions`` above holds what the review rule derives from them.
@@ -141,6 +152,19 @@ audits = sa.Table(
     sa.Index("ix_audits_dataset", "dataset_id", "accepted"),
 )
 
+# The last bulk action on a dataset, with what each candidate it changed had before: its undo, for
+# any admin, in any tab, after a reload; one row per dataset, replaced by the next bulk action.
+bulk_undo = sa.Table(
+    "bulk_undo",
+    metadata,
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("action", sa.String(40), nullable=False),  # the studio's name for it (approve-valid, ...)
+    sa.Column("count", sa.Integer, nullable=False),  # candidates it changed
+    sa.Column("reviewer", sa.String(200), nullable=False),  # who applied it
+    sa.Column("decided_at", sa.String(40), nullable=False),  # the time it wrote on every decision
+    sa.Column("change", sa.JSON, nullable=False),  # BulkChange: written, decisions_before, responses_before
+)
+
 settings = sa.Table(
     "settings",
     metadata,
@@ -175,3 +199,7 @@ llm_judgements = sa.Table(
     sa.Column("judged_at", sa.String(40), nullable=False),
     sa.Index("ix_llm_judgements_dataset_score", "dataset_id", "score"),
 )
+
+
+# The text search's FTS5 tables and triggers (SQLite) or trigram indexes (PostgreSQL), which are not tables here.
+sa.event.listen(metadata, "after_create", lambda _target, connection, **_kw: search_index.install(connection))
