@@ -4,9 +4,13 @@ over its own decisions: they must equal a fresh count, also when another tab dec
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+
+import pytest
 
 from augment_core.store import Store
 from tests.test_pages import MakeApp, make_app, seed  # noqa: F401 - make_app is a fixture
+from tests.test_postgres import pg_url  # noqa: F401 - the fixture that starts the server
 
 
 def test_every_write_moves_the_version_and_a_lease_does_not(store: Store) -> None:
@@ -33,6 +37,36 @@ def test_every_write_moves_the_version_and_a_lease_does_not(store: Store) -> Non
         assert store.version() == start + 4
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_concurrent_writers_each_move_the_version_by_one(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # What the page's carried counts rely on: a write that sees version n + 1 was the only one since n.
+    url = f"sqlite:///{tmp_path / 'version.db'}" if kind == "sqlite" else request.getfixturevalue("pg_url")
+    store = Store(url)
+    try:
+        ids = seed(store, name=f"version-{kind}")
+        start = store.version()
+        seen: list[int] = []
+
+        def decide(part: list[str]) -> None:
+            for cid in part:
+                store.set_decision(cid, "approved", reviewer=f"r-{part[0]}")
+                written = store.db.last_written_version
+                assert written is not None
+                seen.append(written)
+
+        threads = [threading.Thread(target=decide, args=(ids[i::4],)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(seen) == list(range(start + 1, start + len(ids) + 1))  # each write its own number
+        assert store.version() == start + len(ids)
+    finally:
+        store.close()
 
 
 def _caption(at) -> str:  # type: ignore[no-untyped-def]
