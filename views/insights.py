@@ -1,4 +1,5 @@
-"""Insights: the distributions behind the decisions, drawn with plotly from one query."""
+"""Insights: the distributions behind the decisions. The histogram first (Vega-Lite, binned in SQL), then the
+other charts with plotly from one query of every scored candidate."""
 
 from __future__ import annotations
 
