@@ -4,9 +4,9 @@ Two figures, both server-side (the script run Streamlit does before it sends the
   - a review-page rerun after an Approve click (AppTest: the click's callback writes the decision,
     then the whole app script reruns: sidebar counts, filters, the SQL-paged card, bulk counts),
     as the browser does too since the card is no longer a fragment (its counts went stale);
-  - an Insights page run (one query for every scored candidate, cached until a count changes,
-    binned histograms, a 5,000-point scatter sample, acceptance and mix figures; distinct-n
-    diversity, cached per number of approvals).
+  - an Insights page run (the histogram binned in SQL and drawn first, then one query for every
+    scored candidate for the other charts, both cached per store version; a 5,000-point scatter
+    sample, acceptance and mix figures; distinct-n diversity, cached per number of approvals).
 Median of several runs each. Candidates and scores are synthetic (random similarity), written
 straight to the store: this measures the studio's queries and drawing, not generation or scoring.
 
@@ -139,8 +139,8 @@ def main() -> None:
     print(f"review rerun after approve, whole app script (AppTest, {args.clicks} clicks): "
           f"median {statistics.median(review) * 1000:.0f} ms, max {max(review) * 1000:.0f} ms")
     print(f"insights page run ({args.insights_runs} runs): median {statistics.median(insights):.2f} s; "
-          f"first run {insights[0]:.2f} s (cold: every scored row is read and diversity computed, then both "
-          f"cached until a count changes; the median is the warm rerun)")
+          f"first run {insights[0]:.2f} s (cold: the bins counted, every scored row read and diversity computed, "
+          f"then cached per store version; the median is the warm rerun)")
     print(f"FIGURES: review rerun after approve {statistics.median(review) * 1000:.0f} ms median (target < 300 ms); "
           f"insights {statistics.median(insights):.2f} s median (target < 2 s), {total:,} candidates")
 

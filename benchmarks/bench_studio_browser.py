@@ -6,9 +6,9 @@
      until the rerun has finished (Streamlit's status widget no longer running, no stale element)
      and the card shows the new filter's count ("Candidate 1 of N", N counted in the store); the
      status widget's removal from the page (after its fade-out) on the same line;
-   - Insights: to the first plot drawn (a plotly SVG with a size), opened by its address (from the
-     navigation's start: a new session, the whole frontend loaded; cold = the first Insights of the
-     server, plotly imported and every scored row read; warm = the server's caches filled), and
+   - Insights: to the first chart drawn (the Vega-Lite histogram's SVG, or a plotly SVG, with a size),
+     opened by its address (from the navigation's start: a new session, the whole frontend loaded;
+     cold = the first Insights of the server, its first queries; warm = the server's caches filled), and
      opened from the sidebar's link in the same session (from the click).
    Times are taken in the page (performance.now()), so Playwright's round trips are not in them.
    The card's own SQL for the same filters is timed in this process (server-side, no Streamlit).
@@ -82,16 +82,19 @@ RERUN_DONE = """([want]) => {
   return performance.now();
 }"""
 WIDGET_GONE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && performance.now()"
+# The first chart drawn, whichever it is: the histogram is Vega-Lite (studio/charts.py), the others plotly.
+CHARTS = '[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"]'
 FIRST_PLOT = """() => {
-  for (const svg of document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg')) {
+  const drawn = '[data-testid="stVegaLiteChart"] svg, [data-testid="stPlotlyChart"] .main-svg';
+  for (const svg of document.querySelectorAll(drawn)) {
     const box = svg.getBoundingClientRect();
     if (box.width > 0 && box.height > 0) return performance.now();
   }
   return false;
 }"""
 SIDEBAR = "() => !!document.querySelector('[data-testid=\"stSidebar\"]') && performance.now()"
-CHART_ELEMENT = "() => !!document.querySelector('[data-testid=\"stPlotlyChart\"]') && performance.now()"
-NO_PLOT = "() => !document.querySelector('[data-testid=\"stPlotlyChart\"]')"
+CHART_ELEMENT = f"() => !!document.querySelector('{CHARTS}') && performance.now()"
+NO_PLOT = f"() => !document.querySelector('{CHARTS}')"
 # The moment of the last pointerdown, in the page's clock (kept across reruns and navigations).
 MARK_POINTER = "document.addEventListener('pointerdown', () => { window.__pointer = performance.now(); }, true);"
 

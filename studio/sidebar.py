@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio import url_state
-from studio.common import COUNTS_KEY, DATASET_KEY, fmt_int, get_store, secret
+from studio.common import DATASET_KEY, dataset_counts, fmt_int, get_store, secret
 from studio.identity import draw_identity
 from studio.providers import KEY_VARIABLES, ProviderChoice, provider_status
 
@@ -43,8 +43,7 @@ def draw_sidebar() -> None:
             url_state.publish(DATASET_PARAM, [st.session_state[DATASET_KEY]])
             dataset = store.get_dataset(st.session_state[DATASET_KEY])
             if dataset is not None:
-                counts = store.dataset_counts(dataset.id)
-                st.session_state[COUNTS_KEY] = counts  # the pages reuse these instead of counting again
+                counts = dataset_counts(dataset)  # the pages take the same, counted once per store version
                 d = counts.decisions
                 st.caption(
                     f"{dataset.schema} · {fmt_int(counts.examples)} examples · "

@@ -33,7 +33,9 @@ CUT_TEXT = """() => {
   }
   return cut;
 }"""
-ANNOTATIONS = """() => [...document.querySelectorAll('.annotation-text')].map(a => {
+# The histogram's labels (Vega-Lite, drawn as SVG: studio/charts.py).
+LABELS = '[data-testid="stVegaLiteChart"] .mark-text.role-mark text'
+ANNOTATIONS = """() => [...document.querySelectorAll('""" + LABELS + """')].map(a => {
   const b = a.getBoundingClientRect(); return [a.textContent, b.left, b.top, b.right, b.bottom]; })"""
 
 
@@ -82,8 +84,8 @@ def test_no_label_is_cut_and_no_plot_label_overlaps(base: str, tmp_path: Path, w
                 page.get_by_role("heading", name=title, exact=True).wait_for()
                 page.wait_for_load_state("networkidle")
                 if name == "Insights":
-                    page.locator(".annotation-text").first.wait_for(state="attached", timeout=60_000)
-                    page.wait_for_timeout(500)  # plotly's last relayout
+                    page.locator(LABELS).first.wait_for(state="attached", timeout=60_000)
+                    page.wait_for_timeout(500)  # the charts' last relayout
                     labels = page.evaluate(ANNOTATIONS)
                     assert sorted(str(label[0]) for label in labels) == ["optimal band", "valid window"]
                     overlaps = _overlapping(labels)

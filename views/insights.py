@@ -1,19 +1,23 @@
-"""Insights: the distributions behind the decisions, drawn with plotly from one query."""
+"""Insights: the distributions behind the decisions. The histogram first (Vega-Lite, binned in SQL), then the
+other charts with plotly from one query of every scored candidate."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from augment_core.errors import AugmentError
 from augment_core.mixing import mix_settings, parse_ratio
 from augment_core.percent import percent
 from augment_core.quality import thresholds_from_store
+from studio.charts import similarity_histogram
 from studio.common import dataset_counts, db_url, fmt_int, get_store, require_dataset, show_error
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 SCATTER_POINTS = 5000  # more points than this only slow the browser; the sample is stated
 BINS = np.linspace(0.0, 1.0, 51)
@@ -31,10 +35,15 @@ def framed(figure: go.Figure, **layout: Any) -> go.Figure:
 
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def similarity_bins(url: str, dataset_id: int, version: int) -> dict[str, list[int]]:
+    """The first chart's bars, counted in SQL once per store version (a run, a scoring pass, a decision)."""
+    return get_store().similarity_bins(dataset_id, len(BINS) - 1)
+
+
 @st.cache_data(show_spinner="Reading the scores ...", max_entries=8)
-def scored_table(url: str, dataset_id: int, marker: tuple[int, int, int, int, int]) -> pd.DataFrame:
-    """Every scored candidate with its decision, read once per change: ``marker`` (candidates, scored,
-    approved, rejected, pending) moves when a run, a scoring pass or a decision does."""
+def scored_table(url: str, dataset_id: int, version: int) -> pd.DataFrame:
+    """Every scored candidate with its decision, read once per store version."""
     columns, rows = get_store().review_table(dataset_id)
     return pd.DataFrame(rows, columns=columns)
 
@@ -42,12 +51,9 @@ def scored_table(url: str, dataset_id: int, marker: tuple[int, int, int, int, in
 st.title("Insights")
 dataset = require_dataset()
 store = get_store()
-counts = dataset_counts(dataset)  # the sidebar's, counted once per run
+version = store.version()
+counts = dataset_counts(dataset)  # the sidebar's, counted once per store version
 decisions = counts.decisions
-frame = scored_table(
-    db_url(), dataset.id,
-    (counts.candidates, counts.scored, decisions.approved, decisions.rejected, decisions.pending),
-)
 try:  # the settings are checked where they are read: a bad one is one clear line, not a traceback
     thresholds = thresholds_from_store(store)
     mix = mix_settings(store)
@@ -76,28 +82,19 @@ if share > mix.max_augmented_share:
         icon=":material/warning:",
     )
 
-if frame.empty:
+# ---- similarity histogram per augmenter, window and band shaded (studio/charts.py: Vega-Lite) ----
+# Binned in SQL and drawn before every score is read for the charts below: the browser draws it meanwhile.
+bars = similarity_bins(db_url(), dataset.id, version)
+if not bars:
     st.info("No scored candidates yet: run augmenters (and scoring) on the Augment page.")
     st.stop()
+st.vega_lite_chart(spec=similarity_histogram(bars, BINS.tolist(), thresholds.valid_window, thresholds.optimal_band),
+                   key="insights_histogram", width="stretch")
 
-# ---- similarity histogram per augmenter, window and band shaded ----
-hist = go.Figure()
-centres = (BINS[:-1] + BINS[1:]) / 2
-for augmenter, group in frame.groupby("augmenter", sort=True):
-    # Binned here, not in the browser: 100,000 points stay one small array per augmenter.
-    heights, _ = np.histogram(group["semantic_similarity"].to_numpy(dtype=float), bins=BINS)
-    hist.add_trace(
-        go.Bar(x=centres.tolist(), y=heights.tolist(), name=str(augmenter), opacity=0.75, width=BINS[1] - BINS[0])
-    )
-# The two labels at two heights (outside the window, inside the band lower down): they overlapped.
-hist.add_vrect(x0=valid_low, x1=valid_high, fillcolor="#4c78a8", opacity=0.08, line_width=0,
-               annotation_text="valid window", annotation_position="outside top left")
-hist.add_vrect(x0=band_low, x1=band_high, fillcolor="#2e9e5b", opacity=0.12, line_width=0,
-               annotation_text="optimal band", annotation_position="inside top right", annotation_yshift=-24)
-# The whole 0-1 scale and a little more: the last bin (0.98-1.0) is drawn whole, not cut at the edge.
-framed(hist, barmode="overlay", title="Semantic similarity by augmenter", xaxis_title="semantic_similarity",
-       xaxis_range=[-0.02, 1.02], yaxis_title="candidates", yaxis_rangemode="tozero", legend_title="augmenter")
-st.plotly_chart(hist, key="insights_histogram")
+# Imported here, after the first chart is on its way: a cold server took a while over plotly's import.
+import plotly.graph_objects as go  # noqa: E402
+
+frame = scored_table(db_url(), dataset.id, version)
 
 left, right = st.columns(2)
 

@@ -15,7 +15,7 @@ from augment_core.records import FLAG_KINDS, STATUSES, DecisionStatus
 from augment_core.review import ReviewFilter
 from augment_core.store import REVIEW_SORTS, ReviewRow
 from studio import url_state
-from studio.common import dataset_counts, fmt_int, get_store, md_code, require_dataset
+from studio.common import counted_decision, dataset_counts, fmt_int, get_store, md_code, require_dataset
 from studio.identity import current_is_admin, current_reviewer
 from studio.judge_panel import JUDGE_FILTERS, JUDGE_KEY, judge_filter
 from studio.review_bulk import draw_bulk
@@ -144,7 +144,8 @@ def _advance_after(new_status: str) -> None:
 
 
 def decide(candidate_id: str, new_status: str) -> None:
-    store.set_decision(candidate_id, new_status, reviewer=reviewer)
+    before = store.get_decision(candidate_id)
+    counted_decision(dataset.id, before, store.set_decision(candidate_id, new_status, reviewer=reviewer))
     _advance_after(new_status)
 
 
@@ -165,7 +166,8 @@ def edit_and_approve(candidate_id: str, original_text: str) -> None:
 
 def reset(candidate_id: str) -> None:
     # An admin puts the candidate back to pending for everyone; a reviewer withdraws their own response.
-    store.clear_decision(candidate_id, reviewer=None if admin else reviewer)
+    before = store.get_decision(candidate_id)
+    counted_decision(dataset.id, before, store.clear_decision(candidate_id, reviewer=None if admin else reviewer))
 
 
 def move(step: int, total: int) -> None:
@@ -211,6 +213,14 @@ def skip(candidate_id: str) -> None:
     store.release(candidate_id, reviewer)
 
 
+def count_review(chosen: ReviewFilter) -> int:
+    """How many candidates ``chosen`` matches; the pending ones of the whole dataset (the page's
+    default) come from the counts, which follow each decision without counting again."""
+    if chosen == ReviewFilter(status=DecisionStatus.PENDING):
+        return counts.decisions.pending
+    return store.count_review(dataset.id, chosen)
+
+
 def progress_line(in_filter: bool = True, total: int | None = None) -> str:
     """How far the dataset's review is, and (``in_filter``) what is left in the current filter
     (``total``, the filter's count, is that already when the filter is pending)."""
@@ -218,7 +228,7 @@ def progress_line(in_filter: bool = True, total: int | None = None) -> str:
     line = f"{fmt_int(decided)} of {fmt_int(decided + counts.decisions.pending)} decided"
     if in_filter and flt.status in (None, DecisionStatus.PENDING):
         pending_only = flt.status == DecisionStatus.PENDING and total is not None
-        left = total if pending_only else store.count_review(dataset.id, replace(flt, status=DecisionStatus.PENDING))
+        left = total if pending_only else count_review(replace(flt, status=DecisionStatus.PENDING))
         line += f", {fmt_int(left)} left in this filter"
     return line
 
@@ -269,7 +279,7 @@ def review_card() -> None:
     if st.session_state.get(QUEUE):
         queue_card()
         return
-    total = store.count_review(dataset.id, flt)
+    total = count_review(flt)
     if total == 0:
         url_state.publish("candidate", [])
         st.info("No candidates match these filters." if counts.candidates else

@@ -38,5 +38,5 @@ class CacheQueries:
 
     def cache_put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
         row = {"key": key, "provider": provider, "model": model, "response": response, "created_at": now()}
-        with self.db.begin() as conn:
+        with self.db.begin(bump=False) as conn:  # the LLM cache is not shown anywhere
             conn.execute(self.db.insert_ignoring_duplicates(llm_cache), [row])

@@ -7,6 +7,7 @@ A failure of the database itself comes out as one :class:`~augment_core.errors.S
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,8 +20,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import InputError, StoreError
 from augment_core.jsontext import to_json
+from augment_core.store.schema import settings
 
 DEFAULT_URL = "sqlite:///augment.db"
+# A settings row counting the store's write transactions: what a reader caches by (the studio's counts).
+VERSION_KEY = "store.version"
 CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
 T = TypeVar("T")
@@ -59,6 +63,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _mark_writes(conn: Connection, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        conn.info["wrote"] = True
+
+
 class Database:
     """One engine and the few statement builders that differ between dialects."""
 
@@ -74,24 +83,62 @@ class Database:
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        sa.event.listen(self.engine, "before_cursor_execute", _mark_writes)
+        self._written = threading.local()  # the version this thread's last write transaction made
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One write transaction: committed when the block ends, rolled back on any exception."""
-        with self.errors(), self.engine.begin() as conn:
-            yield conn
+    def begin(self, bump: bool = True) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any exception.
 
-    def write(self, work: Callable[[Connection], T], patience: float = 120.0) -> T:
+        One that wrote also adds 1 to the store's version (``bump=False``: a write no reader
+        caches, such as a lease), in the same transaction, so a cache keyed by the version is
+        never stale, whichever process wrote.
+        """
+        with self.errors(), self.engine.begin() as conn:
+            conn.info["wrote"] = False
+            yield conn
+            if bump and conn.info.pop("wrote", False):
+                self._bump(conn)
+
+    def _bump(self, conn: Connection) -> None:
+        # Locked (PostgreSQL) and last in the transaction, so writers pass it one at a time and hold it briefly.
+        row = sa.select(settings.c.value).where(settings.c.key == VERSION_KEY).with_for_update()
+        version = int(conn.execute(row).scalar_one_or_none() or 0) + 1
+        conn.execute(self.upsert(settings, {"key": VERSION_KEY, "value": version}, ["value"]))
+        self._written.version = version
+
+    def ensure_version(self) -> None:
+        """The version's row, made once per database (before any write can race to create it)."""
+        with self.connect() as conn:
+            found = conn.execute(sa.select(settings.c.key).where(settings.c.key == VERSION_KEY)).first()
+        if found is None:
+            try:
+                with self.begin(bump=False) as conn:
+                    conn.execute(self.insert_ignoring_duplicates(settings), [{"key": VERSION_KEY, "value": 0}])
+            except StoreError:  # a read-only database: nobody writes to it, so its version never moves
+                pass
+
+    def version(self) -> int:
+        """The store's version: it moves with every committed write transaction (of any process)."""
+        with self.connect() as conn:
+            return int(conn.execute(sa.select(settings.c.value).where(settings.c.key == VERSION_KEY)).scalar() or 0)
+
+    @property
+    def last_written_version(self) -> int | None:
+        """The version this thread's last write transaction made (None before its first)."""
+        return getattr(self._written, "version", None)
+
+    def write(self, work: Callable[[Connection], T], patience: float = 120.0, bump: bool = True) -> T:
         """``work`` in one write transaction, run again while the database stays locked by another
         writer (up to ``patience`` seconds): a reviewer's decision waits for an import or a run's
         batch to commit instead of being lost."""
         deadline = time.monotonic() + patience
         while True:
             try:
-                with self.begin() as conn:
+                with self.begin(bump) as conn:
                     return work(conn)
             except StoreError as exc:
                 locked = "database is locked" in str(exc) or "database is busy" in str(exc)

@@ -133,7 +133,7 @@ class QueueQueries:
                 conn.execute(self.db.upsert(leases, row, ["expires_at"]))
             return found
 
-        return self.db.write(work)
+        return self.db.write(work, bump=False)  # a lease changes no count and no page
 
     def _first_open(self, conn: Connection, query: Any, listed: Any) -> str | None:
         """The first id ``listed`` gives that is still open when locked (see ``_still_open``)."""
@@ -153,4 +153,4 @@ class QueueQueries:
     def release(self, candidate_id: str, reviewer: str) -> None:
         """Give a held candidate back (a reviewer skips it)."""
         mine = sa.and_(leases.c.candidate_id == candidate_id, leases.c.reviewer == reviewer)
-        self.db.write(lambda conn: conn.execute(leases.delete().where(mine)))
+        self.db.write(lambda conn: conn.execute(leases.delete().where(mine)), bump=False)

@@ -137,7 +137,11 @@ def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
     if flt.augmenters:
         query = query.where(candidates.c.augmenter.in_(flt.augmenters))
     if flt.status == DecisionStatus.PENDING:
-        query = query.where(decisions.c.status.is_(None))
+        # NOT EXISTS, not the outer join's NULL: SQLite then skips the decided ones on the index alone,
+        # before joining scores and examples to each (60,000 decided took 100 ms, now half that).
+        decided = decisions.alias("decided")  # its own name: the page's query joins decisions too
+        has_one = sa.select(decided.c.candidate_id).where(decided.c.candidate_id == candidates.c.id)
+        query = query.where(~has_one.exists())
     elif flt.status is not None:
         query = query.where(decisions.c.status == flt.status)
     if flt.min_similarity is not None:
@@ -199,7 +203,7 @@ def review_from(flt: ReviewFilter | None = None) -> Any:
     joined: sa.FromClause = candidates
     if flt is None or any(getattr(flt, name) is not None for name in _SCORE_FILTERS):
         joined = joined.outerjoin(scores, scores.c.candidate_id == candidates.c.id)
-    if flt is None or flt.status is not None or flt.search:
+    if flt is None or flt.status not in (None, DecisionStatus.PENDING) or flt.search:
         joined = joined.outerjoin(decisions, decisions.c.candidate_id == candidates.c.id)
     if flt is None or flt.search or flt.record:
         joined = joined.outerjoin(examples, examples.c.id == candidates.c.example_id)
@@ -297,6 +301,25 @@ class ReviewQueries:
                 ).scalars()
             )
         return {"augmenters": names, "flag_kinds": list(FLAG_KINDS)}
+
+    def similarity_bins(self, dataset_id: int, bins: int = 50) -> dict[str, list[int]]:
+        """Per augmenter (sorted), how many scored candidates fall in each of ``bins`` equal bins of the
+        similarity from 0 to 1 (the last bin takes 1.0 too): counted in SQL, so Insights' first chart
+        does not wait for every score to be read."""
+        scaled = scores.c.semantic_similarity * bins
+        # A floor: SQLite's CAST truncates (similarities are not negative), PostgreSQL's rounds.
+        index = sa.cast(scaled if self.db.dialect == "sqlite" else sa.func.floor(scaled), sa.Integer).label("bin")
+        query = (
+            sa.select(candidates.c.augmenter, index, sa.func.count())
+            .select_from(candidates.join(scores, scores.c.candidate_id == candidates.c.id))
+            .where(candidates.c.dataset_id == dataset_id, candidates.c.status == CandidateStatus.OK)
+            .group_by(candidates.c.augmenter, index)
+        )
+        heights: dict[str, list[int]] = {}
+        with self.db.connect() as conn:
+            for augmenter, at, count in conn.execute(query):
+                heights.setdefault(augmenter, [0] * bins)[min(max(int(at), 0), bins - 1)] += int(count)
+        return dict(sorted(heights.items()))
 
     def review_table(self, dataset_id: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) of every scored candidate with its decision, for the charts."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,13 @@ class DatasetCounts:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def after(self, old: DecisionStatus, new: DecisionStatus) -> DatasetCounts:
+        """These counts once one reviewable candidate's status went from ``old`` to ``new``."""
+        moved = asdict(self.decisions)
+        moved[old.value] -= 1
+        moved[new.value] += 1
+        return replace(self, decisions=DecisionCounts(**moved))
 
 
 class StatsQueries:
