@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from augment_core.engines.ray_cluster import ClusterLimiter, open_worker_store, ray_session, start_limiter, worker_url
-from augment_core.errors import AugmentError
+from augment_core.errors import AugmentError, ConfigError
 from augment_core.records import CandidateStatus
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline, output: Sha
         return pipeline.report(False)
     cancelled = False
     spent: dict[str, dict[str, Any]] = {}
-    worker_spec, env = worker_side(spec, pipeline)
     with ray_session(spec.ray_address) as ray:
         limiter = start_limiter(spec.rpm, spec.tpm) if spec.llm else None
         stream = ray.data.from_items(chunks, override_num_blocks=min(len(chunks), 10_000)).map_batches(
@@ -56,9 +55,8 @@ def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline, output: Sha
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=min(spec.actors, len(chunks))),
             num_cpus=AUGMENTER_CPUS,
-            fn_constructor_kwargs={"url": worker_url(store.url), "spec": worker_spec, "dataset_id": pipeline.dataset.id,
-                                   "limiter": limiter},
-            runtime_env={"env_vars": env} if env else None,
+            fn_constructor_kwargs={"url": worker_url(store.url), "spec": worker_spec(spec, pipeline),
+                                   "dataset_id": pipeline.dataset.id, "limiter": limiter},
         )  # fmt: skip
         try:
             for blob in _results(stream, "done"):
@@ -77,15 +75,13 @@ def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline, output: Sha
     return pipeline.report(cancelled)
 
 
-def worker_side(spec: RunSpec, pipeline: Pipeline) -> tuple[RunSpec, dict[str, str]]:
-    """The spec the workers get, with no key in it (it is pickled into Ray's object store) and the
-    provider the driver chose named; and the environment variables they get instead: the key the
-    driver has (given to it, or in its own environment) under the provider's variable. Without one,
-    a worker reads its node's own (set where ``ray start`` ran)."""
+def worker_spec(spec: RunSpec, pipeline: Pipeline) -> RunSpec:
+    """The spec the workers get (Ray pickles it into its object store): without the key, and with
+    the provider the driver chose named. A worker reads the key from its own environment: its
+    node's (set where ``ray start`` ran), or this process's for a Ray started here. A key sent
+    along instead, even as a runtime_env variable, would be written to Ray's logs."""
     provider = pipeline.llm.provider if pipeline.llm is not None else None
-    named = dataclasses.replace(spec, api_key=None, provider=provider.name if provider is not None else spec.provider)
-    key = provider.given_key() if provider is not None else None
-    return named, ({provider.key_variable: key} if provider is not None and key and provider.key_variable else {})
+    return dataclasses.replace(spec, api_key=None, provider=provider.name if provider is not None else spec.provider)
 
 
 def score_on_ray(
@@ -178,25 +174,34 @@ class AugmentWorker:
         self.store = open_worker_store(url)
         self.dataset = find_dataset(self.store, dataset_id)
         self.llm = make_client(self.store, spec, limiter=None if limiter is None else ClusterLimiter(limiter))
-        if self.llm is not None:
-            self._load(self.llm.provider)
+        self._unusable = None if self.llm is None else self._load(self.llm.provider)
         augmenters = [build(name, dict(opts), llm=self.llm, store=self.store) for name, opts in spec.augmenters.items()]
         self.pipeline = Pipeline(self.store, self.dataset, augmenters, llm=self.llm, batch_size=spec.batch_size,
                                  concurrency=spec.concurrency)  # fmt: skip
         self._told: dict[str, Any] = {}
 
     @staticmethod
-    def _load(provider: Any) -> None:
+    def _load(provider: Any) -> AugmentError | None:
         """The SDK imported and its client made here, once: done on the first call instead, the import
         would stall the worker's event loop with its requests granted by the limiter, and they would
-        then go out all at once. A missing key or package is raised by that first call, where it
-        stops the run."""
+        then go out all at once. A missing key or package is returned, to be raised by the first
+        call, where it stops the run; a missing key says where a worker reads it from."""
         try:
             getattr(provider, "load", lambda: None)()
-        except AugmentError:
-            pass
+        except AugmentError as exc:
+            if provider.key_variable and not provider.given_key():
+                import socket
+
+                return ConfigError(
+                    f"Ray node {socket.gethostname()}: {exc}. A worker reads {provider.key_variable} from its "
+                    "node's environment (where `ray start` ran); a key given to the driver is never sent"
+                )
+            return exc
+        return None
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self._unusable is not None:
+            raise self._unusable
         made = []
         for kind, name, first, last in zip(batch["kind"], batch["augmenter"], batch["first"], batch["last"],
                                            strict=True):  # fmt: skip
