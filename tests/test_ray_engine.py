@@ -204,6 +204,7 @@ def test_llm_augmenters_share_one_rate_limit_across_actors_and_a_rerun_is_free(
         result = runs.run(store, spec)
         assert result.report.added == 120 and result.report.failed == 0
         assert server.requests == 40
+        assert {call.headers.get("authorization") for call in server.calls} == {f"Bearer {KEY}"}  # the nodes' key
         arrivals = [call.received for call in server.calls]
         # Each actor alone would send its 20 at once (its own limiter holds a minute's allowance);
         # shared, no two seconds hold more than their worth, give or take a grant's lateness, the
