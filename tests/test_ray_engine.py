@@ -37,9 +37,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.filterwarnings(r"ig
 
 # The shared datasets beside the checkout; a worktree elsewhere names them in AUGMENT_SHARED_DATASETS.
 DATASETS = Path(os.environ.get("AUGMENT_SHARED_DATASETS", SHARED_DATASETS))
-# 900 template candidates: the module runs in about four minutes on two quiet cores. The issue's
-# 2,000 records (6,000 candidates, scored locally, on Ray and again in the kill test) would add
-# some 6 minutes there and over 20 on a loaded machine: AUGMENT_RAY_RECORDS=2000 runs them.
+# 900 template candidates. The module took 7.8 min at a load average of 13-18 on two cores, about
+# 350 s of it growing with the records (the local reference, the Ray run and the kill test each
+# score every candidate): the issue's 2,000 records would add some 40 min at that load, too much
+# for `make test`. AUGMENT_RAY_RECORDS=2000 runs them.
 RECORDS = int(os.environ.get("AUGMENT_RAY_RECORDS", "300"))
 KEY = "sk-test-not-a-real-key-5f3a9c"
 NODE = {"num_cpus": 1, "object_store_memory": 150 * 2**20}
