@@ -127,13 +127,17 @@ def _refusal_writers() -> Iterable[str]:
     return next(s.choices for s in AUGMENTERS["refusal"].settings if s.name == "writer")
 
 
-def add_engine_flags(p: argparse.ArgumentParser) -> None:
-    """--engine, --ray-address and --actors (run and score)."""
+def add_engine_flags(p: argparse.ArgumentParser, output: bool = True) -> None:
+    """--engine, --ray-address and --actors (import, run and score), and --output (run and score)."""
     p.add_argument("--engine", choices=list(ENGINES), default="local",
                    help="local (this process, default) or ray (Ray Data over the same functions)")  # fmt: skip
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="with --engine ray: auto or HOST:PORT joins a cluster (default: start Ray here)")  # fmt: skip
     p.add_argument("--actors", type=positive_int, default=2, help="with --engine ray: workers (default 2)")
+    if not output:
+        return
+    p.add_argument("--output", metavar="DIR",
+                   help="with --engine ray: also write what is stored as Parquet shards in this new DIR")  # fmt: skip
 
 
 REVIEWER_FLAG = ("--reviewer",)
@@ -153,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", parents=[common], help="import a dataset file (JSONL, JSON, CSV, Parquet)")
-    p.add_argument("input", help="the dataset file")
+    p.add_argument("input", help="the dataset file, or a folder or glob of shards of one file type")
     p.add_argument("--name", help="dataset name (default: --dataset, else the file name without extension)")
     p.add_argument(
         "--format",
@@ -166,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-invalid", action="store_true", help="import the valid records, report the others")
     p.add_argument("--file-type", choices=list(FILE_TYPES), help="default: from the file's extension")
+    add_engine_flags(p, output=False)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(

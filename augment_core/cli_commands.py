@@ -49,6 +49,9 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
         mapping=parse_mapping(args.map or []),
         skip_invalid=args.skip_invalid,
         file_type=args.file_type,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        actors=args.actors,
     )
     for skipped in report.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
@@ -226,7 +229,7 @@ def cmd_run(args: argparse.Namespace, store: Store) -> int:
         base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm,
         batch_size=args.batch_size, limit=args.limit, sample=args.sample, seed=args.sample_seed,
         timeout=args.timeout, max_retries=args.max_retries,
-        engine=args.engine, ray_address=args.ray_address, actors=args.actors,
+        engine=args.engine, ray_address=args.ray_address, actors=args.actors, output=args.output,
     )  # fmt: skip
     last = [time.monotonic()]
     noted = [""]
@@ -305,7 +308,7 @@ def cmd_score(args: argparse.Namespace, store: Store) -> int:
     try:
         done = score_new(store, dataset, model_batch_size=args.batch_size,
                          examples_per_batch=args.examples_per_batch, progress=show, engine=args.engine,
-                         ray_address=args.ray_address, actors=args.actors)  # fmt: skip
+                         ray_address=args.ray_address, actors=args.actors, output=args.output)  # fmt: skip
     finally:
         for bar in bars:
             bar.close()

@@ -6,6 +6,7 @@ Records are streamed from the file and inserted in batches inside a single trans
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ import sqlalchemy as sa
 
 from augment_core.errors import DatasetFormatError, InputError
 from augment_core.formats import apply_mapping, decode_nested, detect_schema, file_type_of
-from augment_core.readers import read_records
 from augment_core.record_checks import check_values, text_problem, validate_record
 from augment_core.records import SCHEMAS, RecordError, record_id
 from augment_core.settings import MAX_FIELD_CHARS_KEY, setting
+from augment_core.shards import Row, read_shards, shard_files
 from augment_core.store import Store
 
 BATCH_SIZE = 2000
@@ -42,16 +43,26 @@ def import_file(
     mapping: dict[str, str] | None = None,
     skip_invalid: bool = False,
     file_type: str | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int = 2,
 ) -> ImportReport:
     """Read ``path`` and store its records as a new dataset; raise DatasetFormatError on bad input.
 
-    With ``skip_invalid`` a record that does not fit (bad fields, duplicate id) is reported and
-    left out; a file that cannot be parsed at all still fails as a whole.
+    ``path`` is a file, or a folder or glob of shards of one file type (``shards``), read in name
+    order as one file. With ``skip_invalid`` a record that does not fit (bad fields, duplicate id)
+    is reported and left out; a file that cannot be parsed at all still fails as a whole.
+    ``engine`` "ray": the files are read on Ray workers; the records are checked and stored here.
     """
+    from augment_core.engines import check_engine
+
+    check_engine(engine, None, actors)
     path = Path(path)
     mapping = dict(mapping or {})
-    kind = file_type_of(path, file_type)
-    name = name or path.stem
+    sharded = shard_files(path, file_type)
+    files, kind = sharded if sharded is not None else ([path], file_type_of(path, file_type))
+    glob_name = path.parent.name if any(ch in str(path) for ch in "*?[") else None
+    name = name or glob_name or path.stem
     if schema != "auto" and schema not in SCHEMAS:
         raise InputError(f"unknown format '{schema}'; choose auto or one of {', '.join(SCHEMAS)}")
     if len(name) > MAX_KEY_CHARS:
@@ -70,15 +81,22 @@ def import_file(
     position = 0
     ordinal = 0
     dataset_id: int | None = None
+    rows: Iterator[Row] = iter(())
     # All or nothing without one long write transaction (which would lock a SQLite file for as long
     # as the import takes and make a reviewer's decision fail): the dataset is stored incomplete,
     # its examples a batch per transaction, then marked complete; on any failure it is deleted.
     try:
         on_skip = (lambda error: report.skipped.append(str(error))) if skip_invalid else None
-        for line, raw in read_records(path, kind, on_skip):
+        if engine == "ray":
+            from augment_core.engines.ray_input import read_shards_on_ray
+
+            rows = read_shards_on_ray(files, kind, ray_address, actors, on_skip)
+        else:
+            rows = read_shards(files, kind, on_skip)
+        for source, line, raw in rows:
             ordinal += 1
             if dataset_id is None:
-                _check_mapping(path, line, raw, mapping)
+                _check_mapping(Path(source), line, raw, mapping)
                 record = decode_nested(apply_mapping(raw, mapping))
                 if report.schema == "auto":
                     try:
@@ -86,7 +104,7 @@ def import_file(
                     except InputError as exc:
                         # In a CSV the columns are the header's: point there, not at the first row.
                         where = 1 if kind in ("csv", "tsv") else line
-                        raise DatasetFormatError(str(path), str(exc), where) from None
+                        raise DatasetFormatError(source, str(exc), where) from None
                 with store.transaction() as conn:
                     dataset_id = store.create_dataset(
                         conn, name, report.schema, str(path), kind, mapping, complete=False
@@ -104,7 +122,7 @@ def import_file(
                 if len(key) > MAX_KEY_CHARS:
                     raise RecordError(f"an id of {len(key):,} characters; at most {MAX_KEY_CHARS}", "id")
             except RecordError as exc:
-                error = DatasetFormatError(str(path), exc.problem, line, exc.field)
+                error = DatasetFormatError(source, exc.problem, line, exc.field)
                 if not skip_invalid:
                     raise error from None
                 report.skipped.append(str(error))
@@ -123,6 +141,7 @@ def import_file(
             store.add_examples(conn, dataset_id, batch)
         store.complete_dataset(dataset_id)
     except BaseException as exc:
+        getattr(rows, "close", lambda: None)()  # a Ray reader: its session ends now, not when collected
         if dataset_id is not None:
             store.delete_dataset(dataset_id)
         if isinstance(exc, sa.exc.IntegrityError):  # e.g. two imports racing for one name

@@ -35,7 +35,7 @@ from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
 from augment_core.errors import ConfigError, InputError
 from augment_core.guards import normalise
 from augment_core.llm.usage import estimate_tokens
-from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport
+from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport, usage_between
 from augment_core.record_checks import text_problem
 from augment_core.records import (
     Candidate,
@@ -498,13 +498,17 @@ class Pipeline:
 
     def _settle_usage(self, before: dict[str, Any]) -> None:
         """Tokens and money each augmenter's LLM calls spent in this run, from the client's tally."""
-        after = self._spent()
+        self.credit_usage(usage_between(before, self._spent()))
+
+    def credit_usage(self, spent: dict[str, dict[str, Any]]) -> None:
+        """Put ``spent`` (per augmenter: the LLM clients' calls, cache hits, tokens and money in this
+        run, as ``usage_between`` gives them) on the report; an engine's workers send theirs."""
         for name, summary in self._summaries.items():
-            now_, then = after.get(name), before.get(name, {})
-            if now_ is None:
+            got = spent.get(name)
+            if got is None:
                 continue
-            summary.usage.calls = now_["calls"] - then.get("calls", 0)
-            summary.usage.cached = now_["cached"] - then.get("cached", 0)
-            summary.usage.input_tokens = now_["input_tokens"] - then.get("input_tokens", 0)
-            summary.usage.output_tokens = now_["output_tokens"] - then.get("output_tokens", 0)
-            summary.usage.cost_usd = now_["cost_usd"] - then.get("cost_usd", 0.0)
+            summary.usage.calls = got["calls"]
+            summary.usage.cached = got["cached"]
+            summary.usage.input_tokens = got["input_tokens"]
+            summary.usage.output_tokens = got["output_tokens"]
+            summary.usage.cost_usd = got["cost_usd"]

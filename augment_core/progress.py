@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
-from augment_core.llm.usage import Usage
+from augment_core.llm.usage import PAID_FIELDS, Usage
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,16 @@ class Rate:
             return None
         span = at - self._times[0]  # until now, not the last tick: a stall makes the ETA grow
         return remaining * span / (len(self._times) - 1) if span > 0 else None
+
+
+def usage_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What a client's tally per label (``{label: Usage.as_dict()}``) grew by from ``before`` to ``after``."""
+    return {label: {k: now_[k] - before.get(label, {}).get(k, 0) for k in PAID_FIELDS} for label, now_ in after.items()}
+
+
+def add_usage(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
+    """Add ``more`` (as ``usage_between`` gives it) into ``total``, label by label."""
+    for label, counts in more.items():
+        into = total.setdefault(label, dict.fromkeys(PAID_FIELDS, 0))
+        for k in PAID_FIELDS:
+            into[k] += counts[k]

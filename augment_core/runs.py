@@ -67,11 +67,12 @@ class RunSpec:
     engine: str = "local"  # or "ray": the same functions over Ray Data (augment_core.engines)
     ray_address: str | None = None  # None: a Ray started on this machine; "auto" or an address: a cluster
     actors: int = 2  # the Ray engine's workers (each with ``concurrency`` LLM calls in flight)
+    output: str | None = None  # Ray engine: a new folder to write what is stored as Parquet shards
 
     def __post_init__(self) -> None:
         from augment_core.engines import check_engine
 
-        check_engine(self.engine, self.limit, self.actors)
+        check_engine(self.engine, self.limit, self.actors, self.output)
         if not self.augmenters:
             raise InputError("no augmenter chosen")
         if self.limit is not None and self.limit < 1:
@@ -160,13 +161,18 @@ def score_new(
     engine: str = "local",
     ray_address: str | None = None,
     actors: int = 2,
+    output: str | None = None,
 ) -> int:
     """Score the candidates of ``dataset`` that have no scores yet; returns how many were scored.
 
     The model loads only when there is something to score; ``progress(scored, total)`` is called
     first with 0 and then after every saved batch; ``cancel`` stops it between batches (local
-    engine). ``engine`` "ray": ``actors`` scorers on Ray.
+    engine). ``engine`` "ray": ``actors`` scorers on Ray, and ``output`` a new folder for the
+    scored candidates as Parquet shards.
     """
+    from augment_core.engines import check_engine
+
+    check_engine(engine, None, actors, output)
     from augment_core.quality import Embedder, model_name_from_store, score_dataset
 
     total = store.count_unscored_candidates(dataset.id)
@@ -185,8 +191,10 @@ def score_new(
     options = {} if model_batch_size is None else {"batch_size": model_batch_size}
     if engine == "ray":
         from augment_core.engines.ray_engine import score_on_ray
+        from augment_core.engines.ray_output import ShardWriter
 
-        return score_on_ray(store, dataset, ray_address, actors, examples_per_batch, options, step)
+        shards = None if output is None else ShardWriter(output)
+        return score_on_ray(store, dataset, ray_address, actors, examples_per_batch, options, step, shards)
     embedder = Embedder.load(model_name_from_store(store), **options)
     return score_dataset(store, dataset, embedder, examples_per_batch=examples_per_batch, progress=step, cancel=cancel)
 
@@ -249,9 +257,11 @@ class Job:
         try:
             if self.spec.engine == "ray":
                 from augment_core.engines.ray_engine import generate_on_ray
+                from augment_core.engines.ray_output import ShardWriter
 
                 self.close()  # the workers make their own clients
-                report = generate_on_ray(self.store, self.spec, self.pipeline)
+                shards = None if self.spec.output is None else ShardWriter(self.spec.output)
+                report = generate_on_ray(self.store, self.spec, self.pipeline, shards)
             else:
                 report = asyncio.run(generate())
         finally:

@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
+    # The key as a team sets it: in the environment Ray starts in (the workers read it there).
+    os.environ.setdefault("OPENAI_API_KEY", "sk-test-not-a-real-key")
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "alpaca.jsonl"
         rows = json.loads(ALPACA.read_text())[: args.requests]
@@ -64,7 +66,7 @@ def main() -> None:
         import_file(store, str(source), name="alpaca")
         with serve(latency=args.latency, responder=lambda call: paraphrases(call.prompt)) as server:
             spec = RunSpec(dataset="alpaca", augmenters={"paraphrase": {"n": 3}}, provider="openai",
-                           model="test-model", base_url=server.openai_base_url, api_key="sk-test-not-a-real-key",
+                           model="test-model", base_url=server.openai_base_url,
                            rpm=args.rpm, concurrency=args.concurrency, engine="ray", actors=args.actors)  # fmt: skip
             started = time.monotonic()
             result = runs.run(store, spec)

@@ -15,10 +15,12 @@ from augment_core.errors import InputError
 ENGINES = ("local", "ray")
 
 
-def check_engine(engine: str, limit: int | None = None, actors: int = 1) -> None:
+def check_engine(engine: str, limit: int | None = None, actors: int = 1, output: str | None = None) -> None:
     """InputError for an engine that does not exist or a setting it cannot run with."""
     if engine not in ENGINES:
         raise InputError(f"engine: '{engine}' is not one of {', '.join(ENGINES)}")
+    if output is not None and engine != "ray":
+        raise InputError("--output: Parquet shards are written by the Ray engine; add --engine ray")
     if engine == "ray" and limit is not None:
         raise InputError("--limit: a preview runs on the local engine; drop --engine ray")
     if actors < 1:

@@ -14,6 +14,7 @@ rerun after the driver died skips what is stored, as the local engine does.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from augment_core.engines.ray_cluster import ClusterLimiter, open_worker_store, ray_session, start_limiter, worker_url
-from augment_core.errors import AugmentError
+from augment_core.errors import AugmentError, ConfigError
+from augment_core.records import CandidateStatus
 
 if TYPE_CHECKING:
+    from augment_core.engines.ray_output import ShardWriter
     from augment_core.pipeline import Pipeline
     from augment_core.progress import RunReport
     from augment_core.records import Dataset
@@ -34,13 +37,17 @@ SCORER_CPUS = 1.0  # a scorer keeps a core busy
 AUGMENTER_CPUS = 0.25  # an LLM worker mostly waits on the network (templates take little)
 
 
-def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline) -> RunReport:
-    """Run ``pipeline``'s items on ``spec.actors`` Ray workers; the driver stores each range's results."""
+def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline, output: ShardWriter | None = None) -> RunReport:
+    """Run ``pipeline``'s items on ``spec.actors`` Ray workers; the driver stores each range's results
+    (and, with ``output``, writes what it stored as a Parquet shard)."""
+    from augment_core.progress import add_usage
+
     pipeline.begin()
     chunks = list(_chunks(store, pipeline, _share(pipeline.dataset.example_count, pipeline.batch_size, spec.actors)))
     if not chunks:
         return pipeline.report(False)
     cancelled = False
+    spent: dict[str, dict[str, Any]] = {}
     with ray_session(spec.ray_address) as ray:
         limiter = start_limiter(spec.rpm, spec.tpm) if spec.llm else None
         stream = ray.data.from_items(chunks, override_num_blocks=min(len(chunks), 10_000)).map_batches(
@@ -48,15 +55,33 @@ def generate_on_ray(store: Store, spec: RunSpec, pipeline: Pipeline) -> RunRepor
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=min(spec.actors, len(chunks))),
             num_cpus=AUGMENTER_CPUS,
-            fn_constructor_kwargs={"url": worker_url(store.url), "spec": spec, "dataset_id": pipeline.dataset.id,
-                                   "limiter": limiter},
+            fn_constructor_kwargs={"url": worker_url(store.url), "spec": worker_spec(spec, pipeline),
+                                   "dataset_id": pipeline.dataset.id, "limiter": limiter},
         )  # fmt: skip
-        for blob in _results(stream, "done"):
-            pipeline.absorb(pickle.loads(blob))
-            if pipeline.cancel.is_set():
-                cancelled = True
-                break
+        try:
+            for blob in _results(stream, "done"):
+                done, usage = pickle.loads(blob)
+                add_usage(spent, usage)
+                ids = [c.id for d in done for c in d.candidates]
+                before = store.candidate_statuses(ids) if output is not None else {}
+                pipeline.absorb(done)
+                if output is not None:  # what this range stored: new, or a failure replaced
+                    output.write(store, [i for i in ids if before.get(i) != CandidateStatus.OK])
+                if pipeline.cancel.is_set():
+                    cancelled = True
+                    break
+        finally:
+            pipeline.credit_usage(spent)
     return pipeline.report(cancelled)
+
+
+def worker_spec(spec: RunSpec, pipeline: Pipeline) -> RunSpec:
+    """The spec the workers get (Ray pickles it into its object store): without the key, and with
+    the provider the driver chose named. A worker reads the key from its own environment: its
+    node's (set where ``ray start`` ran), or this process's for a Ray started here. A key sent
+    along instead, even as a runtime_env variable, would be written to Ray's logs."""
+    provider = pipeline.llm.provider if pipeline.llm is not None else None
+    return dataclasses.replace(spec, api_key=None, provider=provider.name if provider is not None else spec.provider)
 
 
 def score_on_ray(
@@ -67,8 +92,10 @@ def score_on_ray(
     examples_per_batch: int,
     options: dict[str, Any],
     progress: Callable[[int], None],
+    output: ShardWriter | None = None,
 ) -> int:
-    """Score the unscored candidates of ``dataset`` on ``actors`` scorers; the driver saves the scores."""
+    """Score the unscored candidates of ``dataset`` on ``actors`` scorers; the driver saves the scores
+    (and, with ``output``, writes the candidates it scored, scores and all, as a Parquet shard)."""
     from augment_core.quality import model_name_from_store
 
     size = _share(dataset.example_count, examples_per_batch, actors)
@@ -89,6 +116,8 @@ def score_on_ray(
         for blob in _results(stream, "scores"):
             scores = pickle.loads(blob)
             store.save_scores(scores)
+            if output is not None:
+                output.write(store, [score.candidate_id for score in scores])
             total += len(scores)
             progress(len(scores))
     return total
@@ -145,24 +174,34 @@ class AugmentWorker:
         self.store = open_worker_store(url)
         self.dataset = find_dataset(self.store, dataset_id)
         self.llm = make_client(self.store, spec, limiter=None if limiter is None else ClusterLimiter(limiter))
-        if self.llm is not None:
-            self._load(self.llm.provider)
+        self._unusable = None if self.llm is None else self._load(self.llm.provider)
         augmenters = [build(name, dict(opts), llm=self.llm, store=self.store) for name, opts in spec.augmenters.items()]
         self.pipeline = Pipeline(self.store, self.dataset, augmenters, llm=self.llm, batch_size=spec.batch_size,
                                  concurrency=spec.concurrency)  # fmt: skip
+        self._told: dict[str, Any] = {}
 
     @staticmethod
-    def _load(provider: Any) -> None:
+    def _load(provider: Any) -> AugmentError | None:
         """The SDK imported and its client made here, once: done on the first call instead, the import
         would stall the worker's event loop with its requests granted by the limiter, and they would
-        then go out all at once. A missing key or package is raised by that first call, where it
-        stops the run."""
+        then go out all at once. A missing key or package is returned, to be raised by the first
+        call, where it stops the run; a missing key says where a worker reads it from."""
         try:
             getattr(provider, "load", lambda: None)()
-        except AugmentError:
-            pass
+        except AugmentError as exc:
+            if provider.key_variable and not provider.given_key():
+                import socket
+
+                return ConfigError(
+                    f"Ray node {socket.gethostname()}: {exc}. A worker reads {provider.key_variable} from its "
+                    "node's environment (where `ray start` ran); a key given to the driver is never sent"
+                )
+            return exc
+        return None
 
     async def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self._unusable is not None:
+            raise self._unusable
         made = []
         for kind, name, first, last in zip(batch["kind"], batch["augmenter"], batch["first"], batch["last"],
                                            strict=True):  # fmt: skip
@@ -170,8 +209,20 @@ class AugmentWorker:
                 items = self.pipeline.example_items(self.store.examples_between(self.dataset.id, int(first), int(last)))
             else:
                 items = self.pipeline.input_items(str(name), int(first), int(last) + 1)
-            made.append(pickle.dumps(await self.pipeline.work(items)))
+            done = await self.pipeline.work(items)
+            made.append(pickle.dumps((done, self._spent())))
         return {"done": _column(made)}
+
+    def _spent(self) -> dict[str, dict[str, Any]]:
+        """What this actor's LLM client spent since it last said (ranges may overlap in an async actor:
+        each call reports the growth since the one before, so every call is counted once)."""
+        from augment_core.progress import usage_between
+
+        if self.llm is None:
+            return {}
+        now = {k: v.as_dict() for k, v in self.llm.usage.by_label.items()}
+        spent, self._told = usage_between(self._told, now), now
+        return spent
 
 
 class Scorer:
