@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from augment_core import quality, scoring  # noqa: E402
 from augment_core.augmenters.templates import variations  # noqa: E402
+from augment_core.embedding_backend import LocalBackend  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.records import Candidate  # noqa: E402
 from augment_core.store import Store  # noqa: E402
@@ -107,7 +108,7 @@ def _score(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tup
                 for i, text in enumerate(variants)
             ]
         )  # fmt: skip
-        embedder = quality.Embedder(model)
+        embedder = quality.Embedder(LocalBackend(model))
         start = time.perf_counter()
         scored = quality.score_dataset(store, dataset, embedder)
         elapsed = time.perf_counter() - start

@@ -13,6 +13,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
+from augment_core import embedding_backend
 from augment_core.cli import main as cli_main
 from augment_core.importer import import_file
 from augment_core.records import Candidate, Flag, Score
@@ -40,6 +41,8 @@ class _NavigationOnly(PagesManager):
 @pytest.fixture
 def make_app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeApp]:
     """An AppTest of app.py on the temp database, optionally on a page with a dataset picked."""
+    # app.py puts this process's embedding model in a child process; later tests get theirs back.
+    monkeypatch.setattr(embedding_backend, "_kind", embedding_backend.backend_kind())
     monkeypatch.setattr(app_test, "PagesManager", _NavigationOnly)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
     monkeypatch.setenv("AUGMENT_DB", db_url)
