@@ -67,7 +67,7 @@ def test_the_studio_survives_its_embedding_process_being_killed(tmp_path: Path) 
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(f"{base}/augment?dataset=data")
         page.locator('[data-testid="stCheckbox"]').filter(has_text="Rewrite instructions with fixed").click()
-        expect(page.get_by_text("Estimate", exact=True).first).to_be_visible()
+        expect(page.get_by_text("Estimate", exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
         page.get_by_role("button", name="Run").click()
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while scored(db)[0] == 0:  # the child is up and the first batch is saved
@@ -79,7 +79,7 @@ def test_the_studio_survives_its_embedding_process_being_killed(tmp_path: Path) 
         assert scored(db)[0] <= total - 2 * 600
         os.kill(child.pid, signal.SIGKILL)
         stopped = re.compile(r"The run stopped: the embedding model process died \(signal 9")
-        expect(page.get_by_text(stopped)).to_be_visible()
+        expect(page.get_by_text(stopped)).to_be_visible(timeout=TIMEOUT_MS)
         partly = scored(db)[0]
         assert 0 < partly < total
         assert server.poll() is None
@@ -89,7 +89,7 @@ def test_the_studio_survives_its_embedding_process_being_killed(tmp_path: Path) 
         assert "libtorch" not in maps  # the model never loaded in the studio's process
 
         page.get_by_role("button", name="Resume").click()
-        expect(page.get_by_text(re.compile("Finished in"))).to_be_visible()
+        expect(page.get_by_text(re.compile("Finished in"))).to_be_visible(timeout=TIMEOUT_MS)
         assert scored(db) == (total, total)
         again = embedding_child(server.pid)
         assert again is not None and again.pid != child.pid
