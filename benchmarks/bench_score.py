@@ -11,12 +11,20 @@ augmenter, so no LLM is needed). Measured in one run:
      lexical features, no token alignment), so the cost of the token evidence is measured on the
      same machine state (the machine is shared).
 Run: .venv/bin/python benchmarks/bench_score.py [SEED_PAIRS, default 20]
+
+``--backend process`` measures instead what the studio's isolation costs (issue 15): the same
+scorer with the model in this process vs in a child process (augment_core.embedding_process),
+interleaved, best of two; then, each in a fresh interpreter, the RSS of a process that scores 300
+pairs on either backend (before the first score and after), the child's RSS, and whether torch was
+imported in the scoring process.
+Run: .venv/bin/python benchmarks/bench_score.py --backend process
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from augment_core import quality, scoring  # noqa: E402
 from augment_core.augmenters.templates import variations  # noqa: E402
+from augment_core.embedding_backend import LocalBackend, open_backend  # noqa: E402
+from augment_core.embedding_process import EmbeddingProcess  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.records import Candidate  # noqa: E402
 from augment_core.store import Store  # noqa: E402
@@ -91,6 +101,7 @@ def score_in_fresh_store(
 
 
 def _score(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tuple[int, int, float]:
+    """``model``: a sentence-transformers model (run here) or an EmbeddingBackend."""
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "alpaca_1000.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r, _ in chosen), encoding="utf-8")
@@ -107,7 +118,8 @@ def _score(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tup
                 for i, text in enumerate(variants)
             ]
         )  # fmt: skip
-        embedder = quality.Embedder(model)
+        backend = model if isinstance(model, LocalBackend | EmbeddingProcess) else LocalBackend(model)
+        embedder = quality.Embedder(backend)
         start = time.perf_counter()
         scored = quality.score_dataset(store, dataset, embedder)
         elapsed = time.perf_counter() - start
@@ -115,7 +127,54 @@ def _score(chosen: list[tuple[dict[str, str], list[str]]], model: object) -> tup
     return scored, embedder.encoded, elapsed
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rss_run(kind: str) -> None:
+    """(in a fresh interpreter) score 300 pairs on backend ``kind``; print this process's RSS around it."""
+    chosen = build_pairs()[:100]
+    before = rss_mb(os.getpid())
+    backend = open_backend(kind=kind)  # type: ignore[arg-type]
+    scored, _, _ = _score(chosen, backend)
+    child = backend.pid if isinstance(backend, EmbeddingProcess) else None
+    child_rss = f"{rss_mb(child):.0f} MB" if child else "-"
+    print(f"{kind:8} scoring process RSS {before:5.0f} MB before, {rss_mb(os.getpid()):5.0f} MB after "
+          f"{scored} pairs; child {child_rss}; torch imported here: {'torch' in sys.modules}")
+
+
+def compare_backends() -> None:
+    chosen = build_pairs()
+    local, child = LocalBackend.load(), EmbeddingProcess()
+    local.encode(["warm up"], 1), child.encode(["warm up"], 1)
+    times: dict[str, list[tuple[int, int, float]]] = {"in-process": [], "process": []}
+    for _ in range(2):  # interleaved, best of two: the machine is shared
+        times["in-process"].append(score_in_fresh_store(chosen, local))
+        times["process"].append(score_in_fresh_store(chosen, child))
+    child.stop()
+    rates = {}
+    for kind, found in times.items():
+        scored, _, elapsed = min(found, key=lambda r: r[2])
+        rates[kind] = scored / elapsed
+        runs = ", ".join(f"{r[2]:.1f}s" for r in found)
+        print(f"{kind:10} {rates[kind]:6.1f} pairs/s  (runs: {runs}, {scored} pairs)")
+    for kind in ("local", "process"):
+        subprocess.run([sys.executable, __file__, "--rss", kind], check=True)
+    print(f"load average {os.getloadavg()[0]:.1f} (2 cores, shared)")
+    print(f"scoring through the embedding process: {rates['process']:.1f} pairs/s, "
+          f"{rates['process'] / rates['in-process']:.2f} of in-process ({rates['in-process']:.1f} pairs/s)")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--backend"]:
+        if sys.argv[2:3] != ["process"]:
+            raise SystemExit("--backend process is the one backend to compare with the in-process model")
+        return compare_backends()
+    if sys.argv[1:2] == ["--rss"]:
+        return rss_run(sys.argv[2])
     seed_pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     chosen = build_pairs()
     pairs = [(r["instruction"], v) for r, variants in chosen for v in variants]

@@ -14,6 +14,7 @@ import pytest
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
+from augment_core import embedding_backend
 from augment_core.cli import main as cli_main
 from augment_core.importer import import_file
 from augment_core.records import Candidate, Flag, Score
@@ -41,6 +42,10 @@ class _NavigationOnly(PagesManager):
 @pytest.fixture
 def make_app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeApp]:
     """An AppTest of app.py on the temp database, optionally on a page with a dataset picked."""
+    # app.py would put the embedding model of this whole pytest process in a child process; the
+    # pages are tested on the in-process model as before (a child's start on a busy machine can
+    # outlast AppTest's 60 s), the child under the real studio in test_browser_model_crash.py.
+    monkeypatch.setattr(embedding_backend, "use_backend", lambda kind: None)
     monkeypatch.setattr(app_test, "PagesManager", _NavigationOnly)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
     monkeypatch.setenv("AUGMENT_DB", db_url)

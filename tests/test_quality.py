@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from augment_core import quality
+from augment_core.embedding_backend import LocalBackend
 from augment_core.records import Candidate, get_field
 from augment_core.store import Store
 from tests.conftest import REPO, SAMPLE
@@ -47,7 +48,7 @@ def test_scores_equal_the_seed_formulas(embedder: quality.Embedder) -> None:
     ids = [f"c{i}" for i in range(len(PAIRS))]
     scores = quality.score_texts(ids, [a for a, _ in PAIRS], [b for _, b in PAIRS], embedder)
     for (original, augmented), score in zip(PAIRS, scores, strict=True):
-        seed = seed_measure(embedder.model, original, augmented)
+        seed = seed_measure(quality.load_model(), original, augmented)
         assert score.semantic_similarity == pytest.approx(seed["semantic_similarity"], abs=1e-4)
         assert score.is_valid == seed["is_valid"]
         assert score.length_ratio == pytest.approx(seed["length_ratio"])
@@ -91,7 +92,7 @@ def test_a_changed_number_is_rejected_by_the_approve_rule(embedder: quality.Embe
 
 
 def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(embedder: quality.Embedder) -> None:
-    fresh = quality.Embedder(embedder.model, token_cache_size=1)
+    fresh = quality.Embedder(LocalBackend.load(), token_cache_size=1)
     texts = ["Write a poem about Paris.", "Write a poem about London."]
     vectors, cut, tokens = fresh.embed_with_tokens(texts)
     assert np.allclose(vectors, embedder.embed(texts), atol=1e-5) and cut == [False, False]
@@ -104,7 +105,7 @@ def test_token_vectors_come_from_the_same_pass_as_the_sentence_vector(embedder: 
 
 
 def test_cache_embeds_each_distinct_text_once(embedder: quality.Embedder) -> None:
-    fresh = quality.Embedder(embedder.model)
+    fresh = quality.Embedder(LocalBackend.load())
     original = "List five animals that live in the desert."
     candidates = ["Name five desert animals.", "Give five animals living in deserts.", "Name five desert animals."]
     fresh.embed_with_truncation([original] * 3 + candidates)
@@ -236,14 +237,14 @@ def test_a_huge_text_is_cut_before_tokenising_and_keeps_its_vector(embedder: qua
 
     class Recording:  # the real model, noting how long the texts it is given are
         def __getattr__(self, name: str) -> object:
-            return getattr(embedder.model, name)
+            return getattr(quality.load_model(), name)
 
         def encode(self, texts: list[str], **kwargs: object) -> object:
             seen.extend(len(t) for t in texts)
-            return embedder.model.encode(texts, **kwargs)
+            return quality.load_model().encode(texts, **kwargs)
 
-    fresh = quality.Embedder(Recording())
+    fresh = quality.Embedder(LocalBackend(Recording()))
     vectors, cut = fresh.embed_with_truncation([huge])
     assert seen == [fresh.max_tokens * 64] and cut == [True]  # cut before the tokenizer, and said so
-    whole = embedder.model.encode([huge], normalize_embeddings=True, show_progress_bar=False)  # tokenised whole
+    whole = quality.load_model().encode([huge], normalize_embeddings=True, show_progress_bar=False)  # tokenised whole
     assert np.allclose(vectors, whole, atol=1e-5)

@@ -16,6 +16,7 @@ import pytest
 
 from augment_core import guards, scoring
 from augment_core.diversity import distinct_n, diversity, mean_pairwise_similarity
+from augment_core.embedding_backend import LocalBackend
 from augment_core.errors import ConfigError
 from augment_core.quality import Embedder, near_duplicates
 
@@ -243,7 +244,7 @@ class CountingModel:
 
 def test_cache_embeds_each_distinct_text_once() -> None:
     model = CountingModel()
-    embedder = Embedder(model, name="fake")
+    embedder = Embedder(LocalBackend(model, name="fake"))
     original = "Give three tips."
     first = embedder.embed([original, "Share 3 tips.", original, "List three tips.", original])
     embedder.embed([original, "Share 3 tips.", "Offer three tips."])
@@ -254,7 +255,7 @@ def test_cache_embeds_each_distinct_text_once() -> None:
 
 def test_cache_is_bounded_and_long_texts_are_reported_truncated() -> None:
     model = CountingModel()
-    embedder = Embedder(model, name="fake", cache_size=2)
+    embedder = Embedder(LocalBackend(model, name="fake"), cache_size=2)
     embedder.embed(["a"])
     embedder.embed(["b"])
     embedder.embed(["c"])  # evicts "a"
