@@ -1,8 +1,7 @@
 """The review page's new queries with 100,000 candidates in the store (SQLite file, WAL).
 
-Search (a substring over candidate text, edits and the original record), through the FTS5 trigram
-index and, for comparison in the same run, as the LIKE alone that it replaced (a scan), the place
-of a linked candidate in a sorted list, a bulk preview of every candidate,
+Search (a substring over candidate text, edits and the original record: a scan, no index can serve
+LIKE '%...%'), the place of a linked candidate in a sorted list, a bulk preview of every candidate,
 the bulk action itself and its undo. Median of several runs; synthetic data from bench_studio.fill.
 
     .venv/bin/python benchmarks/bench_review_tools.py [--candidates 100000] [--runs 5]
@@ -19,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -30,8 +27,6 @@ from bench_studio import fill  # noqa: E402
 from augment_core.records import DecisionStatus  # noqa: E402
 from augment_core.review import ReviewFilter, bulk_plan  # noqa: E402
 from augment_core.store import Store  # noqa: E402
-from augment_core.store.review_queries import review_from, review_where, search_like  # noqa: E402
-from augment_core.store.schema import candidates  # noqa: E402
 
 
 def median_ms(work: Callable[[], Any], runs: int) -> float:
@@ -58,22 +53,12 @@ def main() -> None:
             store.count_review(dataset_id, flt)
             store.review_page(dataset_id, flt, sort, limit=20)
 
-        def card_like(text: str) -> None:
-            """The search as it was before the index: a count and a page of 20 under one LIKE."""
-            flt = ReviewFilter(search=text)
-            with store.engine.connect() as conn:
-                for columns in ((sa.func.count(),), (candidates.c.id,)):
-                    query = review_where(sa.select(*columns).select_from(review_from(flt)), dataset_id, ReviewFilter())
-                    conn.execute(query.where(search_like(text)).limit(20)).all()
-
         pending = ReviewFilter(status=DecisionStatus.PENDING)
         figures = {
             "card, pending (count + page of 20)": median_ms(lambda: card(pending), args.runs),
             "card, search hit 'topic number 12345'": median_ms(
                 lambda: card(ReviewFilter(search="topic number 12345")), args.runs),
             "card, search miss 'zebra'": median_ms(lambda: card(ReviewFilter(search="zebra")), args.runs),
-            "  the same hit, LIKE alone (no index)": median_ms(lambda: card_like("topic number 12345"), args.runs),
-            "  the same miss, LIKE alone (no index)": median_ms(lambda: card_like("zebra"), args.runs),
             "card, sort by meaning": median_ms(lambda: card(pending, "meaning, low first"), args.runs),
             "place of a linked candidate (similarity sort)": median_ms(
                 lambda: store.review_position(dataset_id, pending, "similarity, high first", "c-20000-1"), args.runs),

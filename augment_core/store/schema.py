@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from augment_core.store import search_index
-
 metadata = sa.MetaData()
 
 datasets = sa.Table(
@@ -100,13 +98,6 @@ decisions = sa.Table(
     sa.Column("edited_text", sa.Text, nullable=True),
     sa.Column("decided_at", sa.String(40), nullable=False),
     sa.Index("ix_decisions_status", "status"),
-    # The few edited decisions, for the text search (search_index): a scan of these rows only.
-    sa.Index(
-        "ix_decisions_edited",
-        "candidate_id",
-        sqlite_where=sa.text("edited_text IS NOT NULL"),
-        postgresql_where=sa.text("edited_text IS NOT NULL"),
-    ),
 )
 
 # Each reviewer's own response; ``decisions`` above holds what the review rule derives from them.
@@ -199,7 +190,3 @@ llm_judgements = sa.Table(
     sa.Column("judged_at", sa.String(40), nullable=False),
     sa.Index("ix_llm_judgements_dataset_score", "dataset_id", "score"),
 )
-
-
-# The text search's FTS5 tables and triggers (SQLite) or trigram indexes (PostgreSQL), which are not tables here.
-sa.event.listen(metadata, "after_create", lambda _target, connection, **_kw: search_index.install(connection))
