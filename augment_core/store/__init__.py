@@ -96,7 +96,6 @@ class Store(
             migrate.upgrade(self.db.engine, masked_url(url))
         except sa.exc.OperationalError as exc:  # a folder that does not exist, a server that is down
             raise InputError(f"--db '{masked_url(url)}': cannot open the database ({one_line(exc.orig)})") from None
-        self.db.ensure_version()
 
     @property
     def engine(self) -> Engine:

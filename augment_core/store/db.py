@@ -110,17 +110,6 @@ class Database:
         conn.execute(self.upsert(settings, {"key": VERSION_KEY, "value": version}, ["value"]))
         self._written.version = version
 
-    def ensure_version(self) -> None:
-        """The version's row, made once per database (before any write can race to create it)."""
-        with self.connect() as conn:
-            found = conn.execute(sa.select(settings.c.key).where(settings.c.key == VERSION_KEY)).first()
-        if found is None:
-            try:
-                with self.begin(bump=False) as conn:
-                    conn.execute(self.insert_ignoring_duplicates(settings), [{"key": VERSION_KEY, "value": 0}])
-            except StoreError:  # a read-only database: nobody writes to it, so its version never moves
-                pass
-
     def version(self) -> int:
         """The store's version: it moves with every committed write transaction (of any process)."""
         with self.connect() as conn:

@@ -60,9 +60,12 @@ def upgrade(engine: Engine, shown_url: str) -> None:
 
 def _create(conn: Connection) -> None:
     """An empty database: the current tables, stamped HEAD."""
-    from augment_core.store.schema import metadata
+    from augment_core.store.db import VERSION_KEY
+    from augment_core.store.schema import metadata, settings
 
     metadata.create_all(conn)
+    # The store version's row exists from the start, so concurrent first writers only update it.
+    conn.execute(settings.insert().values(key=VERSION_KEY, value=0))
     _VERSION.create(conn)
     conn.execute(_VERSION.insert().values(version_num=HEAD))
 

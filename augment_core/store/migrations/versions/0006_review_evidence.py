@@ -3,7 +3,8 @@
 ``scores.unmatched``: the token alignment's unmatched words of each side, shown on the review card;
 scores stored before have none (NULL) and the card shows nothing for them; rescoring fills it.
 ``bulk_undo``: the last bulk action of each dataset and what it replaced, so its undo outlives the
-browser session that applied it.
+browser session that applied it. The settings row ``store.version`` (``db.VERSION_KEY``), which every
+write transaction moves.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.String(40), nullable=False),
         sa.Column("change", sa.JSON, nullable=False),
     )
+    settings = sa.table("settings", sa.column("key", sa.String), sa.column("value", sa.JSON))
+    op.bulk_insert(settings, [{"key": "store.version", "value": 0}])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM settings WHERE key = 'store.version'")
     op.drop_table("bulk_undo")
     with op.batch_alter_table("scores") as batch:
         batch.drop_column("unmatched")
