@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from augment_core.jsontext import to_json
 from augment_core.records import Dataset, Example
 from augment_core.store.db import Database, chunks, now
 from augment_core.store.rows import example_of
@@ -62,10 +63,12 @@ class DatasetQueries:
     def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
         """Insert (position, key, record) rows inside ``conn``'s transaction."""
         if rows:
-            conn.execute(
-                examples.insert(),
-                [{"dataset_id": dataset_id, "position": p, "key": k, "record": r} for p, k, r in rows],
-            )
+            # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing was a
+            # fifth of a 100,000-record import's CPU time. The record goes in as the JSON text the
+            # column's own serializer (to_json) would have written.
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            insert = f"INSERT INTO examples (dataset_id, position, key, record) VALUES ({mark}, {mark}, {mark}, {mark})"
+            conn.exec_driver_sql(insert, [(dataset_id, p, k, to_json(r)) for p, k, r in rows])
 
     def dataset_names(self) -> list[str]:
         with self.db.connect() as conn:
