@@ -196,10 +196,11 @@ c1.button(
 )
 if running and run is not None:
     c2.button("Cancel", icon=":material/stop:", key="aug_cancel", on_click=cancel, args=(run,))
-c3.checkbox("Score the new candidates afterwards", value=True, key="aug_score",
-            help="similarity, validity window, length ratio, meaning guards (all-MiniLM-L6-v2, local)")
 if ray_installed():
     c3.selectbox("Engine", ENGINES, key="aug_engine", help="ray: a Ray started on this machine (docs/ray.md)")
+# A row of its own: beside the engine select, in a third of an 800 px page, the label was cut.
+st.checkbox("Score the new candidates afterwards", value=True, key="aug_score",
+            help="similarity, validity window, length ratio, meaning guards (all-MiniLM-L6-v2, local)")
 t1, t2 = st.columns([2, 5])
 t1.button(
     f"Try on {PREVIEW_RECORDS} records",
