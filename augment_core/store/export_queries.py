@@ -12,7 +12,7 @@ from augment_core.errors import InputError
 from augment_core.records import Candidate, CandidateKind, CandidateStatus, Decision, DecisionStatus, Score, Selection
 from augment_core.store.db import Database, chunks
 from augment_core.store.review_queries import review_where
-from augment_core.store.rows import SCORE_FIELDS, candidate_of, decision_of, flags_of, score_of
+from augment_core.store.rows import CANDIDATE_FIELDS, SCORE_FIELDS, candidate_of, decision_of, flags_of, score_of
 from augment_core.store.schema import candidates, decisions, scores
 
 if TYPE_CHECKING:
@@ -94,25 +94,27 @@ class ExportQueries:
         same object across candidates; treat them as read-only.
         """
         wanted = list(ids)
-        json_columns = {c.name for c in candidates.c if isinstance(c.type, sa.JSON)}
-        json_columns |= {f"score_{c.name}" for c in scores.c if isinstance(c.type, sa.JSON)}
         # new_words and unmatched are left out: the export does not carry them, and decoding them costs
         # a JSON parse per row.
         wanted_scores = [name for name in SCORE_FIELDS if name not in ("new_words", "unmatched")]
+        decision_fields = list(Decision.__dataclass_fields__)
+        # The columns in the order of the records' fields, so a row is cut into them by position: at
+        # 100k rows, a dict per row keyed by column name cost a sixth of the export.
+        columns = [
+            *(candidates.c[name] for name in CANDIDATE_FIELDS),
+            *(scores.c[name] for name in wanted_scores),
+            scores.c.flag_count,
+            *(decisions.c[name] for name in decision_fields),
+        ]
+        json_at = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
         query = sa.select(
-            *(sa.cast(c, sa.Text).label(c.name) if c.name in json_columns else c for c in candidates.c),
-            *(
-                sa.cast(scores.c[name], sa.Text).label(f"score_{name}")
-                if f"score_{name}" in json_columns
-                else scores.c[name].label(f"score_{name}")
-                for name in wanted_scores
-            ),
-            *(c.label(f"decision_{c.name}") for c in decisions.c),
+            *(sa.cast(c, sa.Text) if i in json_at else c for i, c in enumerate(columns))
         ).select_from(
             candidates.outerjoin(scores, scores.c.candidate_id == candidates.c.id).outerjoin(
                 decisions, decisions.c.candidate_id == candidates.c.id
             )
         )
+        score_at, flag_count_at = len(CANDIDATE_FIELDS), len(CANDIDATE_FIELDS) + len(wanted_scores)
         memo: dict[str, Any] = {}
 
         def decode(text: str | None) -> Any:
@@ -127,17 +129,20 @@ class ExportQueries:
         found: dict[str, tuple[Candidate, Score | None, Decision | None]] = {}
         with self.db.connect() as conn:
             for chunk in chunks(wanted):
-                result = conn.execute(query.where(candidates.c.id.in_(chunk)))
-                flags = flags_of(conn, chunk)
-                keys = list(result.keys())
-                decoded = [k in json_columns for k in keys]
-                for values in result.all():  # rows as tuples: far cheaper than mappings at 100k rows
-                    row = {k: decode(v) if d else v for k, d, v in zip(keys, decoded, values, strict=True)}
+                rows = [list(values) for values in conn.execute(query.where(candidates.c.id.in_(chunk))).all()]
+                # Most candidates have no flag: ask the flags table only about those that have some.
+                flags = flags_of(conn, [row[0] for row in rows if row[flag_count_at]])
+                for row in rows:
+                    for i in json_at:
+                        row[i] = decode(row[i])
+                    candidate = candidate_of(dict(zip(CANDIDATE_FIELDS, row, strict=False)))
                     score = None
-                    if row["score_candidate_id"] is not None:
-                        score = score_of(row, flags.get(row["id"], []), "score_")
-                    decision = None if row["decision_candidate_id"] is None else decision_of(row, "decision_")
-                    found[row["id"]] = (candidate_of(row), score, decision)
+                    if row[score_at] is not None:
+                        values = dict(zip(wanted_scores, row[score_at:flag_count_at], strict=True))
+                        score = score_of(values, flags.get(candidate.id, []))
+                    decided = dict(zip(decision_fields, row[flag_count_at + 1 :], strict=True))
+                    decision = None if decided["candidate_id"] is None else decision_of(decided)
+                    found[candidate.id] = (candidate, score, decision)
         return found
 
     def iter_approved_candidates(

@@ -22,6 +22,11 @@ from augment_core.store.db import chunks
 from augment_core.store.schema import score_flags
 
 SCORE_FIELDS = tuple(name for name in Score.__dataclass_fields__ if name != "flags")
+CANDIDATE_FIELDS = tuple(Candidate.__dataclass_fields__)
+# The enum members by stored value: a dict lookup is a fraction of an Enum call, paid per row of an export.
+_KINDS = {member.value: member for member in CandidateKind}
+_CANDIDATE_STATUSES = {member.value: member for member in CandidateStatus}
+_DECISION_STATUSES = {member.value: member for member in DecisionStatus}
 
 
 def example_of(row: Any) -> Example:
@@ -51,9 +56,9 @@ def score_of(row: Any, flags: list[Flag], prefix: str = "") -> Score:
 
 
 def candidate_of(row: Any) -> Candidate:
-    values = {k: row[k] for k in Candidate.__dataclass_fields__}
-    values["kind"] = CandidateKind(values["kind"])
-    values["status"] = CandidateStatus(values["status"])
+    values = {k: row[k] for k in CANDIDATE_FIELDS}
+    values["kind"] = _KINDS[values["kind"]]
+    values["status"] = _CANDIDATE_STATUSES[values["status"]]
     return Candidate(**values)
 
 
@@ -61,7 +66,7 @@ def decision_of(row: Any, prefix: str = "") -> Decision:
     """A Decision from a row holding the decision columns (named ``prefix + name``)."""
     return Decision(
         candidate_id=row[prefix + "candidate_id"],
-        status=DecisionStatus(row[prefix + "status"]),
+        status=_DECISION_STATUSES[row[prefix + "status"]],
         edited_text=row[prefix + "edited_text"],
         decided_at=row[prefix + "decided_at"],
     )
