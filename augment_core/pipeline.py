@@ -6,14 +6,15 @@ slot), so a rerun inserts nothing twice; a field whose slots are all stored as `
 before any work, and a stored failure is retried and replaced (or deleted, when the retry fills
 fewer slots). A new candidate whose text (case and punctuation aside) is already stored for the
 same example and field, by any augmenter, is not stored: it counts as a duplicate. An item
-whose every candidate is already stored counts as already done. A failure on one item is
+whose every candidate is already stored counts as already done. That write of a batch is
+``augment_core.candidate_writes``. A failure on one item is
 recorded on a candidate with status ``failed`` and its reason; only a ConfigError (a missing
 key, package or model: every item would fail alike; also errors.ProviderDown, a refused key or
 a backend the circuit breaker gave up on, see ``augment_core.retry``) or an InputError (a bad
 setting) stops the run.
-Progress: the event after a batch's write is the last of that batch, so its counts are the report's;
-a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
-the rate of the last items worked on (``Rate``), None until a few are done.
+Progress: the run's counts, events and report are a ``RunTally`` (``augment_core.run_tally``); the
+event after a batch's write is the last of that batch, so its counts are the report's; a long wait
+of the LLM client (a rate limit) is reported at once, in ``note``.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
 Engines: ``work`` makes the candidates of some items without writing (a Ray worker runs it) and
 ``absorb`` counts and stores them on the driver, with the same write as a local batch.
@@ -31,11 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
+from augment_core.augmenters.base import Augmenter, Output, candidate_id
+from augment_core.candidate_writes import write_candidates
 from augment_core.errors import ConfigError, InputError
-from augment_core.guards import normalise
 from augment_core.llm.usage import estimate_tokens
-from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport, usage_between
+from augment_core.progress import EstimateRow, Progress, RunReport, usage_between
 from augment_core.record_checks import text_problem
 from augment_core.records import (
     Candidate,
@@ -45,11 +46,11 @@ from augment_core.records import (
     Example,
     output_fields,
 )
+from augment_core.run_tally import RunTally
 from augment_core.store import Store, now
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
-    from augment_core.retry import Notice
 
 CANCEL_POLL = 0.25  # seconds between looks at the cancel event while items are in flight
 
@@ -219,7 +220,7 @@ class Pipeline:
         self.begin()
         spent_before = self._spent()
         cancelled = False
-        stop_listening = self.llm.guard.listen(self._heard) if self.llm is not None else None
+        stop_listening = self.llm.guard.listen(self._tally.heard) if self.llm is not None else None
         try:
             for items in self._batches():
                 if self.cancel.is_set():
@@ -230,31 +231,22 @@ class Pipeline:
         finally:
             if stop_listening is not None:
                 stop_listening()
-            self._settle_usage(spent_before)
+            self.credit_usage(usage_between(spent_before, self._spent()))
         return self.report(cancelled)
 
     def begin(self) -> None:
         """Zero the run's counts (``run_async`` does; an engine that runs items elsewhere calls it)."""
-        self._started = time.monotonic()
-        self._total = self.total()
-        self._done = self._failed = self._added = self._skipped = self._duplicates = 0
-        self._rate = Rate()
-        self._notice: Notice | None = None
-        self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
+        started = time.monotonic()  # before ``total``, which may read an augmenter's inputs
+        self._tally = RunTally(started, self.total(), [a.name for a in self.augmenters], self.on_progress)
 
     def report(self, cancelled: bool) -> RunReport:
         """The report of the run so far."""
-        return RunReport(
-            total=self._total,
-            done=self._done,
-            failed=self._failed,
-            added=self._added,
-            skipped=self._skipped,
-            cancelled=cancelled,
-            seconds=time.monotonic() - self._started,
-            by_augmenter=self._summaries,
-            duplicates=self._duplicates,
-        )
+        return self._tally.report(cancelled)
+
+    def credit_usage(self, spent: dict[str, dict[str, Any]]) -> None:
+        """Put ``spent`` (per augmenter, as ``usage_between`` gives it) on the report; an engine's
+        workers send theirs."""
+        self._tally.credit_usage(spent)
 
     async def _run_batch(self, items: list[_Item]) -> None:
         self._mark_todo(items)
@@ -278,9 +270,7 @@ class Pipeline:
         tasks = [asyncio.ensure_future(work(item)) for item in pending]
         for item in items:
             if not item.todo:
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-                self._advance(item, [], report=False)
+                self._skip(item)
         consumed = 0
         try:
             for task, item in zip(tasks, pending, strict=True):
@@ -292,19 +282,17 @@ class Pipeline:
                 consumed += 1
                 if done is not None:
                     results.append((item, *done))
-                    self._rate.tick(time.monotonic())
+                    self._tally.tick()
                     # The batch's last event comes after its write (below), with the stored counts.
                     self._advance(item, done[0], report=consumed < len(pending))
         except BaseException:
             self._keep_finished(tasks[consumed:], pending[consumed:], results)
-            self._write(results)
-            self._report()
+            self._store(results)
             raise
         if consumed < len(tasks):
             self._keep_finished(tasks[consumed:], pending[consumed:], results)
             await asyncio.gather(*tasks, return_exceptions=True)  # let the abandoned requests unwind
-        self._write(results)
-        self._report()
+        self._store(results)
 
     def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[_Item], results: list[_Result]) -> None:
         """Cancel the tasks still running; add the results of those that finished (stored, so a rerun
@@ -340,15 +328,12 @@ class Pipeline:
         for d in done:
             item = _Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
             if not item.todo:
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-                self._advance(item, [], report=False)
+                self._skip(item)
                 continue
             results.append((item, d.candidates, d.empty))
-            self._rate.tick(time.monotonic())
+            self._tally.tick()
             self._advance(item, d.candidates, report=False)
-        self._write(results)
-        self._report()
+        self._store(results)
 
     async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
         """The candidates made for the item's fields to do, and the ids of the known slots of those
@@ -413,81 +398,25 @@ class Pipeline:
             return {}
         return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
 
-    def _write(self, results: list[_Result]) -> None:
-        made = [c for _, candidates_, _ in results for c in candidates_]
-        # A retry that filled fewer slots than before leaves the other slots' failures stale: drop them.
-        stale = [i for _, _, empty in results for i in empty]
-        if stale:
-            self.store.delete_failed_candidates(stale)
-        if not made:
-            return
-        unique = list({c.id: c for c in made}.values())
-        statuses = self.store.candidate_statuses(c.id for c in unique)
-        for item, candidates_, _ in results:
-            # Every candidate already stored as ok (templates have no known slots to check first).
-            if candidates_ and all(statuses.get(c.id) == CandidateStatus.OK for c in candidates_):
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-        retried = [c.id for c in unique if statuses.get(c.id) == CandidateStatus.FAILED]
-        if retried:  # replaced by the retry's result, or dropped with it when that is a duplicate
-            self.store.delete_failed_candidates(retried)
-        fresh = self._drop_duplicates([c for c in unique if statuses.get(c.id) != "ok"])
-        self._added += self.store.add_candidates(fresh)
-        for c in fresh:
-            self._summaries[c.augmenter].added += 1
+    def _store(self, results: list[_Result]) -> None:
+        """Write a batch's results, count what the write did, and report: the batch's last event."""
+        made = [(item.augmenter.name, candidates_, empty) for item, candidates_, empty in results]
+        self._tally.wrote(write_candidates(self.store, self.dataset.id, made))
+        self._tally.emit()
 
-    def _drop_duplicates(self, fresh: list[Candidate]) -> list[Candidate]:
-        """``fresh`` without the rewrites whose text is already stored (or earlier in ``fresh``) for the
-        same example and field, whichever augmenter wrote it: a rerun with another seed or setting
-        must not store the same text under a new id."""
-        examples = {c.example_id for c in fresh if c.example_id is not None and c.status == "ok"}
-        seen: set[tuple[int | None, str | None, str]] = {
-            (example_id, target, normalise(text))
-            for example_id, target, text in self.store.candidate_texts(self.dataset.id, examples)
-        }
-        kept: list[Candidate] = []
-        for c in fresh:
-            key = (c.example_id, c.target_field, normalise(c.text))
-            if c.example_id is not None and c.status == "ok" and c.kind == "rewrite":
-                if key in seen:
-                    self._duplicates += 1
-                    self._summaries[c.augmenter].duplicates += 1
-                    continue
-                seen.add(key)
-            kept.append(c)
-        return kept
+    def _skip(self, item: _Item) -> None:
+        """Count an item found complete in the store as done."""
+        self._tally.skip(item.augmenter.name)
+        self._advance(item, [], report=False)
 
     def _advance(self, item: _Item, made: list[Candidate], *, report: bool = True) -> None:
-        failed = sum(1 for c in made if c.status == "failed")
-        summary = self._summaries[item.augmenter.name]
-        summary.items += 1
-        summary.failed += failed
-        self._failed += failed
-        self._done += 1
-        for c in made:
-            usage = c.provenance.get("usage", {})
-            summary.usage.add(Usage(calls=usage.get("calls", 0), cached=usage.get("cached", 0)))
+        self._tally.advance(item.augmenter.name, made)
         if self.on_item is not None:
             slots = item.augmenter.slots() or []
             done_before = [self._id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
             self.on_item([c.id for c in made] + done_before)
         if report:
-            self._report()
-
-    def _heard(self, notice: Notice) -> None:
-        self._notice = notice
-        self._report()
-
-    def _report(self) -> None:
-        if self.on_progress is not None:
-            at = time.monotonic()
-            elapsed = at - self._started
-            eta = self._rate.eta(self._total - self._done, at)
-            notice = self._notice
-            note = notice.text if notice is not None and time.monotonic() < notice.until else ""
-            self.on_progress(
-                Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta, note)
-            )
+            self._tally.emit()
 
     # ---- money ----------------------------------------------------------------------------
 
@@ -495,20 +424,3 @@ class Pipeline:
         if self.llm is None:
             return {}
         return {k: v.as_dict() for k, v in self.llm.usage.by_label.items()}
-
-    def _settle_usage(self, before: dict[str, Any]) -> None:
-        """Tokens and money each augmenter's LLM calls spent in this run, from the client's tally."""
-        self.credit_usage(usage_between(before, self._spent()))
-
-    def credit_usage(self, spent: dict[str, dict[str, Any]]) -> None:
-        """Put ``spent`` (per augmenter: the LLM clients' calls, cache hits, tokens and money in this
-        run, as ``usage_between`` gives them) on the report; an engine's workers send theirs."""
-        for name, summary in self._summaries.items():
-            got = spent.get(name)
-            if got is None:
-                continue
-            summary.usage.calls = got["calls"]
-            summary.usage.cached = got["cached"]
-            summary.usage.input_tokens = got["input_tokens"]
-            summary.usage.output_tokens = got["output_tokens"]
-            summary.usage.cost_usd = got["cost_usd"]
