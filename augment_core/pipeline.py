@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -236,8 +235,8 @@ class Pipeline:
 
     def begin(self) -> None:
         """Zero the run's counts (``run_async`` does; an engine that runs items elsewhere calls it)."""
-        started = time.monotonic()  # before ``total``, which may read an augmenter's inputs
-        self._tally = RunTally(started, self.total(), [a.name for a in self.augmenters], self.on_progress)
+        self._tally = RunTally([a.name for a in self.augmenters], self.on_progress)
+        self._tally.total = self.total()  # counted once the clock runs: it may read an augmenter's inputs
 
     def report(self, cancelled: bool) -> RunReport:
         """The report of the run so far."""

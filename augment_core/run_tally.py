@@ -23,13 +23,12 @@ if TYPE_CHECKING:
 
 
 class RunTally:
-    """One run's counts, from ``started`` (monotonic seconds) over ``total`` items."""
+    """One run's counts over ``total`` items (the pipeline sets it) of the augmenters ``names``, the
+    clock started when made."""
 
-    def __init__(
-        self, started: float, total: int, names: Sequence[str], on_progress: Callable[[Progress], None] | None
-    ) -> None:
-        self.started = started
-        self.total = total
+    def __init__(self, names: Sequence[str], on_progress: Callable[[Progress], None] | None) -> None:
+        self.started = time.monotonic()
+        self.total = 0
         self.done = self.failed = self.added = self.skipped = self.duplicates = 0
         self.rate = Rate()
         self.notice: Notice | None = None
