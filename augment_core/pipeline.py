@@ -1,6 +1,8 @@
 """Run chosen augmenters over a dataset: examples streamed from the store in batches, candidates
 written back after each batch, progress reported through a callback.
 
+Items (an example or standalone input, and one augmenter) and the candidates made for them are
+``augment_core.candidate_making``.
 Resume: a candidate's id is a hash of (example, augmenter, identity parameters, target field,
 slot), so a rerun inserts nothing twice; a field whose slots are all stored as ``ok`` is skipped
 before any work, and a stored failure is retried and replaced (or deleted, when the retry fills
@@ -28,43 +30,25 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from augment_core.augmenters.base import Augmenter, Output, candidate_id
+from augment_core.augmenters.base import Augmenter
+from augment_core.candidate_making import CandidateMaker, Item
 from augment_core.candidate_writes import write_candidates
-from augment_core.errors import ConfigError, InputError
+from augment_core.errors import InputError
 from augment_core.llm.usage import estimate_tokens
 from augment_core.progress import EstimateRow, Progress, RunReport, usage_between
-from augment_core.record_checks import text_problem
-from augment_core.records import (
-    Candidate,
-    CandidateKind,
-    CandidateStatus,
-    Dataset,
-    Example,
-    output_fields,
-)
+from augment_core.records import Candidate, Dataset, Example
 from augment_core.run_tally import RunTally
-from augment_core.store import Store, now
+from augment_core.store import Store
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
 
 CANCEL_POLL = 0.25  # seconds between looks at the cancel event while items are in flight
 
-
-@dataclass
-class _Item:
-    augmenter: Augmenter
-    source: int | str  # example id, or a standalone input's key
-    example_id: int | None
-    record: dict[str, Any]
-    fields: list[str]
-    todo: list[str] = field(default_factory=list)  # fields not complete in the store
-
-
-_Result = tuple[_Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
+_Result = tuple[Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
 
 
 @dataclass
@@ -80,7 +64,7 @@ class Done:
     empty: list[str]
 
     @classmethod
-    def of(cls, item: _Item, candidates: list[Candidate], empty: list[str]) -> Done:
+    def of(cls, item: Item, candidates: list[Candidate], empty: list[str]) -> Done:
         return cls(item.augmenter.name, item.source, item.example_id, item.fields, item.todo, candidates, empty)
 
 
@@ -117,8 +101,7 @@ class Pipeline:
         self.cancel = cancel or threading.Event()
         self.examples = None if examples is None else list(examples)
         self.on_item = on_item
-        self._identity = {a.name: a.identity() for a in self.augmenters}
-        self._backend = {a.name: a.backend() for a in self.augmenters}
+        self._maker = CandidateMaker(dataset, self.augmenters)
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -149,33 +132,30 @@ class Pipeline:
             for start in range(0, len(inputs), self.batch_size):
                 yield self.input_items(a.name, start, start + self.batch_size)
 
-    def example_items(self, examples: Sequence[Example]) -> list[_Item]:
+    def example_items(self, examples: Sequence[Example]) -> list[Item]:
         """The items of these examples: one per example and dataset augmenter."""
         per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
         schema = self.dataset.schema
-        return [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples for a in per_example]
+        return [Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples for a in per_example]
 
-    def input_items(self, name: str, start: int, stop: int) -> list[_Item]:
+    def input_items(self, name: str, start: int, stop: int) -> list[Item]:
         """The items of standalone inputs ``start:stop`` of the augmenter called ``name``."""
         a = next(a for a in self.augmenters if a.name == name)
-        return [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in self._inputs(a)[start:stop]]
+        return [Item(a, f"input:{i['key']}", None, i, ["output"]) for i in self._inputs(a)[start:stop]]
 
-    def _id(self, item: _Item, field: str, slot: str) -> str:
-        name = item.augmenter.name
-        return candidate_id(self.dataset.id, item.source, name, self._identity[name], field, slot)
-
-    def _mark_todo(self, items: list[_Item]) -> None:
+    def _mark_todo(self, items: list[Item]) -> None:
         """Fill each item's ``todo`` with the fields not complete in the store."""
+        make_id = self._maker.id
         expected: list[str] = []
         for item in items:
             slots = item.augmenter.slots()
             if slots:
-                expected += [self._id(item, f, s) for f in item.fields for s in slots]
+                expected += [make_id(item, f, s) for f in item.fields for s in slots]
         statuses = self.store.candidate_statuses(expected) if expected else {}
         for item in items:
             slots = item.augmenter.slots()
             item.todo = [
-                f for f in item.fields if not slots or any(statuses.get(self._id(item, f, s)) != "ok" for s in slots)
+                f for f in item.fields if not slots or any(statuses.get(make_id(item, f, s)) != "ok" for s in slots)
             ]
 
     def estimate(self) -> dict[str, EstimateRow]:
@@ -247,20 +227,20 @@ class Pipeline:
         workers send theirs."""
         self._tally.credit_usage(spent)
 
-    async def _run_batch(self, items: list[_Item]) -> None:
+    async def _run_batch(self, items: list[Item]) -> None:
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
         results: list[_Result] = []
 
         halted = False  # a fatal error: start nothing more in this batch
 
-        async def work(item: _Item) -> tuple[list[Candidate], list[str]] | None:
+        async def work(item: Item) -> tuple[list[Candidate], list[str]] | None:
             nonlocal halted
             async with semaphore:
                 if self.cancel.is_set() or halted:
                     return None
                 try:
-                    return await self._run_item(item)
+                    return await self._maker.make(item)
                 except BaseException:
                     halted = True
                     raise
@@ -293,7 +273,7 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)  # let the abandoned requests unwind
         self._store(results)
 
-    def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[_Item], results: list[_Result]) -> None:
+    def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[Item], results: list[_Result]) -> None:
         """Cancel the tasks still running; add the results of those that finished (stored, so a rerun
         does not redo them)."""
         for task in tasks:
@@ -305,17 +285,17 @@ class Pipeline:
                     results.append((item, *finished))
                     self._advance(item, finished[0], report=False)
 
-    async def work(self, items: list[_Item]) -> list[Done]:
+    async def work(self, items: list[Item]) -> list[Done]:
         """Mark what is to do and make the candidates of those items, ``concurrency`` at a time, without
         writing anything: what an engine's worker runs (``absorb`` then stores it on the driver)."""
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def one(item: _Item) -> Done:
+        async def one(item: Item) -> Done:
             if not item.todo:
                 return Done.of(item, [], [])
             async with semaphore:
-                return Done.of(item, *await self._run_item(item))
+                return Done.of(item, *await self._maker.make(item))
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 
@@ -325,7 +305,7 @@ class Pipeline:
         by_name = {a.name: a for a in self.augmenters}
         results: list[_Result] = []
         for d in done:
-            item = _Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
+            item = Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
             if not item.todo:
                 self._skip(item)
                 continue
@@ -334,85 +314,22 @@ class Pipeline:
             self._advance(item, d.candidates, report=False)
         self._store(results)
 
-    async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
-        """The candidates made for the item's fields to do, and the ids of the known slots of those
-        fields that got nothing this time (a stored failure there is stale)."""
-        made: list[Candidate] = []
-        empty: list[str] = []
-        augmenter = item.augmenter
-        for field_path in item.todo:
-            try:
-                outputs = await augmenter.augment(item.record, field_path, self.dataset.schema)
-            except (ConfigError, InputError):
-                raise
-            except Exception as exc:  # one item's failure is recorded on it, never fatal
-                reason = str(exc) or type(exc).__name__
-                outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
-            fresh = [self._candidate(item, field_path, out) for out in outputs]
-            filled = {c.id for c in fresh}
-            empty += [i for i in (self._id(item, field_path, s) for s in augmenter.slots() or []) if i not in filled]
-            made += fresh
-        return made, empty
-
-    def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
-        name = item.augmenter.name
-        target = output_fields(out.record, self.dataset.schema)[0] if out.record is not None else field_path
-        params = {**self._identity[name], **out.params}
-        stamp = now()
-        provenance = {
-            "augmenter": name,
-            "params": params,
-            "slot": out.slot,
-            "usage": out.usage.paid(),
-            "created_at": stamp,
-            **self._backend_of(name, out),
-            "refusal": out.kind == CandidateKind.REFUSAL,
-        }
-        if out.kind == CandidateKind.REFUSAL:
-            provenance["prompt"] = item.record.get("prompt")
-        error = out.error
-        if error is None and (problem := text_problem(out.text)) is not None:
-            error = f"the new text {problem}"  # a NUL would fail the whole batch on PostgreSQL
-        return Candidate(
-            id=self._id(item, field_path, out.slot),
-            dataset_id=self.dataset.id,
-            example_id=item.example_id,
-            augmenter=name,
-            target_field=target,
-            text=out.text if error is None else "",
-            params=params,
-            provenance=provenance,
-            kind=CandidateKind(out.kind),
-            record=out.record,
-            status=CandidateStatus.FAILED if error is not None else CandidateStatus.OK,
-            error=error,
-            created_at=stamp,
-        )
-
-    def _backend_of(self, name: str, out: Output) -> dict[str, Any]:
-        """Provider and model of a candidate (none for templates or the refusal table); the model the
-        reply names, when the augmenter recorded it, else the configured one."""
-        backend = self._backend[name]
-        if not backend:
-            return {}
-        return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
-
     def _store(self, results: list[_Result]) -> None:
         """Write a batch's results, count what the write did, and report: the batch's last event."""
         made = [(item.augmenter.name, candidates_, empty) for item, candidates_, empty in results]
         self._tally.wrote(write_candidates(self.store, self.dataset.id, made))
         self._tally.emit()
 
-    def _skip(self, item: _Item) -> None:
+    def _skip(self, item: Item) -> None:
         """Count an item found complete in the store as done."""
         self._tally.skip(item.augmenter.name)
         self._advance(item, [], report=False)
 
-    def _advance(self, item: _Item, made: list[Candidate], *, report: bool = True) -> None:
+    def _advance(self, item: Item, made: list[Candidate], *, report: bool = True) -> None:
         self._tally.advance(item.augmenter.name, made)
         if self.on_item is not None:
             slots = item.augmenter.slots() or []
-            done_before = [self._id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
+            done_before = [self._maker.id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
             self.on_item([c.id for c in made] + done_before)
         if report:
             self._tally.emit()
