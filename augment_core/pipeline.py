@@ -1,19 +1,22 @@
 """Run chosen augmenters over a dataset: examples streamed from the store in batches, candidates
 written back after each batch, progress reported through a callback.
 
+Items (an example or standalone input, and one augmenter) and the candidates made for them are
+``augment_core.candidate_making``.
 Resume: a candidate's id is a hash of (example, augmenter, identity parameters, target field,
 slot), so a rerun inserts nothing twice; a field whose slots are all stored as ``ok`` is skipped
 before any work, and a stored failure is retried and replaced (or deleted, when the retry fills
 fewer slots). A new candidate whose text (case and punctuation aside) is already stored for the
 same example and field, by any augmenter, is not stored: it counts as a duplicate. An item
-whose every candidate is already stored counts as already done. A failure on one item is
+whose every candidate is already stored counts as already done. That write of a batch is
+``augment_core.candidate_writes``. A failure on one item is
 recorded on a candidate with status ``failed`` and its reason; only a ConfigError (a missing
 key, package or model: every item would fail alike; also errors.ProviderDown, a refused key or
 a backend the circuit breaker gave up on, see ``augment_core.retry``) or an InputError (a bad
 setting) stops the run.
-Progress: the event after a batch's write is the last of that batch, so its counts are the report's;
-a long wait of the LLM client (a rate limit) is reported at once, in ``note``; the ETA comes from
-the rate of the last items worked on (``Rate``), None until a few are done.
+Progress: the run's counts, events and report are a ``RunTally`` (``augment_core.run_tally``); the
+event after a batch's write is the last of that batch, so its counts are the report's; a long wait
+of the LLM client (a rate limit) is reported at once, in ``note``.
 A preview runs over ``examples`` (a few records) instead of the whole dataset.
 Engines: ``work`` makes the candidates of some items without writing (a Ray worker runs it) and
 ``absorb`` counts and stores them on the driver, with the same write as a local batch.
@@ -26,45 +29,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from augment_core.augmenters.base import Augmenter, Output, Usage, candidate_id
-from augment_core.errors import ConfigError, InputError
-from augment_core.guards import normalise
+from augment_core.augmenters.base import Augmenter
+from augment_core.candidate_making import CandidateMaker, Item
+from augment_core.candidate_writes import write_candidates
+from augment_core.errors import InputError
 from augment_core.llm.usage import estimate_tokens
-from augment_core.progress import AugmenterSummary, EstimateRow, Progress, Rate, RunReport, usage_between
-from augment_core.record_checks import text_problem
-from augment_core.records import (
-    Candidate,
-    CandidateKind,
-    CandidateStatus,
-    Dataset,
-    Example,
-    output_fields,
-)
-from augment_core.store import Store, now
+from augment_core.progress import EstimateRow, Progress, RunReport, usage_between
+from augment_core.records import Candidate, Dataset, Example
+from augment_core.run_tally import RunTally
+from augment_core.store import Store
 
 if TYPE_CHECKING:
     from augment_core.llm.client import LLMClient
-    from augment_core.retry import Notice
 
 CANCEL_POLL = 0.25  # seconds between looks at the cancel event while items are in flight
 
-
-@dataclass
-class _Item:
-    augmenter: Augmenter
-    source: int | str  # example id, or a standalone input's key
-    example_id: int | None
-    record: dict[str, Any]
-    fields: list[str]
-    todo: list[str] = field(default_factory=list)  # fields not complete in the store
-
-
-_Result = tuple[_Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
+_Result = tuple[Item, list[Candidate], list[str]]  # an item, its candidates, its slots left empty
 
 
 @dataclass
@@ -80,7 +64,7 @@ class Done:
     empty: list[str]
 
     @classmethod
-    def of(cls, item: _Item, candidates: list[Candidate], empty: list[str]) -> Done:
+    def of(cls, item: Item, candidates: list[Candidate], empty: list[str]) -> Done:
         return cls(item.augmenter.name, item.source, item.example_id, item.fields, item.todo, candidates, empty)
 
 
@@ -117,8 +101,7 @@ class Pipeline:
         self.cancel = cancel or threading.Event()
         self.examples = None if examples is None else list(examples)
         self.on_item = on_item
-        self._identity = {a.name: a.identity() for a in self.augmenters}
-        self._backend = {a.name: a.backend() for a in self.augmenters}
+        self._maker = CandidateMaker(dataset, self.augmenters)
 
     # ---- planning -------------------------------------------------------------------------
 
@@ -149,33 +132,30 @@ class Pipeline:
             for start in range(0, len(inputs), self.batch_size):
                 yield self.input_items(a.name, start, start + self.batch_size)
 
-    def example_items(self, examples: Sequence[Example]) -> list[_Item]:
+    def example_items(self, examples: Sequence[Example]) -> list[Item]:
         """The items of these examples: one per example and dataset augmenter."""
         per_example = [a for a in self.augmenters if a.standalone_inputs() is None]
         schema = self.dataset.schema
-        return [_Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples for a in per_example]
+        return [Item(a, x.id, x.id, x.record, a.fields(x.record, schema)) for x in examples for a in per_example]
 
-    def input_items(self, name: str, start: int, stop: int) -> list[_Item]:
+    def input_items(self, name: str, start: int, stop: int) -> list[Item]:
         """The items of standalone inputs ``start:stop`` of the augmenter called ``name``."""
         a = next(a for a in self.augmenters if a.name == name)
-        return [_Item(a, f"input:{i['key']}", None, i, ["output"]) for i in self._inputs(a)[start:stop]]
+        return [Item(a, f"input:{i['key']}", None, i, ["output"]) for i in self._inputs(a)[start:stop]]
 
-    def _id(self, item: _Item, field: str, slot: str) -> str:
-        name = item.augmenter.name
-        return candidate_id(self.dataset.id, item.source, name, self._identity[name], field, slot)
-
-    def _mark_todo(self, items: list[_Item]) -> None:
+    def _mark_todo(self, items: list[Item]) -> None:
         """Fill each item's ``todo`` with the fields not complete in the store."""
+        make_id = self._maker.id
         expected: list[str] = []
         for item in items:
             slots = item.augmenter.slots()
             if slots:
-                expected += [self._id(item, f, s) for f in item.fields for s in slots]
+                expected += [make_id(item, f, s) for f in item.fields for s in slots]
         statuses = self.store.candidate_statuses(expected) if expected else {}
         for item in items:
             slots = item.augmenter.slots()
             item.todo = [
-                f for f in item.fields if not slots or any(statuses.get(self._id(item, f, s)) != "ok" for s in slots)
+                f for f in item.fields if not slots or any(statuses.get(make_id(item, f, s)) != "ok" for s in slots)
             ]
 
     def estimate(self) -> dict[str, EstimateRow]:
@@ -219,7 +199,7 @@ class Pipeline:
         self.begin()
         spent_before = self._spent()
         cancelled = False
-        stop_listening = self.llm.guard.listen(self._heard) if self.llm is not None else None
+        stop_listening = self.llm.guard.listen(self._tally.heard) if self.llm is not None else None
         try:
             for items in self._batches():
                 if self.cancel.is_set():
@@ -230,46 +210,37 @@ class Pipeline:
         finally:
             if stop_listening is not None:
                 stop_listening()
-            self._settle_usage(spent_before)
+            self.credit_usage(usage_between(spent_before, self._spent()))
         return self.report(cancelled)
 
     def begin(self) -> None:
         """Zero the run's counts (``run_async`` does; an engine that runs items elsewhere calls it)."""
-        self._started = time.monotonic()
-        self._total = self.total()
-        self._done = self._failed = self._added = self._skipped = self._duplicates = 0
-        self._rate = Rate()
-        self._notice: Notice | None = None
-        self._summaries = {a.name: AugmenterSummary(a.name) for a in self.augmenters}
+        self._tally = RunTally([a.name for a in self.augmenters], self.on_progress)
+        self._tally.total = self.total()  # counted once the clock runs: it may read an augmenter's inputs
 
     def report(self, cancelled: bool) -> RunReport:
         """The report of the run so far."""
-        return RunReport(
-            total=self._total,
-            done=self._done,
-            failed=self._failed,
-            added=self._added,
-            skipped=self._skipped,
-            cancelled=cancelled,
-            seconds=time.monotonic() - self._started,
-            by_augmenter=self._summaries,
-            duplicates=self._duplicates,
-        )
+        return self._tally.report(cancelled)
 
-    async def _run_batch(self, items: list[_Item]) -> None:
+    def credit_usage(self, spent: dict[str, dict[str, Any]]) -> None:
+        """Put ``spent`` (per augmenter, as ``usage_between`` gives it) on the report; an engine's
+        workers send theirs."""
+        self._tally.credit_usage(spent)
+
+    async def _run_batch(self, items: list[Item]) -> None:
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
         results: list[_Result] = []
 
         halted = False  # a fatal error: start nothing more in this batch
 
-        async def work(item: _Item) -> tuple[list[Candidate], list[str]] | None:
+        async def work(item: Item) -> tuple[list[Candidate], list[str]] | None:
             nonlocal halted
             async with semaphore:
                 if self.cancel.is_set() or halted:
                     return None
                 try:
-                    return await self._run_item(item)
+                    return await self._maker.make(item)
                 except BaseException:
                     halted = True
                     raise
@@ -278,9 +249,7 @@ class Pipeline:
         tasks = [asyncio.ensure_future(work(item)) for item in pending]
         for item in items:
             if not item.todo:
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-                self._advance(item, [], report=False)
+                self._skip(item)
         consumed = 0
         try:
             for task, item in zip(tasks, pending, strict=True):
@@ -292,21 +261,19 @@ class Pipeline:
                 consumed += 1
                 if done is not None:
                     results.append((item, *done))
-                    self._rate.tick(time.monotonic())
+                    self._tally.tick()
                     # The batch's last event comes after its write (below), with the stored counts.
                     self._advance(item, done[0], report=consumed < len(pending))
         except BaseException:
             self._keep_finished(tasks[consumed:], pending[consumed:], results)
-            self._write(results)
-            self._report()
+            self._store(results)
             raise
         if consumed < len(tasks):
             self._keep_finished(tasks[consumed:], pending[consumed:], results)
             await asyncio.gather(*tasks, return_exceptions=True)  # let the abandoned requests unwind
-        self._write(results)
-        self._report()
+        self._store(results)
 
-    def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[_Item], results: list[_Result]) -> None:
+    def _keep_finished(self, tasks: Sequence[asyncio.Future[Any]], items: list[Item], results: list[_Result]) -> None:
         """Cancel the tasks still running; add the results of those that finished (stored, so a rerun
         does not redo them)."""
         for task in tasks:
@@ -318,17 +285,17 @@ class Pipeline:
                     results.append((item, *finished))
                     self._advance(item, finished[0], report=False)
 
-    async def work(self, items: list[_Item]) -> list[Done]:
+    async def work(self, items: list[Item]) -> list[Done]:
         """Mark what is to do and make the candidates of those items, ``concurrency`` at a time, without
         writing anything: what an engine's worker runs (``absorb`` then stores it on the driver)."""
         self._mark_todo(items)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def one(item: _Item) -> Done:
+        async def one(item: Item) -> Done:
             if not item.todo:
                 return Done.of(item, [], [])
             async with semaphore:
-                return Done.of(item, *await self._run_item(item))
+                return Done.of(item, *await self._maker.make(item))
 
         return list(await asyncio.gather(*(one(item) for item in items)))
 
@@ -338,156 +305,34 @@ class Pipeline:
         by_name = {a.name: a for a in self.augmenters}
         results: list[_Result] = []
         for d in done:
-            item = _Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
+            item = Item(by_name[d.augmenter], d.source, d.example_id, {}, d.fields, d.todo)
             if not item.todo:
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-                self._advance(item, [], report=False)
+                self._skip(item)
                 continue
             results.append((item, d.candidates, d.empty))
-            self._rate.tick(time.monotonic())
+            self._tally.tick()
             self._advance(item, d.candidates, report=False)
-        self._write(results)
-        self._report()
+        self._store(results)
 
-    async def _run_item(self, item: _Item) -> tuple[list[Candidate], list[str]]:
-        """The candidates made for the item's fields to do, and the ids of the known slots of those
-        fields that got nothing this time (a stored failure there is stale)."""
-        made: list[Candidate] = []
-        empty: list[str] = []
-        augmenter = item.augmenter
-        for field_path in item.todo:
-            try:
-                outputs = await augmenter.augment(item.record, field_path, self.dataset.schema)
-            except (ConfigError, InputError):
-                raise
-            except Exception as exc:  # one item's failure is recorded on it, never fatal
-                reason = str(exc) or type(exc).__name__
-                outputs = [Output(slot=s, error=reason) for s in (augmenter.slots() or ["0"])]
-            fresh = [self._candidate(item, field_path, out) for out in outputs]
-            filled = {c.id for c in fresh}
-            empty += [i for i in (self._id(item, field_path, s) for s in augmenter.slots() or []) if i not in filled]
-            made += fresh
-        return made, empty
+    def _store(self, results: list[_Result]) -> None:
+        """Write a batch's results, count what the write did, and report: the batch's last event."""
+        made = [(item.augmenter.name, candidates_, empty) for item, candidates_, empty in results]
+        self._tally.wrote(write_candidates(self.store, self.dataset.id, made))
+        self._tally.emit()
 
-    def _candidate(self, item: _Item, field_path: str, out: Output) -> Candidate:
-        name = item.augmenter.name
-        target = output_fields(out.record, self.dataset.schema)[0] if out.record is not None else field_path
-        params = {**self._identity[name], **out.params}
-        stamp = now()
-        provenance = {
-            "augmenter": name,
-            "params": params,
-            "slot": out.slot,
-            "usage": out.usage.paid(),
-            "created_at": stamp,
-            **self._backend_of(name, out),
-            "refusal": out.kind == CandidateKind.REFUSAL,
-        }
-        if out.kind == CandidateKind.REFUSAL:
-            provenance["prompt"] = item.record.get("prompt")
-        error = out.error
-        if error is None and (problem := text_problem(out.text)) is not None:
-            error = f"the new text {problem}"  # a NUL would fail the whole batch on PostgreSQL
-        return Candidate(
-            id=self._id(item, field_path, out.slot),
-            dataset_id=self.dataset.id,
-            example_id=item.example_id,
-            augmenter=name,
-            target_field=target,
-            text=out.text if error is None else "",
-            params=params,
-            provenance=provenance,
-            kind=CandidateKind(out.kind),
-            record=out.record,
-            status=CandidateStatus.FAILED if error is not None else CandidateStatus.OK,
-            error=error,
-            created_at=stamp,
-        )
+    def _skip(self, item: Item) -> None:
+        """Count an item found complete in the store as done."""
+        self._tally.skip(item.augmenter.name)
+        self._advance(item, [], report=False)
 
-    def _backend_of(self, name: str, out: Output) -> dict[str, Any]:
-        """Provider and model of a candidate (none for templates or the refusal table); the model the
-        reply names, when the augmenter recorded it, else the configured one."""
-        backend = self._backend[name]
-        if not backend:
-            return {}
-        return {"provider": backend.get("provider"), "model": out.params.get("model") or backend.get("model")}
-
-    def _write(self, results: list[_Result]) -> None:
-        made = [c for _, candidates_, _ in results for c in candidates_]
-        # A retry that filled fewer slots than before leaves the other slots' failures stale: drop them.
-        stale = [i for _, _, empty in results for i in empty]
-        if stale:
-            self.store.delete_failed_candidates(stale)
-        if not made:
-            return
-        unique = list({c.id: c for c in made}.values())
-        statuses = self.store.candidate_statuses(c.id for c in unique)
-        for item, candidates_, _ in results:
-            # Every candidate already stored as ok (templates have no known slots to check first).
-            if candidates_ and all(statuses.get(c.id) == CandidateStatus.OK for c in candidates_):
-                self._skipped += 1
-                self._summaries[item.augmenter.name].skipped += 1
-        retried = [c.id for c in unique if statuses.get(c.id) == CandidateStatus.FAILED]
-        if retried:  # replaced by the retry's result, or dropped with it when that is a duplicate
-            self.store.delete_failed_candidates(retried)
-        fresh = self._drop_duplicates([c for c in unique if statuses.get(c.id) != "ok"])
-        self._added += self.store.add_candidates(fresh)
-        for c in fresh:
-            self._summaries[c.augmenter].added += 1
-
-    def _drop_duplicates(self, fresh: list[Candidate]) -> list[Candidate]:
-        """``fresh`` without the rewrites whose text is already stored (or earlier in ``fresh``) for the
-        same example and field, whichever augmenter wrote it: a rerun with another seed or setting
-        must not store the same text under a new id."""
-        examples = {c.example_id for c in fresh if c.example_id is not None and c.status == "ok"}
-        seen: set[tuple[int | None, str | None, str]] = {
-            (example_id, target, normalise(text))
-            for example_id, target, text in self.store.candidate_texts(self.dataset.id, examples)
-        }
-        kept: list[Candidate] = []
-        for c in fresh:
-            key = (c.example_id, c.target_field, normalise(c.text))
-            if c.example_id is not None and c.status == "ok" and c.kind == "rewrite":
-                if key in seen:
-                    self._duplicates += 1
-                    self._summaries[c.augmenter].duplicates += 1
-                    continue
-                seen.add(key)
-            kept.append(c)
-        return kept
-
-    def _advance(self, item: _Item, made: list[Candidate], *, report: bool = True) -> None:
-        failed = sum(1 for c in made if c.status == "failed")
-        summary = self._summaries[item.augmenter.name]
-        summary.items += 1
-        summary.failed += failed
-        self._failed += failed
-        self._done += 1
-        for c in made:
-            usage = c.provenance.get("usage", {})
-            summary.usage.add(Usage(calls=usage.get("calls", 0), cached=usage.get("cached", 0)))
+    def _advance(self, item: Item, made: list[Candidate], *, report: bool = True) -> None:
+        self._tally.advance(item.augmenter.name, made)
         if self.on_item is not None:
             slots = item.augmenter.slots() or []
-            done_before = [self._id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
+            done_before = [self._maker.id(item, f, s) for f in item.fields if f not in item.todo for s in slots]
             self.on_item([c.id for c in made] + done_before)
         if report:
-            self._report()
-
-    def _heard(self, notice: Notice) -> None:
-        self._notice = notice
-        self._report()
-
-    def _report(self) -> None:
-        if self.on_progress is not None:
-            at = time.monotonic()
-            elapsed = at - self._started
-            eta = self._rate.eta(self._total - self._done, at)
-            notice = self._notice
-            note = notice.text if notice is not None and time.monotonic() < notice.until else ""
-            self.on_progress(
-                Progress(self._done, self._failed, self._total, self._added, self._skipped, elapsed, eta, note)
-            )
+            self._tally.emit()
 
     # ---- money ----------------------------------------------------------------------------
 
@@ -495,20 +340,3 @@ class Pipeline:
         if self.llm is None:
             return {}
         return {k: v.as_dict() for k, v in self.llm.usage.by_label.items()}
-
-    def _settle_usage(self, before: dict[str, Any]) -> None:
-        """Tokens and money each augmenter's LLM calls spent in this run, from the client's tally."""
-        self.credit_usage(usage_between(before, self._spent()))
-
-    def credit_usage(self, spent: dict[str, dict[str, Any]]) -> None:
-        """Put ``spent`` (per augmenter: the LLM clients' calls, cache hits, tokens and money in this
-        run, as ``usage_between`` gives them) on the report; an engine's workers send theirs."""
-        for name, summary in self._summaries.items():
-            got = spent.get(name)
-            if got is None:
-                continue
-            summary.usage.calls = got["calls"]
-            summary.usage.cached = got["cached"]
-            summary.usage.input_tokens = got["input_tokens"]
-            summary.usage.output_tokens = got["output_tokens"]
-            summary.usage.cost_usd = got["cost_usd"]

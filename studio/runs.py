@@ -1,6 +1,6 @@
 """The studio's side of runs: the core's run registry kept once per server process, and the spec
-built from the page's choices. Runs themselves (building, closing, scoring, background threads)
-are ``augment_core.runs``.
+built from the page's choices. Runs themselves (building, closing, scoring) are ``augment_core.runs``,
+their background threads ``augment_core.run_registry``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 import streamlit as st
 
 from augment_core.records import Dataset
-from augment_core.runs import RunRegistry, RunSpec, Sample
+from augment_core.run_registry import RunRegistry
+from augment_core.runs import RunSpec, Sample
 from studio.providers import ProviderChoice
 
 CONCURRENCY = 8  # parallel calls of a studio run (the CLI's default is 16)

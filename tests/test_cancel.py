@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from augment_core import runs
+from augment_core.run_registry import RunRegistry
 from augment_core.runs import RunSpec
 from augment_core.store import Store
 from tests.llm_server import serve
@@ -33,7 +34,7 @@ def test_cancel_abandons_the_requests_in_flight_and_stores_what_finished(store: 
             server.fail("hang", times=99, match=f"item {i} ")
         spec = RunSpec(dataset="data", augmenters={"paraphrase": {"n": 3}}, provider="anthropic",
                        base_url=server.base_url, api_key=KEY, concurrency=4)  # fmt: skip
-        state = runs.RunRegistry().start(store, spec)
+        state = RunRegistry().start(store, spec)
         # Three items done (their replies read by the client), the fourth sent and hanging.
         _wait_for(lambda: state.progress is not None and state.progress.done == 3 and server.requests >= 4)
         state.cancel.set()

@@ -23,6 +23,7 @@ from augment_core import embedding_backend, quality, runs
 from augment_core.embedding_backend import LocalBackend
 from augment_core.embedding_process import EmbeddingProcess, shared_process
 from augment_core.errors import ModelCrashed
+from augment_core.run_registry import RunRegistry
 from augment_core.store import Store
 from tests.conftest import REPO
 from tests.test_pipeline import load
@@ -113,7 +114,7 @@ def test_a_studio_run_survives_its_embedding_process_being_killed(
     runs.run(store, runs.RunSpec(dataset="data", augmenters=TEMPLATES, llm=False, score=False))
     scored, total = count_scored(store, dataset.id)
     assert scored == 0 and total >= 2000  # five scoring batches of 200 records
-    registry = runs.RunRegistry()
+    registry = RunRegistry()
     spec = runs.RunSpec(dataset="data", augmenters=TEMPLATES, llm=False, score=True)
     child = shared_process(quality.model_name_from_store(store))
     state = registry.start(store, spec)
@@ -151,12 +152,13 @@ from augment_core.embedding_backend import use_backend
 from augment_core.importer import import_file
 from augment_core.quality import Embedder, model_name_from_store
 from augment_core.review import ReviewFilter
+from augment_core.run_registry import RunRegistry
 from augment_core.store import Store
 
 use_backend("process")
 store = Store({db_url!r})
 import_file(store, {str(REPO / "samples" / "sample_alpaca.jsonl")!r}, name="s")
-state = runs.RunRegistry().start(store, runs.RunSpec(dataset="s", augmenters={TEMPLATES!r}, llm=False, score=True))
+state = RunRegistry().start(store, runs.RunSpec(dataset="s", augmenters={TEMPLATES!r}, llm=False, score=True))
 state.thread.join()
 assert state.error is None and state.result.scored > 0, state.error
 embedder = Embedder.load(model_name_from_store(store))

@@ -867,7 +867,8 @@ def test_augment_says_what_a_running_job_waits_for(make_app: MakeApp, store: Sto
     import threading
 
     from augment_core.progress import Progress
-    from augment_core.runs import RunSpec, RunState
+    from augment_core.run_registry import RunState
+    from augment_core.runs import RunSpec
     from studio.runs import run_registry
 
     import_file(store, SAMPLE, name="sample")

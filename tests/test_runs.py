@@ -16,6 +16,7 @@ from augment_core.errors import ConfigError, InputError
 from augment_core.llm.base import Completion, Request
 from augment_core.pipeline import Pipeline
 from augment_core.progress import Progress, Rate
+from augment_core.run_registry import RunRegistry
 from augment_core.runs import RunSpec
 from augment_core.store import Store, candidates
 from tests.llm_server import serve
@@ -188,7 +189,7 @@ def test_rate_waits_for_a_few_items_then_follows_the_recent_pace() -> None:
 def test_eta_of_a_run_with_a_known_rate(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = load(store, tmp_path, alpaca(8))
     clock = [1000.0]
-    monkeypatch.setattr("augment_core.pipeline.time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr("augment_core.run_tally.time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     events: list[Progress] = []
 
     def two_seconds_an_item(event: Progress) -> None:
@@ -201,7 +202,7 @@ def test_eta_of_a_run_with_a_known_rate(store: Store, tmp_path: Path, monkeypatc
 
 def test_the_registry_runs_one_job_per_dataset_in_a_thread(store: Store, tmp_path: Path) -> None:
     load(store, tmp_path, alpaca(6))
-    registry = runs.RunRegistry()
+    registry = RunRegistry()
     gate = threading.Event()
 
     def slow(request: Request) -> str:

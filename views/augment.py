@@ -17,6 +17,7 @@ from augment_core.errors import AugmentError
 from augment_core.foreign import import_candidates
 from augment_core.percent import percent
 from augment_core.progress import AugmenterSummary, EstimateRow
+from augment_core.run_registry import RunState
 from studio.common import (
     dataset_counts,
     db_url,
@@ -179,7 +180,7 @@ def start(limit: int | None = None) -> None:
         st.session_state["aug_error"] = exc
 
 
-def cancel(state: runs.RunState) -> None:
+def cancel(state: RunState) -> None:
     state.cancel.set()
 
 
@@ -253,7 +254,7 @@ def preview(result: runs.RunResult) -> None:
     st.caption("These candidates are stored: the full run skips them and Review shows them.")
 
 
-def draw(state: runs.RunState) -> None:
+def draw(state: RunState) -> None:
     """Live counts while a run goes on; its report once it is over."""
     p = state.progress
     if state.phase in ("starting", "generating"):
