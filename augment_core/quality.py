@@ -67,7 +67,7 @@ class Embedder:
     ``encoded`` counts the texts actually sent to the model: each distinct text once, as long as
     it stays in the cache (an LRU of ``cache_size`` entries, about 1.5 kB each). Token embeddings
     (for the alignment evidence) come from the same forward pass and have their own, smaller LRU
-    of ``token_cache_size`` texts, float16, about 0.8 kB per word piece.
+    of ``token_cache_size`` texts, float32, about 1.5 kB per word piece.
     """
 
     def __init__(
@@ -75,7 +75,7 @@ class Embedder:
         backend: EmbeddingBackend,
         batch_size: int = 64,
         cache_size: int = 50_000,
-        token_cache_size: int = 1_000,  # a batch of score_dataset fits; 256-piece texts take 0.2 MB each
+        token_cache_size: int = 1_000,  # a batch of score_dataset fits; 256-piece texts take 0.4 MB each
     ) -> None:
         self.backend = backend
         self.name = backend.name

@@ -56,7 +56,7 @@ def test_the_child_gives_the_same_vectors_tokens_and_counts(child: EmbeddingProc
         child.encode_tokens(TEXTS, 64), local.encode_tokens(TEXTS, 64), strict=True
     ):
         assert np.allclose(vector, want_vector, atol=1e-6, rtol=0)
-        assert tokens.pieces == want_tokens.pieces and tokens.vectors.dtype == np.float16
+        assert tokens.pieces == want_tokens.pieces and tokens.vectors.dtype == np.float32
         assert np.allclose(tokens.vectors, want_tokens.vectors, atol=1e-6, rtol=0)
     assert child.token_counts(TEXTS) == local.token_counts(TEXTS)
     assert (child.max_seq_length(), child.dimension()) == (local.max_seq_length(), local.dimension())
