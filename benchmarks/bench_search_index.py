@@ -48,6 +48,13 @@ def timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - t0, time.process_time() - cpu0
 
 
+def db_size(store: Store, folder: Path) -> int:
+    """The database's bytes on disk, its WAL written back first."""
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(f.stat().st_size for f in folder.glob("bench.db*"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
@@ -84,9 +91,12 @@ def main() -> None:
             f"search hit '{hit}' ({hits} candidates), nothing indexed yet": median_ms(lambda: card(hit), args.runs),
             f"search miss '{miss}', nothing indexed yet": median_ms(lambda: card(miss), args.runs),
         }
+        size = db_size(store, Path(tmp))
         done, seconds, cpu = timed(store.refresh_search_index)
+        grown = db_size(store, Path(tmp)) - size
         print(f"catch-up: {done.candidates:,} candidates and {done.examples:,} examples indexed in "
-              f"{seconds:.1f} s ({cpu:.1f} CPU s)")  # fmt: skip
+              f"{seconds:.1f} s ({cpu:.1f} CPU s); the database {size / 1e6:.0f} MB, "
+              f"{grown / 1e6:+.0f} MB with the index")  # fmt: skip
         figures |= {
             f"search hit '{hit}', indexed": median_ms(lambda: card(hit), args.runs),
             f"search miss '{miss}', indexed": median_ms(lambda: card(miss), args.runs),

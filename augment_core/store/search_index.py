@@ -17,7 +17,7 @@ Why a mark suffices: the tool never changes a stored candidate's text or example
 inserts and deletes rows. SQLite gives a new row max(rowid) + 1, so a rowid comes back only once
 the highest rows are deleted: every delete of candidates or examples calls ``after_delete``, which
 lowers each mark to the highest rowid left and has ``refresh`` drop the deleted rows' entries.
-The candidates' rowid is not their key (a text id); a VACUUM keeps rowids, but a table rebuilt by
+The candidates' rowid is not their key (a text id); a VACUUM keeps rowids (SQLite 3.40, checked), but a table rebuilt by
 a migration may renumber them: the mark keeps the id of its row, and a search whose mark row has
 another id treats every candidate as after the mark (``refresh`` then builds the index again).
 PostgreSQL (and others) search with the LIKE alone: pg_trgm's indexes would be kept on insert.
