@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from augment_core.importer import import_file
 from augment_core.records import Candidate, CandidateStatus
 from augment_core.review import ReviewFilter
-from augment_core.store import Refreshed, Store, search_index
+from augment_core.store import Refreshed, Store
 from augment_core.store.review_queries import review_from, review_where, search_like
 from augment_core.store.schema import candidates
 from tests.conftest import SHARED_DATASETS
@@ -39,7 +39,7 @@ SEARCHES = [
     "a",
     "ab",
     "xqzzyq",  # shorter than a trigram; a miss
-    "the the",  # trigrams in many rows, together in few: the index's superset, cut by the LIKE
+    "the the",  # trigrams in many rows, together in few
     "quokka",
     "wombat",
     "numbat",
@@ -163,10 +163,6 @@ def test_the_index_finds_what_like_finds_before_during_and_after_its_catch_up(st
     _check(store, dataset_id)
     plan = _plan(store, dataset_id, "rowdfundi")
     assert "candidates_fts VIRTUAL TABLE INDEX" in plan and "examples_fts VIRTUAL TABLE INDEX" in plan, plan
-    with store.engine.connect() as conn:
-        query = "SELECT count(*) FROM candidates_fts WHERE candidates_fts MATCH ?"
-        superset = conn.exec_driver_sql(query, (search_index.fts_query("the the"),)).scalar_one()
-    assert superset > 1000 > _found(store, dataset_id, "the the")
     # The searches find something (the comparison is not of two empty lists).
     assert _found(store, dataset_id, "rowdfundi") >= 2
     assert _found(store, dataset_id, "entrepreneur’s") >= 2
@@ -270,6 +266,8 @@ def test_candidates_renumbered_are_all_searched_until_the_index_is_made_again(st
 
 
 def test_refresh_soon_catches_up_in_the_background(store: Store) -> None:
+    from augment_core.store import search_index
+
     dataset_id = _fill_alpaca(store)
     assert search_index.behind(store.db)
     version = store.version()

@@ -2,7 +2,7 @@
 
 Search (``review_queries.search_like``) is a LIKE: candidates whose text, edit or original record
 (as stored, JSON) contains a string, ASCII letters in any case. ``LIKE '%...%'`` can use no B-tree
-index. Two FTS5 tables (trigram tokenizer, each row's own copy of its text) can narrow it down:
+index. Two FTS5 tables (trigram tokenizer, each row's own copy of its text) can:
 
 - ``candidates_fts``: rowid = the candidate's rowid; its text (ok candidates only: the reviewed ones)
 - ``examples_fts``: rowid = the example's id; its record as stored
@@ -11,8 +11,7 @@ No trigger keeps them: that made a 100,000-record import 34.8 s instead of 3.1 s
 rows up to a mark each (the settings row ``search.indexed``); ``refresh`` indexes the rows after
 the marks in short write transactions, when the studio searches. A search (``search_clause``) is
 the index's hits up to the marks, every row after them and the edited candidates (a partial index
-on ``decisions``), checked with the LIKE itself: LIKE's rows exactly, whatever the index holds
-(the index finds rows with all of the string's trigrams, in any case of all of Unicode: a superset).
+on ``decisions``), checked with the LIKE itself: LIKE's rows exactly, whatever the index holds.
 
 Why a mark suffices: the tool never changes a stored candidate's text or example's record, it
 inserts and deletes rows. SQLite gives a new row max(rowid) + 1, so a rowid comes back only once
@@ -45,11 +44,12 @@ MIN_FTS_CHARS = 3  # a trigram index finds strings of at least three characters
 MARKS_KEY = "search.indexed"  # {"candidates": rowid, "candidate_id": its id, "examples": id, "purge": bool}
 CHUNK = 2000  # rows of each table per refresh transaction: the write lock is held ~0.2 s
 
+# detail=full (the default): a query is a phrase, its rows nearly LIKE's own. detail=none was half the
+# size (100,000 records and candidates: +91 MB, not +191) but finds the rows holding the string's
+# trigrams anywhere: 'the the' took 571 ms instead of 70 (the LIKE alone 189 ms; bench_search_index.py).
 _TABLES = (
-    # detail=none: the index keeps which rows hold a trigram, not where (half the size, 100,000
-    # records 75 MB instead of 163, 40 % less CPU to fill); a query is then the AND of its trigrams.
-    "CREATE VIRTUAL TABLE IF NOT EXISTS candidates_fts USING fts5(text, tokenize='trigram', detail=none)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS examples_fts USING fts5(record, tokenize='trigram', detail=none)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS candidates_fts USING fts5(text, tokenize='trigram')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS examples_fts USING fts5(record, tokenize='trigram')",
 )
 # (FTS table, base table, its rowid, the text indexed, which rows) for each index.
 _SOURCES = (
@@ -76,19 +76,13 @@ def uninstall(conn: Connection) -> None:
 # ---- the search ---------------------------------------------------------------------------------
 
 
-def fts_query(*needles: str) -> str:
-    """An FTS5 query for the rows holding every trigram of any of ``needles`` (3+ characters each):
-    a superset of the rows containing one of them (its trigrams need not be in a row together)."""
-
-    def trigrams(needle: str) -> list[str]:
-        return list(dict.fromkeys(needle[i : i + 3] for i in range(len(needle) - 2)))
-
-    quoted = (" AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams(n)) for n in needles)
-    return " OR ".join(f"({terms})" for terms in quoted)
+def fts_phrase(*needles: str) -> str:
+    """An FTS5 query matching rows that contain any of ``needles`` as a substring (trigram tables)."""
+    return " OR ".join('"' + needle.replace('"', '""') + '"' for needle in needles)
 
 
 def _matches(table: str, *needles: str) -> Any:
-    return sa.literal_column(table).op("MATCH")(sa.literal(fts_query(*needles)))
+    return sa.literal_column(table).op("MATCH")(sa.literal(fts_phrase(*needles)))
 
 
 def _mark(name: str) -> Any:
