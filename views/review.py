@@ -124,6 +124,11 @@ url_state.publish("record", [record] if record.strip() else [])
 url_state.publish("judge", [] if (judged := st.session_state[JUDGE_KEY]) == "any" else [judged])
 url_state.publish("queue", ["1"] if st.session_state.get(QUEUE) else [])
 
+if flt.search:
+    # The search index catches up on what was stored since (in the background, SQLite): meanwhile a
+    # search reads those rows with the LIKE, so it finds the same candidates, a little slower.
+    store.refresh_search_index_soon()
+
 signature = (dataset.id, flt, sort)
 if st.session_state.get("rv_signature") != signature:
     st.session_state["rv_signature"] = signature

@@ -10,6 +10,7 @@ cache           the LLM response cache                 stats           counts fo
 audits          the accept rule's audit sample         schema          the tables
 judgements      the LLM judge's verdicts
 migrate         Alembic upgrades on open
+search_index    the text search's FTS5 index, caught up out of band
 db              engine, transactions, dialect inserts, chunks, errors -> StoreError
 rows            table rows -> records
 
@@ -42,6 +43,7 @@ from augment_core.store.review_queries import REVIEW_SORTS, ReviewRow
 from augment_core.store.review_queries import ReviewQueries as _ReviewQueries
 from augment_core.store.reviewers import ROLES, ReviewerQueries
 from augment_core.store.schema import candidates, examples, llm_cache, score_flags, scores
+from augment_core.store.search_index import Refreshed, SearchIndexQueries
 from augment_core.store.settings import SettingQueries
 from augment_core.store.stats import DatasetCounts, DecisionCounts, StatsQueries
 
@@ -54,6 +56,7 @@ __all__ = [
     "LOCAL_REVIEWER",
     "LastBulk",
     "ROLES",
+    "Refreshed",
     "ResponseCache",
     "ReviewRow",
     "Store",
@@ -79,6 +82,7 @@ class Store(
     AuditQueries,
     JudgementQueries,
     _ReviewQueries,
+    SearchIndexQueries,
     ExportQueries,
     SettingQueries,
     CacheQueries,

@@ -8,6 +8,7 @@ from dataclasses import asdict
 import sqlalchemy as sa
 
 from augment_core.records import Candidate, CandidateKind, CandidateStatus, Score
+from augment_core.store import search_index
 from augment_core.store.db import Database, chunks, now
 from augment_core.store.rows import SCORE_FIELDS, candidate_of, flags_of, score_of
 from augment_core.store.schema import candidates, score_flags, scores
@@ -77,6 +78,7 @@ class CandidateQueries:
                 conn.execute(
                     candidates.delete().where(candidates.c.id.in_(chunk), candidates.c.status == CandidateStatus.FAILED)
                 )
+            search_index.after_delete(conn, purge=False)  # failures are not indexed: only their rowids matter
 
     def failure_reasons(self, dataset_id: int, limit: int = 5) -> list[tuple[str, int]]:
         """The most common reasons candidates of a dataset failed, with their counts."""

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from augment_core.jsontext import to_json
 from augment_core.records import Dataset, Example
+from augment_core.store import search_index
 from augment_core.store.db import Database, chunks, now
 from augment_core.store.rows import example_of
 from augment_core.store.schema import datasets, examples
@@ -58,6 +59,7 @@ class DatasetQueries:
         """Remove what an interrupted import of ``name`` left; True if there was something."""
         with self.db.begin() as conn:
             result = conn.execute(datasets.delete().where(datasets.c.name == name, datasets.c.complete.is_(False)))
+            search_index.after_delete(conn)
             return bool(result.rowcount)
 
     def add_examples(self, conn: Connection, dataset_id: int, rows: Sequence[tuple[int, str, dict[str, Any]]]) -> None:
@@ -103,6 +105,7 @@ class DatasetQueries:
     def delete_dataset(self, dataset_id: int) -> None:
         with self.db.begin() as conn:
             conn.execute(datasets.delete().where(datasets.c.id == dataset_id))
+            search_index.after_delete(conn)  # its examples and candidates went with it (a cascade)
 
     def iter_examples(self, dataset_id: int, batch_size: int = 1000) -> Iterator[list[Example]]:
         """Examples in file order, a batch at a time, never the whole dataset in memory."""

@@ -22,6 +22,7 @@ from augment_core.records import (
 from augment_core.store.db import Database
 from augment_core.store.rows import candidate_of, decision_of, flags_of, score_of
 from augment_core.store.schema import candidates, decisions, examples, llm_judgements, score_flags, scores
+from augment_core.store.search_index import MIN_FTS_CHARS, PerDialect, indexed_search
 
 if TYPE_CHECKING:
     from augment_core.review import ReviewFilter
@@ -49,19 +50,38 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_clause(text: str) -> Any:
-    """Candidates whose text, edited text or original record contains ``text`` (ASCII letters in any case).
+def _needles(text: str) -> list[str]:
+    """``text`` as typed and as the stored JSON of a record spells it (quotes, backslashes escaped)."""
+    return list(dict.fromkeys([text, json.dumps(text, ensure_ascii=False)[1:-1]]))
+
+
+def search_like(text: str) -> Any:
+    """What search means: candidates whose text, edited text or original record contains ``text``
+    (ASCII letters in any case), as one LIKE over the page's joins (a scan: no index serves it).
 
     The record is stored as JSON, where a quote, backslash or newline of the data is escaped: it is
     matched in that spelling too. Every field of the record is searched (input, output, every turn).
     """
-    needles = {text, json.dumps(text, ensure_ascii=False)[1:-1]}
     record_text = sa.cast(examples.c.record, sa.Text)
     return sa.or_(
         candidates.c.text.ilike(like_pattern(text), escape=_LIKE_ESCAPE),
         decisions.c.edited_text.ilike(like_pattern(text), escape=_LIKE_ESCAPE),
-        *(record_text.ilike(like_pattern(n), escape=_LIKE_ESCAPE) for n in needles),
+        *(record_text.ilike(like_pattern(n), escape=_LIKE_ESCAPE) for n in _needles(text)),
     )
+
+
+def search_clause(text: str) -> Any:
+    """``search_like``'s candidates; on SQLite found through the trigram index (search_index), whose
+    hits, and the rows it does not hold yet, are checked with the LIKE: the same rows."""
+    like = search_like(text)
+    if len(text) < MIN_FTS_CHARS:
+        return like
+    edited = decisions.alias("edited")  # not the page's decisions: the subquery must not correlate with it
+    edits = sa.select(edited.c.candidate_id).where(
+        edited.c.edited_text.is_not(None), edited.c.edited_text.ilike(like_pattern(text), escape=_LIKE_ESCAPE)
+    )
+    maybe = sa.literal_column("candidates.rowid").in_(indexed_search(text, _needles(text), edits))
+    return PerDialect(like, sqlite=sa.and_(maybe, like))
 
 
 _SCORE_FILTERS = (
@@ -91,7 +111,7 @@ class ReviewRow:
 
 def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
     """``query`` restricted to one dataset's reviewable candidates matching ``flt``."""
-    query = query.where(candidates.c.dataset_id == dataset_id, candidates.c.status == CandidateStatus.OK)
+    query = query.where(_in_dataset(dataset_id, flt), candidates.c.status == CandidateStatus.OK)
     if flt.augmenters:
         query = query.where(candidates.c.augmenter.in_(flt.augmenters))
     if flt.status == DecisionStatus.PENDING:
@@ -132,6 +152,16 @@ def review_where(query: Any, dataset_id: int, flt: ReviewFilter) -> Any:
     if flt.record:
         query = query.where(sa.or_(examples.c.key == flt.record, candidates.c.id == flt.record))
     return _llm_where(query, flt)
+
+
+def _in_dataset(dataset_id: int, flt: ReviewFilter) -> Any:
+    """The dataset's candidates. With a search the trigram index serves, SQLite (which knows no row
+    counts) would walk the whole dataset and test each row against the search's hits: a unary ``+``
+    keeps the dataset's indexes out, so the hits drive the query."""
+    term = candidates.c.dataset_id == dataset_id
+    if not flt.search or len(flt.search) < MIN_FTS_CHARS:
+        return term
+    return PerDialect(term, sqlite=sa.literal_column("+candidates.dataset_id", sa.Integer) == dataset_id)
 
 
 def _llm_where(query: Any, flt: ReviewFilter) -> Any:

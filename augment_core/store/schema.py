@@ -98,6 +98,13 @@ decisions = sa.Table(
     sa.Column("edited_text", sa.Text, nullable=True),
     sa.Column("decided_at", sa.String(40), nullable=False),
     sa.Index("ix_decisions_status", "status"),
+    # The few edited decisions, for the text search (search_index): a scan of these rows only.
+    sa.Index(
+        "ix_decisions_edited",
+        "candidate_id",
+        sqlite_where=sa.text("edited_text IS NOT NULL"),
+        postgresql_where=sa.text("edited_text IS NOT NULL"),
+    ),
 )
 
 # Each reviewer's own response; ``decisions`` above holds what the review rule derives from them.
@@ -190,3 +197,13 @@ llm_judgements = sa.Table(
     sa.Column("judged_at", sa.String(40), nullable=False),
     sa.Index("ix_llm_judgements_dataset_score", "dataset_id", "score"),
 )
+
+
+def _install_search_index(_target: object, connection: sa.Connection, **_kw: object) -> None:
+    from augment_core.store import search_index  # it imports this module
+
+    search_index.install(connection)
+
+
+# The text search's FTS5 tables (SQLite), which are not tables here.
+sa.event.listen(metadata, "after_create", _install_search_index)
