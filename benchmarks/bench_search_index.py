@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -30,15 +29,7 @@ from augment_core.review import ReviewFilter  # noqa: E402
 from augment_core.store import Store  # noqa: E402
 from augment_core.store.review_queries import review_from, review_where, search_like  # noqa: E402
 from augment_core.store.schema import candidates  # noqa: E402
-
-
-def median_ms(work: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+from benchmarks.bench_review_tools import median_ms  # noqa: E402
 
 
 def timed(work: Callable[[], Any]) -> tuple[Any, float, float]:
