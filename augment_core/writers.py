@@ -29,7 +29,7 @@ from augment_core.formats import (
     PREFERENCE_KEYS,
     file_type_of,
 )
-from augment_core.jsontext import to_json
+from augment_core.jsontext import to_json, to_json_bytes
 
 PARQUET_CHUNK = 20_000
 
@@ -209,12 +209,13 @@ def _write_lines(
     A thousand records go in one write call: two calls per record cost more than encoding them.
     """
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    before, separator = head.encode(), between.encode()
+    with path.open("wb") as handle:
         iterator = iter(records)
-        while chunk := [to_json(record) for record in itertools.islice(iterator, 1000)]:
-            handle.write((between if count else head) + between.join(chunk))
+        while chunk := [to_json_bytes(record) for record in itertools.islice(iterator, 1000)]:
+            handle.write((separator if count else before) + separator.join(chunk))
             count += len(chunk)
-        handle.write(tail if count else empty)
+        handle.write((tail if count else empty).encode())
     return count
 
 

@@ -209,3 +209,22 @@ def test_records_of_a_file_without_ids_are_exported_with_ids_linking_copies_to_o
     assert again is not None
     assert [e.key for batch in store.iter_examples(again.id) for e in batch] == [r["id"] for r in records]
     store.close()
+
+
+def test_jsonl_and_json_records_keep_their_values_including_what_the_fast_encoder_refuses(tmp_path: Path) -> None:
+    """The files are written with orjson; an integer over 64 bits or a non-string key falls back to
+    the standard encoder, and non-ASCII text stays as written (not as ``\\u`` escapes)."""
+    from augment_core.writers import write_records
+
+    records = [
+        {"instruction": "Übersetze: naïve café ☕", "output": "ok", "n": 2**70, "f": 0.1},
+        {"instruction": "plain", "output": "x", "nested": {"a": [1, None, True]}},
+    ]
+    jsonl, array = tmp_path / "out.jsonl", tmp_path / "out.json"
+    assert write_records(jsonl, records) == 2
+    assert write_records(array, records) == 2
+    assert [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()] == records
+    assert json.loads(array.read_text(encoding="utf-8")) == records
+    assert "Übersetze: naïve café ☕" in jsonl.read_text(encoding="utf-8")
+    write_records(array, [])
+    assert json.loads(array.read_text(encoding="utf-8")) == []
