@@ -9,7 +9,7 @@ limit allows RPM / 60. Prints the wall time of the run (Ray start and actor star
 span from the first to the last request the server saw, the ideal that the limit allows, and the
 most requests the server received in any 10-second window (the limit allows RPM / 6, plus the limiter's
 burst of a tenth of a second). Then the job again: the requests a rerun sends (target 0).
-Run: .venv/bin/python benchmarks/bench_ray_llm.py [--requests 2000] [--rpm 3000] [--actors 4]
+Run: .venv/bin/python benchmarks/bench_ray_llm.py [--requests 2000; the issue's: 10000 --rpm 6000] [--rpm 3000] [--actors 4]
      [--concurrency 16] [--latency 0.2]
 """
 
@@ -30,6 +30,7 @@ from augment_core import runs  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.runs import RunSpec  # noqa: E402
 from augment_core.store import Store  # noqa: E402
+from benchmarks.bench_ray_score import distinct_records  # noqa: E402
 from tests.llm_server import serve  # noqa: E402
 from tests.test_pipeline import paraphrases  # noqa: E402
 
@@ -60,7 +61,7 @@ def main() -> None:
     os.environ.setdefault("OPENAI_API_KEY", "sk-test-not-a-real-key")
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "alpaca.jsonl"
-        rows = json.loads(ALPACA.read_text())[: args.requests]
+        rows = distinct_records(json.loads(ALPACA.read_text()), args.requests)  # past 5,000: marked copies
         source.write_text("".join(json.dumps(r) + "\n" for r in rows))
         store = Store(f"sqlite:///{tmp}/llm.db")
         import_file(store, str(source), name="alpaca")

@@ -279,14 +279,27 @@ def test_refresh_soon_catches_up_in_the_background(store: Store) -> None:
     _check(store, dataset_id)
 
 
+def _postgres_plan(store: Store, dataset_id: int, text: str) -> str:
+    """The search's plan with sequential scans priced out: which indexes can serve it (a small table
+    is scanned otherwise, whatever its indexes)."""
+    flt = ReviewFilter(search=text)
+    query = review_where(sa.select(candidates.c.id).select_from(review_from(flt)), dataset_id, flt)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        return "\n".join(str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+
+
 @pytest.mark.slow
-def test_the_same_on_postgresql_with_the_like_alone(pg_url: str) -> None:  # noqa: F811
+def test_the_same_on_postgresql_through_pg_trgm_indexes(pg_url: str) -> None:  # noqa: F811
     store = Store(pg_url)
     try:
         dataset_id = _fill_alpaca(store)
         assert store.refresh_search_index() == Refreshed() and not store.refresh_search_index_soon()
         _check(store, dataset_id)
         assert _found(store, dataset_id, 'say "hi') == 100
+        plan = _postgres_plan(store, dataset_id, "photosynthesis")
+        assert "ix_candidates_text_trgm" in plan and "ix_examples_record_trgm" in plan, plan
         store.delete_dataset(dataset_id)
     finally:
         with store.engine.begin() as conn:

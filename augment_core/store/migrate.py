@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from augment_core.errors import StoreError
 
-HEAD = "0008"  # the newest file in migrations/versions; a test checks they agree
+HEAD = "0009"  # the newest file in migrations/versions; a test checks they agree
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Alembic's own table, as its `stamp` makes it: a new database is stamped without importing Alembic.
 _VERSION = sa.Table(

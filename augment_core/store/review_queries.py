@@ -81,7 +81,24 @@ def search_clause(text: str) -> Any:
         edited.c.edited_text.is_not(None), edited.c.edited_text.ilike(like_pattern(text), escape=_LIKE_ESCAPE)
     )
     maybe = sa.literal_column("candidates.rowid").in_(indexed_search(text, _needles(text), edits))
-    return PerDialect(like, sqlite=sa.and_(maybe, like))
+    return PerDialect(like, sqlite=sa.and_(maybe, like), postgresql=sa.and_(_trigram_search(text, edits), like))
+
+
+def _trigram_search(text: str, edits: Any) -> Any:
+    """PostgreSQL: the candidates that may match, each branch a pg_trgm index's (``search_index.install``;
+    a server without the extension runs the same branches as scans). One OR over the page's joins
+    could use no index at all."""
+    found, source = candidates.alias("found"), examples.alias("source")
+    record_text = sa.cast(source.c.record, sa.Text)  # the expression ix_examples_record_trgm indexes
+    in_record = sa.or_(*(record_text.ilike(like_pattern(n), escape=_LIKE_ESCAPE) for n in _needles(text)))
+    union: Any = sa.union  # typed Any: mypy crashes expanding sa.union's generic signature
+    return candidates.c.id.in_(
+        union(
+            sa.select(found.c.id).where(found.c.text.ilike(like_pattern(text), escape=_LIKE_ESCAPE)),
+            sa.select(found.c.id).where(found.c.example_id.in_(sa.select(source.c.id).where(in_record))),
+            edits,
+        )
+    )
 
 
 _SCORE_FILTERS = (

@@ -20,7 +20,7 @@ lowers each mark to the highest rowid left and has ``refresh`` drop the deleted 
 The candidates' rowid is not their key (a text id); a VACUUM keeps rowids (SQLite 3.40, checked), but a table rebuilt by
 a migration may renumber them: the mark keeps the id of its row, and a search whose mark row has
 another id treats every candidate as after the mark (``refresh`` then builds the index again).
-PostgreSQL (and others) search with the LIKE alone: pg_trgm's indexes would be kept on insert.
+PostgreSQL keeps pg_trgm GIN indexes itself, on insert (migration 0009); other databases scan.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ _TABLES = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS candidates_fts USING fts5(text, tokenize='trigram')",
     "CREATE VIRTUAL TABLE IF NOT EXISTS examples_fts USING fts5(record, tokenize='trigram')",
 )
+# PostgreSQL's (after CREATE INDEX): trigram GIN indexes serve ILIKE '%...%' (review_queries._trigram_search).
+_PG_INDEXES = (
+    "ix_candidates_text_trgm ON candidates USING gin (text gin_trgm_ops)",
+    "ix_examples_record_trgm ON examples USING gin ((record::text) gin_trgm_ops)",
+)
 # (FTS table, base table, its rowid, the text indexed, which rows) for each index.
 _SOURCES = (
     ("candidates_fts", "candidates", "rowid", "text", "status = 'ok'"),
@@ -59,18 +64,32 @@ _SOURCES = (
 
 
 def install(conn: Connection) -> None:
-    """Create the (empty) index tables on SQLite (``refresh`` fills them); nothing elsewhere."""
+    """SQLite: create the (empty) index tables (``refresh`` fills them). PostgreSQL: pg_trgm's GIN
+    indexes, which the server keeps on insert; without the right to create the extension, none
+    (the search is then the LIKE scan, and says so in the log)."""
     if conn.dialect.name == "sqlite":
         for statement in _TABLES:
             conn.exec_driver_sql(statement)
+    elif conn.dialect.name == "postgresql":
+        try:
+            with conn.begin_nested():  # a refused CREATE EXTENSION must not abort the migration
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except sa.exc.DBAPIError as exc:
+            log.warning("text search without an index: pg_trgm could not be created (%s)", exc.orig)
+            return
+        for statement in _PG_INDEXES:
+            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {statement}")
 
 
 def uninstall(conn: Connection) -> None:
-    """Drop what ``install`` made and the marks (a migration's downgrade)."""
+    """Drop what ``install`` made and the marks (a migration's downgrade); pg_trgm itself stays."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DROP TABLE IF EXISTS candidates_fts")
         conn.exec_driver_sql("DROP TABLE IF EXISTS examples_fts")
         conn.execute(settings.delete().where(settings.c.key == MARKS_KEY))
+    elif conn.dialect.name == "postgresql":
+        for statement in _PG_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {statement.split()[0]}")
 
 
 # ---- the search ---------------------------------------------------------------------------------
