@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from typing import Any
 
 import pandas as pd
@@ -311,29 +310,21 @@ def draw(state: RunState) -> None:
     st.page_link("views/review.py", label="Review the candidates", icon=":material/fact_check:")
 
 
-# Each poll redraws the progress in the server and the browser, and on a 2-core machine that takes
-# cores from the run it shows: polling every second the studio scored at 0.38-0.82 of the CLI's
-# rate, every 2 s at 0.85 (benchmarks/bench_studio_browser.py). A short run is followed closely; a
-# long one, whose progress moves slowly anyway, is polled every 5 s.
-FIRST_POLL_SECONDS, LATER_POLL_SECONDS, LONG_RUN_SECONDS = 2.0, 5.0, 20.0
-
-
-def poll_seconds(state: RunState) -> float:
-    return FIRST_POLL_SECONDS if time.time() - state.started < LONG_RUN_SECONDS else LATER_POLL_SECONDS
-
-
-def live(every: float) -> None:
-    """Polls the run every ``every`` seconds; when it is over, or due a slower poll, one full rerun
-    draws the page again (without polling, or with the new pace: run_every is fixed per fragment)."""
+# Every 2 s, not every second: each poll redraws the progress in the server and the browser, and on
+# a 2-core machine that took cores from the scoring it shows (benchmarks/bench_studio_browser.py).
+# Polling a run older than 20 s every 5 s was tried and gained nothing measurable (0.84 of the CLI's
+# rate with the page open, 0.85 before): a headless Chromium on the same cores costs about as much.
+@st.fragment(run_every=2.0)
+def live() -> None:
+    """Polls the run every 2 s; when it is over, one full rerun draws the page without polling."""
     state = registry.get(dataset.id)
-    if state is None or not state.running or poll_seconds(state) != every:
+    if state is None or not state.running:
         st.rerun()
     draw(state)
 
 
-if running and run is not None:
-    pace = poll_seconds(run)
-    st.fragment(run_every=pace)(live)(pace)
+if running:
+    live()
 elif run is not None:
     draw(run)
 
