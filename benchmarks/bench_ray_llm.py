@@ -9,8 +9,8 @@ limit allows RPM / 60. Prints the wall time of the run (Ray start and actor star
 span from the first to the last request the server saw, the ideal that the limit allows, and the
 most requests the server received in any 10-second window (the limit allows RPM / 6, plus the limiter's
 burst of a tenth of a second). Then the job again: the requests a rerun sends (target 0).
-Run: .venv/bin/python benchmarks/bench_ray_llm.py [--requests 2000; the issue's: 10000 --rpm 6000] [--rpm 3000] [--actors 4]
-     [--concurrency 16] [--latency 0.2]
+Run: .venv/bin/python benchmarks/bench_ray_llm.py [--requests 2000] [--rpm 3000] [--actors 4]
+     [--concurrency 16] [--latency 0.2]; the issue's job: --requests 10000 --rpm 6000
 """
 
 from __future__ import annotations
