@@ -305,3 +305,32 @@ def test_the_same_on_postgresql_through_pg_trgm_indexes(pg_url: str) -> None:  #
         with store.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM datasets")
         store.close()
+
+
+@pytest.mark.slow
+def test_postgresql_without_the_right_to_create_pg_trgm_searches_by_scanning(
+    pg_url: str, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    # A team's database where the store's role owns its schema but may not create extensions.
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE ROLE plain LOGIN")
+        conn.exec_driver_sql("CREATE DATABASE plain_db")
+    admin.dispose()
+    admin = sa.create_engine(pg_url.rsplit("/", 1)[0] + "/plain_db", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA store AUTHORIZATION plain")
+    admin.dispose()
+    url = pg_url.replace("postgres@", "plain@").rsplit("/", 1)[0] + "/plain_db?options=-csearch_path%3Dstore"
+    with caplog.at_level("WARNING", logger="augment_core.store.search_index"):
+        store = Store(url)
+    try:
+        assert "pg_trgm could not be created" in caplog.text
+        with store.engine.connect() as conn:
+            indexes = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm'").all()
+        assert indexes == []
+        dataset_id, examples = _import(store, SHARED_DATASETS / "alpaca_5000.json", "alpaca")
+        store.add_candidates(_candidates(dataset_id, examples[:500], ""))
+        assert _found(store, dataset_id, "the") > 0
+    finally:
+        store.close()
