@@ -29,7 +29,7 @@ from augment_core import runs  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.review import ReviewFilter  # noqa: E402
 from augment_core.runs import RunSpec  # noqa: E402
-from augment_core.store import Store  # noqa: E402
+from augment_core.store import Store, search_index  # noqa: E402
 from benchmarks.bench_ray_score import ALPACA, distinct_records  # noqa: E402
 from benchmarks.bench_review_tools import median_ms  # noqa: E402
 from benchmarks.bench_team_postgres import start_server  # noqa: E402
@@ -46,8 +46,7 @@ def one_database(admin_url: str, name: str, indexed: bool, source: Path) -> str:
     store = Store(url)
     if not indexed:
         with store.engine.begin() as conn:
-            conn.exec_driver_sql("DROP INDEX ix_candidates_text_trgm")
-            conn.exec_driver_sql("DROP INDEX ix_examples_record_trgm")
+            search_index.drop_trigram_indexes(conn)
     t0 = time.perf_counter()
     import_file(store, str(source), name="alpaca")
     imported = time.perf_counter() - t0

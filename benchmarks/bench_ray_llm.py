@@ -30,11 +30,10 @@ from augment_core import runs  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.runs import RunSpec  # noqa: E402
 from augment_core.store import Store  # noqa: E402
-from benchmarks.bench_ray_score import distinct_records  # noqa: E402
+from benchmarks.bench_ray_score import ALPACA, distinct_records  # noqa: E402
 from tests.llm_server import serve  # noqa: E402
 from tests.test_pipeline import paraphrases  # noqa: E402
 
-ALPACA = Path(os.environ.get("AUGMENT_SHARED_DATASETS", REPO.parent / "shared" / "datasets")) / "alpaca_5000.json"
 WINDOW = 10.0
 
 

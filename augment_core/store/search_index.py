@@ -51,10 +51,10 @@ _TABLES = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS candidates_fts USING fts5(text, tokenize='trigram')",
     "CREATE VIRTUAL TABLE IF NOT EXISTS examples_fts USING fts5(record, tokenize='trigram')",
 )
-# PostgreSQL's (after CREATE INDEX): trigram GIN indexes serve ILIKE '%...%' (review_queries._trigram_search).
+# PostgreSQL's: (name, what it indexes), trigram GIN indexes serving ILIKE '%...%' (review_queries._trigram_search).
 _PG_INDEXES = (
-    "ix_candidates_text_trgm ON candidates USING gin (text gin_trgm_ops)",
-    "ix_examples_record_trgm ON examples USING gin ((record::text) gin_trgm_ops)",
+    ("ix_candidates_text_trgm", "candidates USING gin (text gin_trgm_ops)"),
+    ("ix_examples_record_trgm", "examples USING gin ((record::text) gin_trgm_ops)"),
 )
 # (FTS table, base table, its rowid, the text indexed, which rows) for each index.
 _SOURCES = (
@@ -64,32 +64,44 @@ _SOURCES = (
 
 
 def install(conn: Connection) -> None:
-    """SQLite: create the (empty) index tables (``refresh`` fills them). PostgreSQL: pg_trgm's GIN
-    indexes, which the server keeps on insert; without the right to create the extension, none
-    (the search is then the LIKE scan, and says so in the log)."""
+    """SQLite: create the (empty) index tables (``refresh`` fills them). PostgreSQL: its trigram
+    indexes (``install_trigram_indexes``)."""
     if conn.dialect.name == "sqlite":
         for statement in _TABLES:
             conn.exec_driver_sql(statement)
-    elif conn.dialect.name == "postgresql":
-        try:
-            with conn.begin_nested():  # a refused CREATE EXTENSION must not abort the migration
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except sa.exc.DBAPIError as exc:
-            log.warning("text search without an index: pg_trgm could not be created (%s)", exc.orig)
-            return
-        for statement in _PG_INDEXES:
-            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {statement}")
+    install_trigram_indexes(conn)
+
+
+def install_trigram_indexes(conn: Connection) -> None:
+    """PostgreSQL: pg_trgm's GIN indexes, which the server keeps on insert; without the right to
+    create the extension, none (the search is then the LIKE scan, and says so in the log).
+    Nothing on other databases."""
+    if conn.dialect.name != "postgresql":
+        return
+    try:
+        with conn.begin_nested():  # a refused CREATE EXTENSION must not abort the migration
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except sa.exc.DBAPIError as exc:
+        log.warning("text search without an index: pg_trgm could not be created (%s)", exc.orig)
+        return
+    for name, indexed in _PG_INDEXES:
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {indexed}")
+
+
+def drop_trigram_indexes(conn: Connection) -> None:
+    """Drop what ``install_trigram_indexes`` made (pg_trgm itself stays); nothing on other databases."""
+    if conn.dialect.name == "postgresql":
+        for name, _ in _PG_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
 
 def uninstall(conn: Connection) -> None:
-    """Drop what ``install`` made and the marks (a migration's downgrade); pg_trgm itself stays."""
+    """Drop what ``install`` made and the marks (a migration's downgrade)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DROP TABLE IF EXISTS candidates_fts")
         conn.exec_driver_sql("DROP TABLE IF EXISTS examples_fts")
         conn.execute(settings.delete().where(settings.c.key == MARKS_KEY))
-    elif conn.dialect.name == "postgresql":
-        for statement in _PG_INDEXES:
-            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {statement.split()[0]}")
+    drop_trigram_indexes(conn)
 
 
 # ---- the search ---------------------------------------------------------------------------------

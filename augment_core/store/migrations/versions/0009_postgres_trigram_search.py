@@ -15,10 +15,8 @@ down_revision = "0008"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        search_index.install(op.get_bind())
+    search_index.install_trigram_indexes(op.get_bind())
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        search_index.uninstall(op.get_bind())
+    search_index.drop_trigram_indexes(op.get_bind())
