@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from augment_core.errors import ConfigError
+from augment_core.judge_head import JudgeHead, judge_vectors, load_head, mean_pooled
 from augment_core.scoring import TokenVectors
 from augment_core.settings import BUNDLED_MODEL, MODEL_KEY
 
@@ -119,21 +120,56 @@ class LocalBackend:
         return np.asarray(vectors).astype(np.float32, copy=False)
 
     def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenPass]:
+        head = load_head(self.model[0].auto_model) if self.name == BUNDLED_MODEL else None
+        if head is not None:
+            return self._encode_with_head(texts, batch_size, head)
         outputs = self.model.encode(list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False)
-        tokenizer = self.model.tokenizer
-        passes = []
-        for out in outputs:
-            length = int(out["attention_mask"].sum())
-            # [CLS] and [SEP] carry the whole text, not a word: they are left out of the matching.
-            tokens = out["token_embeddings"][1 : length - 1].float().numpy()
-            norms = np.linalg.norm(tokens, axis=1, keepdims=True)
-            pieces = tuple(tokenizer.convert_ids_to_tokens(out["input_ids"][1 : length - 1].tolist()))
-            # float32, not float16: a text's token vectors move by ~1e-7 with the batch it is padded in,
-            # and float16 rounding turned that into meaning scores 3e-5 apart between the local and
-            # the Ray engine (which batch texts differently); the issue asks for 1e-5.
-            token_vectors = TokenVectors((tokens / np.maximum(norms, 1e-12)).astype(np.float32), pieces)
-            passes.append((unit(out["sentence_embedding"].float().numpy()), token_vectors))
-        return passes
+        return [
+            self._token_pass(out["token_embeddings"], out["input_ids"], int(out["attention_mask"].sum()),
+                             out["sentence_embedding"])
+            for out in outputs
+        ]  # fmt: skip
+
+    def _encode_with_head(self, texts: Sequence[str], batch_size: int, head: JudgeHead) -> list[TokenPass]:
+        """The bundled model's forward pass done here, so the judge head reads the hidden states below it.
+
+        Longest texts first, as sentence-transformers' ``encode`` batches them (less padding); the
+        mean pooling is the bundled model's own.
+        """
+        import torch
+
+        bert = self.model[0].auto_model
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        passes: dict[int, TokenPass] = {}
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                encoded = self.model.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                               max_length=self.max_seq_length(), return_tensors="pt")  # fmt: skip
+                out = bert(**encoded, output_hidden_states=True)
+                mask = encoded["attention_mask"]
+                sentences = mean_pooled(out.last_hidden_state, mask.to(out.last_hidden_state.dtype))
+                judges = judge_vectors(head, out.hidden_states[-1 - head.depth], mask)
+                for row, i in enumerate(batch):
+                    passes[i] = self._token_pass(out.last_hidden_state[row], encoded["input_ids"][row],
+                                                 int(mask[row].sum()), sentences[row], judges[row])  # fmt: skip
+        return [passes[i] for i in range(len(texts))]
+
+    def _token_pass(self, tokens: Any, ids: Any, length: int, sentence: Any, judge: Any = None) -> TokenPass:
+        """A text's unit vector, its unit word-piece vectors and, with a head, the judge head's vector."""
+        # [CLS] and [SEP] carry the whole text, not a word: they are left out of the matching.
+        piece_vectors = tokens[1 : length - 1].float().numpy()
+        norms = np.linalg.norm(piece_vectors, axis=1, keepdims=True)
+        pieces = tuple(self.model.tokenizer.convert_ids_to_tokens(ids[1 : length - 1].tolist()))
+        # float32, not float16: a text's token vectors move by ~1e-7 with the batch it is padded in,
+        # and float16 rounding turned that into meaning scores 3e-5 apart between the local and
+        # the Ray engine (which batch texts differently); the issue asks for 1e-5.
+        token_vectors = TokenVectors(
+            (piece_vectors / np.maximum(norms, 1e-12)).astype(np.float32),
+            pieces,
+            None if judge is None else unit(judge.float().numpy()),
+        )
+        return unit(sentence.float().numpy()), token_vectors
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         encoded = self.model.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]

@@ -88,7 +88,7 @@ def score_text_pairs(
                            truncated=e.truncated, model_name=embedder.name, alignment=e.alignment)  # fmt: skip
         values = features(pair.original, pair.candidate, e.similarity, score.flags, e.alignment)
         used = meaning.features if meaning is not None else ("similarity",)
-        evidence: dict[str, Any] = {name: round(values[name], 4) for name in used}
+        evidence: dict[str, Any] = {name: round(values[name], 4) for name in used if name in values}
         if e.alignment is not None:
             evidence["unmatched_words"] = list(e.alignment.unmatched)
         evidence["new_words"] = score.new_words

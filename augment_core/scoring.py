@@ -73,10 +73,15 @@ UNMATCHED = 0.5  # an original word whose best counterpart in the candidate is b
 
 @dataclass(frozen=True)
 class TokenVectors:
-    """A text's word-piece embeddings (unit rows, [CLS]/[SEP] left out) and the pieces themselves."""
+    """A text's word-piece embeddings (unit rows, [CLS]/[SEP] left out) and the pieces themselves.
+
+    ``judge``: the judge head's unit vector of the text (judge_head.py), from the same pass; None
+    for a model without a head.
+    """
 
     vectors: npt.NDArray[np.float32]
     pieces: tuple[str, ...]
+    judge: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ class Alignment:
     word piece); ``precision``: the same the other way; ``worst``: the original word with the
     poorest counterpart (a swapped name or number shows here while the pooled vector hides it);
     ``unmatched``: the original words without a counterpart, for a reviewer to read;
-    ``unmatched_candidate``: the candidate's words without one in the original (what came in instead).
+    ``unmatched_candidate``: the candidate's words without one in the original (what came in instead);
+    ``judge_similarity``: the cosine of the two texts' judge-head vectors (None without a head).
     """
 
     recall: float
@@ -95,6 +101,7 @@ class Alignment:
     worst: float
     unmatched: tuple[str, ...] = ()
     unmatched_candidate: tuple[str, ...] = ()
+    judge_similarity: float | None = None
 
 
 def _words_of(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
@@ -111,9 +118,12 @@ def _words_of(pieces: Sequence[str]) -> list[tuple[str, list[int]]]:
 
 def align(original: TokenVectors, candidate: TokenVectors) -> Alignment:
     """The alignment of two texts; punctuation pieces count for coverage but never as the worst word."""
+    judged = None
+    if original.judge is not None and candidate.judge is not None:
+        judged = float(np.clip(original.judge @ candidate.judge, -1.0, 1.0))
     if not len(original.pieces) or not len(candidate.pieces):
         same = float(len(original.pieces) == len(candidate.pieces))
-        return Alignment(same, same, same)
+        return Alignment(same, same, same, judge_similarity=judged)
     sims = original.vectors @ candidate.vectors.T
     best_a = sims.max(axis=1)
     best_b = sims.max(axis=0)
@@ -125,6 +135,7 @@ def align(original: TokenVectors, candidate: TokenVectors) -> Alignment:
         worst,
         _below(matches_a),
         _below(_word_matches(candidate.pieces, best_b)),
+        judged,
     )
 
 
@@ -166,6 +177,7 @@ def unmatched_words(alignment: Alignment, original: str, candidate: str) -> dict
 # Every feature this code can compute; a model file names the ones it was fitted on.
 FEATURES = (
     "similarity",
+    "judge_similarity",
     "token_recall",
     "token_precision",
     "token_worst",
@@ -182,8 +194,8 @@ FEATURES = (
     "content_jaccard",
     "sequence_ratio",
 )
-TOKEN_FEATURES = frozenset({"token_recall", "token_precision", "token_worst"})
-MODEL_VERSION = 2
+TOKEN_FEATURES = frozenset({"token_recall", "token_precision", "token_worst", "judge_similarity"})
+MODEL_VERSION = 3
 # Function words left out of the content-word overlap (a paraphrase often swaps these freely).
 _STOPWORDS = frozenset(
     "the a an of to in on at for by and or is are was were be been it its that this with as from has have had "
@@ -230,6 +242,8 @@ def features(
             "token_precision": alignment.precision,
             "token_worst": alignment.worst,
         }
+        if alignment.judge_similarity is not None:
+            values["judge_similarity"] = alignment.judge_similarity
     return values
 
 
@@ -299,8 +313,9 @@ def _load_meaning_model(path: str) -> MeaningModel | None:
     unknown = [name for name in model.features if name not in FEATURES]
     if version > MODEL_VERSION or unknown or not len(model.features) == len(model.coef) == len(model.mean):
         raise ConfigError(f"{path}: version {version} with features {unknown or model.features}; refit it")
-    if "similarity" in model.features and model.coef[model.features.index("similarity")] < 0:
-        raise ConfigError(f"{path}: a negative similarity coefficient would not be monotone in cosine; refit it")
+    for name in ("similarity", "judge_similarity"):
+        if name in model.features and model.coef[model.features.index(name)] < 0:
+            raise ConfigError(f"{path}: a negative {name} coefficient would not be monotone in cosine; refit it")
     return model
 
 
@@ -321,15 +336,18 @@ def score_pair(
 ) -> Score:
     """Every per-pair score of one candidate, given the cosine similarity of the two texts.
 
-    A model that reads token features gives no probability without the ``alignment``.
+    A model that reads token features gives no probability without the ``alignment`` (nor one that
+    reads ``judge_similarity`` with a model that has no judge head).
     """
     flags = guards.check(original, candidate)
     low, high = thresholds.valid_window
     band_low, band_high = thresholds.optimal_band
     added = new_words(original, candidate)
     probability = None
-    if meaning is not None and (alignment is not None or not meaning.needs_tokens):
-        probability = round(meaning.probability(features(original, candidate, similarity, flags, alignment)), 6)
+    if meaning is not None:
+        values = features(original, candidate, similarity, flags, alignment)
+        if all(name in values for name in meaning.features):  # not: token features without the alignment
+            probability = round(meaning.probability(values), 6)
     return Score(
         candidate_id=candidate_id,
         semantic_similarity=similarity,

@@ -6,7 +6,8 @@ fit of cosine alone, same threshold rule), the old MSRP-only model (its coeffici
 are in judge_common.OLD_MODEL), and the new score. The accept rule is is_valid (0.70 < cosine <
 0.98) and meaning_preserved >= threshold. MSRP test is scored by the model fitted on every domain.
 The held-out probabilities of all domains together draw docs/reliability.png (when matplotlib is
-installed). Run: .venv/bin/python benchmarks/bench_judge_domains.py
+installed). Run: .venv/bin/python benchmarks/train_judge_head.py --ship --lodo (once), then
+.venv/bin/python benchmarks/bench_judge_domains.py
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from calibration_data import DOMAINS, calibration_pairs, msrp_test
-from judge_common import OLD_MODEL, Evidence, evidence, precision_recall, valid
+from judge_common import OLD_MODEL, Evidence, evidence, precision_recall, valid, with_judged
 from judge_fit import FEATURES, fit, probabilities
 from sklearn.metrics import roc_auc_score
+from train_judge_head import held_out_judged
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -73,10 +75,13 @@ def reliability(prob: np.ndarray, labels: np.ndarray, domains: np.ndarray, path:
 
 
 def main() -> None:
-    ev = evidence(calibration_pairs())
-    held_prob = np.zeros(len(ev.labels))
+    pairs = calibration_pairs()
+    shipped = evidence(pairs)
+    held_prob = np.zeros(len(shipped.labels))
     print(f"features: {', '.join(FEATURES)}")
     for domain in DOMAINS:
+        # The judge head too never saw the held-out domain (train_judge_head.py --lodo).
+        ev = with_judged(shipped, pairs, held_out_judged(pairs, f"lodo-{domain}"))
         train, test = ev.subset(ev.domains != domain), ev.subset(ev.domains == domain)
         new = fit(train)
         cosine = fit(train, ("similarity",))
@@ -90,6 +95,7 @@ def main() -> None:
         print(row("old model (MSRP only)", test, probabilities(OLD_MODEL, test), OLD_MODEL.threshold))
         print(row("new score", test, prob, new.threshold))
 
+    ev = with_judged(shipped, pairs, held_out_judged(pairs, "ship"))
     final = fit(ev)
     test = evidence(msrp_test())
     print(f"\nMSRP test ({len(test.labels)} pairs), the model fitted on every domain:")

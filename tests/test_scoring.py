@@ -119,8 +119,8 @@ def test_thresholds_are_settings_and_checked() -> None:
         scoring.Thresholds(valid_window=(0.9, 0.7))
 
 
-def alignment(worst: float = 0.8) -> scoring.Alignment:
-    return scoring.Alignment(recall=0.85, precision=0.85, worst=worst)
+def alignment(worst: float = 0.8, judged: float | None = 0.85) -> scoring.Alignment:
+    return scoring.Alignment(recall=0.85, precision=0.85, worst=worst, judge_similarity=judged)
 
 
 def test_meaning_model_file_loads_with_its_version_and_ranks_a_change_lower() -> None:
@@ -137,8 +137,12 @@ def test_meaning_model_file_loads_with_its_version_and_ranks_a_change_lower() ->
     assert p_kept.meaning_preserved is not None and p_changed.meaning_preserved is not None
     # The same cosine, a changed number: a lower score, and a flag that keeps it from bulk approval.
     assert p_changed.meaning_preserved < p_kept.meaning_preserved and p_changed.flags and not p_kept.flags
-    # Without the token evidence the model needs there is no probability, rather than a wrong one.
+    # Without the token evidence the model needs there is no probability, rather than a wrong one;
+    # nor without the judge head's cosine (a quality.model other than the bundled one has no head).
     assert scoring.score_pair("c", original, kept, 0.93, scoring.Thresholds(), model).meaning_preserved is None
+    no_head = alignment(judged=None)
+    headless = scoring.score_pair("d", original, kept, 0.93, scoring.Thresholds(), model, alignment=no_head)
+    assert headless.meaning_preserved is None and headless.unmatched is not None
 
 
 @pytest.mark.parametrize("worst", [0.3, 0.8])
@@ -152,7 +156,15 @@ def test_meaning_preserved_is_monotone_in_cosine(worst: float) -> None:
     ]
     values = [s.meaning_preserved for s in scores]
     assert all(v is not None for v in values)
-    assert all(a <= b for a, b in itertools.pairwise(values)) and values[0] < values[-1]  # type: ignore[operator]
+    # Never lower with a higher cosine (the fit may leave the pooled cosine at 0 beside the judge head's) ...
+    assert all(a <= b for a, b in itertools.pairwise(values))  # type: ignore[operator]
+    # ... and rising with the judge head's cosine, the same kind of evidence from the retrained layer.
+    judged = [
+        scoring.score_pair("c", original, candidate, 0.9, scoring.Thresholds(), model,
+                           alignment=scoring.Alignment(0.85, 0.85, worst, judge_similarity=float(j))).meaning_preserved
+        for j in np.linspace(0.0, 1.0, 41)
+    ]  # fmt: skip
+    assert all(a <= b for a, b in itertools.pairwise(judged)) and judged[0] < judged[-1]  # type: ignore[operator]
 
 
 def test_meaning_model_file_is_checked(tmp_path: Any) -> None:
