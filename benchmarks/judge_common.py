@@ -56,10 +56,15 @@ class Evidence:
                         {k: v[mask] for k, v in self.table.items()}, self.flagged[mask])  # fmt: skip
 
 
+def digest_of(data: bytes) -> str:
+    """The name of a cache file under CACHE for what ``data`` spells (64 bits of its hash)."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
 def evidence(pairs: list[Pair], embedder: quality.Embedder | None = None) -> Evidence:
     """The evidence of every pair as ``augment score`` computes it, the shipped judge head's cosine included."""
     head = HEAD_PATH.read_bytes() if HEAD_PATH.exists() else b""  # a new head makes new evidence
-    digest = hashlib.blake2b(repr([(p.first, p.second) for p in pairs]).encode() + head, digest_size=8).hexdigest()
+    digest = digest_of(repr([(p.first, p.second) for p in pairs]).encode() + head)
     path = CACHE / f"evidence-{digest}.pkl"
     if path.exists():
         rows, flagged, sims = pickle.loads(path.read_bytes())

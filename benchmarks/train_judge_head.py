@@ -18,7 +18,6 @@ Results go to benchmarks/.cache (not in git); the hidden states below the head a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import pickle
 import time
 from pathlib import Path
@@ -26,23 +25,19 @@ from pathlib import Path
 import numpy as np
 import torch
 from calibration_data import DOMAINS, Pair, calibration_pairs
+from judge_common import CACHE, digest_of
 
 from augment_core.embedding_backend import load_model
 from augment_core.judge_head import HEAD_PATH, JudgeHead, fresh_head, judge_vectors, save_head
 
-CACHE = Path(__file__).resolve().parent / ".cache"
 BATCH = 32
 SCALE = 20.0  # CoSENT's temperature (Su 2022; sentence-transformers' CoSENTLoss default)
 Judged = dict[tuple[str, str], float]  # (original, candidate) -> judge cosine from a head that never saw the pair
 
 
-def _key(pairs: list[Pair], what: str) -> str:
-    return hashlib.blake2b(repr([(p.first, p.second, what) for p in pairs]).encode(), digest_size=8).hexdigest()
-
-
 def hidden_below(texts: list[str], depth: int, bert: object, tokenizer: object, max_length: int) -> list[torch.Tensor]:
     """Per text, the hidden states the frozen layers hand the head (float16, unpadded)."""
-    path = CACHE / f"hidden-{depth}-{hashlib.blake2b(repr(texts).encode(), digest_size=8).hexdigest()}.pt"
+    path = CACHE / f"hidden-{depth}-{digest_of(repr(texts).encode())}.pt"
     if path.exists():
         return list(torch.load(path))
     order = np.argsort([len(t) for t in texts])
@@ -139,7 +134,7 @@ def cross_fitted(trainer: Trainer, pairs: list[Pair], idx: np.ndarray, seed: int
 
 
 def cached_path(pairs: list[Pair], what: str) -> Path:
-    return CACHE / f"judge-{what}-{_key(pairs, what)}.pkl"
+    return CACHE / f"judge-{what}-{digest_of(repr([(p.first, p.second, what) for p in pairs]).encode())}.pkl"
 
 
 def held_out_judged(pairs: list[Pair], what: str) -> Judged:
