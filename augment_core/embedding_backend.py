@@ -72,6 +72,16 @@ def resolve_model(name: str) -> str:
     return str(bundled_model_path()) if name == BUNDLED_MODEL else name
 
 
+def is_bundled_model(name: str) -> bool:
+    """``name`` is the bundled model, by its package name or its folder: the judge head was trained on it."""
+    if name == BUNDLED_MODEL:
+        return True
+    try:
+        return Path(name).resolve() == bundled_model_path().resolve()
+    except ConfigError:
+        return False
+
+
 @cache
 def load_model(name: str = BUNDLED_MODEL) -> Any:
     """The sentence-transformers model, loaded once per process and name.
@@ -120,7 +130,7 @@ class LocalBackend:
         return np.asarray(vectors).astype(np.float32, copy=False)
 
     def encode_tokens(self, texts: Sequence[str], batch_size: int) -> list[TokenPass]:
-        head = load_head(self.model[0].auto_model) if self.name == BUNDLED_MODEL else None
+        head = load_head(self.model[0].auto_model) if is_bundled_model(self.name) else None
         if head is not None:
             return self._encode_with_head(texts, batch_size, head)
         outputs = self.model.encode(list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False)

@@ -59,3 +59,14 @@ def test_the_shipped_head_gives_every_text_a_judge_vector_and_the_score_its_cosi
     kept_score, changed_score = quality.score_texts(["k", "c"], [original, original], [kept, changed], embedder)
     assert kept_score.meaning_preserved is not None and changed_score.meaning_preserved is not None
     assert kept_score.meaning_preserved > changed_score.meaning_preserved
+
+
+def test_the_bundled_model_named_by_its_folder_gets_the_head_too(backend: LocalBackend) -> None:
+    """`quality.model` set to the bundled model's folder is the same model: the same judge and score."""
+    from augment_core.embedding_backend import bundled_model_path, is_bundled_model
+
+    folder = str(bundled_model_path())
+    assert is_bundled_model(folder) and not is_bundled_model("sentence-transformers/all-mpnet-base-v2")
+    by_folder = LocalBackend(backend.model, folder)
+    (_, named), (_, found) = backend.encode_tokens(TEXTS[:1], 1)[0], by_folder.encode_tokens(TEXTS[:1], 1)[0]
+    assert named.judge is not None and found.judge is not None and np.allclose(named.judge, found.judge)
