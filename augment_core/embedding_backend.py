@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -140,23 +140,33 @@ class LocalBackend:
             for out in outputs
         ]  # fmt: skip
 
-    def _encode_with_head(self, texts: Sequence[str], batch_size: int, head: JudgeHead) -> list[TokenPass]:
-        """The bundled model's forward pass done here, so the judge head reads the hidden states below it.
+    def forward_batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], Any, Any]]:
+        """The bundled model's forward pass done here, batch by batch: (the texts' indices, the tokenizer's
+        output, the transformer's output with every layer's hidden states).
 
-        Longest texts first, as sentence-transformers' ``encode`` batches them (less padding); the
-        mean pooling is the bundled model's own.
+        Longest texts first, as sentence-transformers' ``encode`` batches them (less padding). Also what
+        benchmarks/train_judge_head.py trains the head on. The outputs are inference tensors: use them
+        under ``torch.inference_mode()``.
         """
         import torch
 
         bert = self.model[0].auto_model
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        passes: dict[int, TokenPass] = {}
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                encoded = self.model.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                               max_length=self.max_seq_length(), return_tensors="pt")  # fmt: skip
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            encoded = self.model.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                           max_length=self.max_seq_length(), return_tensors="pt")  # fmt: skip
+            with torch.inference_mode():
                 out = bert(**encoded, output_hidden_states=True)
+            yield batch, encoded, out
+
+    def _encode_with_head(self, texts: Sequence[str], batch_size: int, head: JudgeHead) -> list[TokenPass]:
+        """The forward pass, the model's mean pooling and the judge head on the hidden states below the last layer."""
+        import torch
+
+        passes: dict[int, TokenPass] = {}
+        for batch, encoded, out in self.forward_batches(texts, batch_size):
+            with torch.inference_mode():
                 mask = encoded["attention_mask"]
                 sentences = mean_pooled(out.last_hidden_state, mask.to(out.last_hidden_state.dtype))
                 judges = judge_vectors(head, out.hidden_states[-1 - head.depth], mask)

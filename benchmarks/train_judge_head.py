@@ -27,7 +27,7 @@ import torch
 from calibration_data import DOMAINS, Pair, calibration_pairs
 from judge_common import CACHE, digest_of
 
-from augment_core.embedding_backend import load_model
+from augment_core.embedding_backend import LocalBackend
 from augment_core.judge_head import HEAD_PATH, JudgeHead, fresh_head, judge_vectors, save_head
 
 BATCH = 32
@@ -35,22 +35,16 @@ SCALE = 20.0  # CoSENT's temperature (Su 2022; sentence-transformers' CoSENTLoss
 Judged = dict[tuple[str, str], float]  # (original, candidate) -> judge cosine from a head that never saw the pair
 
 
-def hidden_below(texts: list[str], depth: int, bert: object, tokenizer: object, max_length: int) -> list[torch.Tensor]:
+def hidden_below(texts: list[str], depth: int, backend: LocalBackend) -> list[torch.Tensor]:
     """Per text, the hidden states the frozen layers hand the head (float16, unpadded)."""
     path = CACHE / f"hidden-{depth}-{digest_of(repr(texts).encode())}.pt"
     if path.exists():
         return list(torch.load(path))
-    order = np.argsort([len(t) for t in texts])
     found: list[torch.Tensor | None] = [None] * len(texts)
-    with torch.inference_mode():
-        for start in range(0, len(texts), 128):
-            batch = order[start : start + 128]
-            enc = tokenizer([texts[i] for i in batch], padding=True, truncation=True,  # type: ignore[operator]
-                            max_length=max_length, return_tensors="pt")  # fmt: skip
-            states = bert(**enc, output_hidden_states=True).hidden_states[-1 - depth]  # type: ignore[operator]
-            lengths = enc["attention_mask"].sum(dim=1)
-            for row, i in enumerate(batch):
-                found[i] = states[row, : lengths[row]].to(torch.float16).clone()
+    for batch, encoded, out in backend.forward_batches(texts, 128):
+        states, lengths = out.hidden_states[-1 - depth], encoded["attention_mask"].sum(dim=1)
+        for row, i in enumerate(batch):
+            found[i] = states[row, : lengths[row]].to(torch.float16).clone()
     CACHE.mkdir(exist_ok=True)
     torch.save(found, path)
     return [t for t in found if t is not None]
@@ -58,12 +52,12 @@ def hidden_below(texts: list[str], depth: int, bert: object, tokenizer: object, 
 
 class Trainer:
     def __init__(self, pairs: list[Pair], depth: int, epochs: int, lr: float) -> None:
-        model = load_model()
-        self.bert = model[0].auto_model
+        backend = LocalBackend.load()
+        self.bert = backend.model[0].auto_model
         self.depth, self.epochs, self.lr = depth, epochs, lr
         texts = list(dict.fromkeys(t for p in pairs for t in (p.first, p.second)))
         at = {t: i for i, t in enumerate(texts)}
-        self.hidden = hidden_below(texts, depth, self.bert, model.tokenizer, model.max_seq_length)
+        self.hidden = hidden_below(texts, depth, backend)
         self.first = np.array([at[p.first] for p in pairs])
         self.second = np.array([at[p.second] for p in pairs])
         self.labels = torch.tensor([p.label for p in pairs], dtype=torch.float32)
