@@ -141,12 +141,12 @@ class LocalBackend:
         ]  # fmt: skip
 
     def forward_batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], Any, Any]]:
-        """The bundled model's forward pass done here, batch by batch: (the texts' indices, the tokenizer's
+        """The model's forward pass done here, batch by batch: (the texts' indices, the tokenizer's
         output, the transformer's output with every layer's hidden states).
 
         Longest texts first, as sentence-transformers' ``encode`` batches them (less padding). Also what
-        benchmarks/train_judge_head.py trains the head on. The outputs are inference tensors: use them
-        under ``torch.inference_mode()``.
+        benchmarks/train_judge_head.py trains the head on. The outputs are inference tensors: never
+        change them in place nor feed them to autograd (run the head under ``torch.inference_mode()``).
         """
         import torch
 

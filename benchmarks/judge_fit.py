@@ -63,8 +63,8 @@ def fit(ev: Evidence, names: tuple[str, ...] = FEATURES) -> scoring.MeaningModel
     raw = ev.matrix(names)
     x = raw.copy()
     blended = "judge_similarity" in names and "similarity" in names
+    j, s = (names.index("judge_similarity"), names.index("similarity")) if blended else (-1, -1)
     if blended:
-        j, s = names.index("judge_similarity"), names.index("similarity")
         x[:, j] = (1 - JUDGE_BLEND) * raw[:, j] + JUDGE_BLEND * raw[:, s]
     y = ev.labels.astype(float)
     w = domain_weights(ev)
@@ -86,7 +86,7 @@ def fit(ev: Evidence, names: tuple[str, ...] = FEATURES) -> scoring.MeaningModel
     coef = result.x[1:].copy()
     if blended:
         # c * (blend - its mean) / its scale, spelled over the two raw cosines: the same logits, intercept unchanged.
-        raw_scale = raw[:, j].std()
+        raw_scale = max(float(raw[:, j].std()), 1e-12)
         coef[s] += coef[j] * JUDGE_BLEND * scale[s] / scale[j]
         coef[j] *= (1 - JUDGE_BLEND) * raw_scale / scale[j]
         mean[j], scale[j] = raw[:, j].mean(), raw_scale
