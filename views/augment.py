@@ -312,8 +312,8 @@ def draw(state: RunState) -> None:
 
 # Every 2 s, not every second: each poll redraws the progress in the server and the browser, and on
 # a 2-core machine that took cores from the scoring it shows (benchmarks/bench_studio_browser.py).
-# Polling a run older than 20 s every 5 s was tried and gained nothing measurable (0.84 of the CLI's
-# rate with the page open, 0.85 before): a headless Chromium on the same cores costs about as much.
+# Most of a poll's server cost was Streamlit's gc.collect(2) after the rerun, now off in
+# .streamlit/config.toml (runner.postScriptGC); what remains is mostly the browser's redraw.
 @st.fragment(run_every=2.0)
 def live() -> None:
     """Polls the run every 2 s; when it is over, one full rerun draws the page without polling."""
