@@ -20,21 +20,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench_score import rss_mb  # noqa: E402
+from bench_studio_browser import TEMPLATES  # noqa: E402
 
 from augment_core import runs  # noqa: E402
 from augment_core.importer import import_file  # noqa: E402
 from augment_core.store import Store  # noqa: E402
 from tests.studio_server import open_tab, studio_server  # noqa: E402
-
-TEMPLATES = {"templates": {"n": 3, "seed": 0, "noisy": False}}
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def openings(url: str, log: Path, gc_after_rerun: bool, count: int) -> None:
